@@ -1,0 +1,76 @@
+/**
+ * The `tensorfleet` command line:
+ *   tensorfleet local --workers 2 examples/mnist-mlp.ts
+ *   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --workers 2 examples/mnist-mlp.ts
+ *   tensorfleet worker --connect tcp://HOST:5555
+ */
+import { runCoordinator, type CoordinatorOptions } from '../coordinator/run.ts';
+import { parseConfig, type Config } from '../shared/config.ts';
+import { FleetError, isFleetError } from '../shared/errors.ts';
+import { runWorker } from '../worker/worker.ts';
+import { runLocal } from './local.ts';
+
+const USAGE = `usage:
+  tensorfleet local --workers N [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] <job.ts>
+  tensorfleet coordinator --bind tcp://0.0.0.0:5555 --workers N <job.ts>
+  tensorfleet worker --connect tcp://HOST:5555
+  tensorfleet bench
+common flags: --backend, --metrics-host, --metrics-port, --quiet
+coordinator/local flags: --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, --epochs N, --batch-size N, --verbose 0|1|2`;
+
+function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): CoordinatorOptions {
+  const fit = {
+    ...(c.epochs !== undefined && { epochs: c.epochs }),
+    ...(c['batch-size'] !== undefined && { batchSize: c['batch-size'] }),
+    ...(c.verbose !== undefined && { verbose: c.verbose as 0 | 1 | 2 }),
+  };
+  return Object.freeze({
+    bind: c.bind,
+    workers: c.workers,
+    job: c.job,
+    backend: c.backend,
+    metricsHost: c['metrics-host'],
+    metricsPort: c['metrics-port'],
+    heartbeatIntervalMs: c['heartbeat-interval'] * 1000,
+    heartbeatTimeoutMs: c['heartbeat-timeout'] * 1000,
+    joinTimeoutMs: c['join-timeout'] * 1000,
+    ...(c.out !== undefined && { out: c.out }),
+    fit,
+    quiet: c.quiet,
+  });
+}
+
+/** Runs one command line; returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'local':
+        await runLocal(coordinatorOptions(parseConfig('local', rest)));
+        return 0;
+      case 'coordinator':
+        await runCoordinator(coordinatorOptions(parseConfig('coordinator', rest)));
+        return 0;
+      case 'worker': {
+        const c = parseConfig('worker', rest);
+        return await runWorker({ connect: c.connect, backend: c.backend, metricsHost: c['metrics-host'], metricsPort: c['metrics-port'], coordinatorTimeoutMs: c['coordinator-timeout'] * 1000, quiet: c.quiet });
+      }
+      case 'bench': {
+        const { runBench } = await import('../bench/bench.ts');
+        await runBench(rest);
+        return 0;
+      }
+      case undefined:
+      case '-h':
+      case '--help':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new FleetError('FLEET_ERR_CONFIG', `Expected a command among local, coordinator, worker, bench. Received: "${command}"\n${USAGE}`);
+    }
+  } catch (err) {
+    if (!isFleetError(err)) throw err;
+    process.stderr.write(`tensorfleet: ${err.code}: ${err.message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Collects one reply per participant for one request (a training round or an evaluation), validating
+ * each reply before accepting it. A reply that fails is rejected with a typed error and the collector
+ * keeps waiting; it never accepts bad data. A participant that is lost fails the whole collection.
+ */
+import { FleetError } from '../shared/errors.ts';
+import type { MessageOf } from '../shared/protocol.ts';
+import type { Peer } from './peers.ts';
+
+type ReplyKind = 'gradients' | 'evalResult';
+
+/** Pending replies for one request id. */
+export class Collector<K extends ReplyKind> {
+  readonly done: Promise<Map<string, MessageOf<K>>>;
+  private readonly replies = new Map<string, MessageOf<K>>();
+  private readonly waiting: Set<string>;
+  private resolve!: (v: Map<string, MessageOf<K>>) => void;
+  private reject!: (e: Error) => void;
+
+  constructor(
+    readonly kind: K,
+    readonly id: number,
+    participants: readonly Peer[],
+    private readonly validate: (peer: Peer, msg: MessageOf<K>) => void,
+  ) {
+    this.waiting = new Set(participants.map((p) => p.id));
+    this.done = new Promise((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    // A lost worker rejects `done`; attach a no-op so an unobserved rejection never crashes the process.
+    this.done.catch(() => {});
+    if (this.waiting.size === 0) this.resolve(this.replies);
+  }
+
+  /** Offers a reply; throws FLEET_ERR_STALE_ROUND or a validation error when it cannot be accepted. */
+  offer(peer: Peer, msg: MessageOf<K>, replyId: number): void {
+    if (replyId !== this.id) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected a ${this.kind} reply for id ${this.id}. Received: id ${replyId}`);
+    if (this.replies.has(peer.id)) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected one ${this.kind} reply per worker for id ${this.id}. Received: a duplicate from worker ${peer.rank}`);
+    if (!this.waiting.has(peer.id)) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected ${this.kind} only from this request's participants. Received: one from worker ${peer.rank}`);
+    this.validate(peer, msg);
+    this.waiting.delete(peer.id);
+    this.replies.set(peer.id, msg);
+    if (this.waiting.size === 0) this.resolve(this.replies);
+  }
+
+  /** Fails the collection if `peer` was one of the participants still owing a reply. */
+  peerLost(peer: Peer, reason: string): void {
+    if (this.waiting.has(peer.id)) {
+      this.reject(new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${peer.rank} (pid ${peer.pid} on ${peer.host}) was lost during ${this.kind} ${this.id}: ${reason}`, { rank: peer.rank }));
+    }
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The coordinator's network side: a ROUTER socket, the worker registry, heartbeats both ways, and
+ * the two request/collect primitives the training loop uses (`round` and `evaluate`). Every inbound
+ * message is decoded and validated here, and bad ones are answered with a typed error.
+ */
+import * as zmq from 'zeromq';
+import { FleetError, isFleetError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { FleetMetrics } from '../shared/metrics.ts';
+import { checkTensors, decodeMessage, encodeMessage, type Header, type Message, type MessageOf, type TensorExpectation, type WireTensor } from '../shared/protocol.ts';
+import { SendQueue, frameBytes } from '../shared/transport.ts';
+import { Collector } from './collector.ts';
+import { PeerRegistry, type Peer } from './peers.ts';
+
+/** Network settings of a coordinator, frozen by the CLI. */
+export interface HubOptions {
+  /** ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:5555 (tcp://127.0.0.1:* picks a free port). */
+  readonly bind: string;
+  /** How often both sides send heartbeats, in milliseconds. */
+  readonly heartbeatIntervalMs: number;
+  /** A worker silent this long, in milliseconds, is declared lost. */
+  readonly heartbeatTimeoutMs: number;
+  /** Injected clock in milliseconds. */
+  readonly now: () => number;
+}
+
+/** What a welcome carries besides the rank. */
+export interface WelcomePayload {
+  readonly jobPath: string;
+  readonly modelConfig: string;
+  readonly compile: Record<string, unknown>;
+  readonly backend: string;
+  readonly weights: readonly WireTensor[];
+}
+
+/** The coordinator's socket, peers and liveness; used by the training loop. */
+export class Hub {
+  readonly peers: PeerRegistry;
+  private readonly router = new zmq.Router({ linger: 0, mandatory: false });
+  private readonly out: SendQueue;
+  private pending: Collector<'gradients'> | Collector<'evalResult'> | undefined;
+  private welcome: WelcomePayload | undefined;
+  private admitting = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private joinWaiters: (() => void)[] = [];
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly opts: HubOptions, private readonly metrics: FleetMetrics, private readonly log: Logger) {
+    this.out = new SendQueue(this.router, (n) => metrics.bytesSent.inc(n));
+    this.peers = new PeerRegistry((peer, from, reason) => {
+      metrics.workerUp.set({ worker: String(peer.rank) }, peer.state === 'HEALTHY' ? 1 : 0);
+      metrics.workersConnected.set(this.peers.inState('HEALTHY').length);
+      if (peer.state === 'LOST') {
+        log.error(`worker ${peer.rank} (pid ${peer.pid} on ${peer.host}) lost: ${reason}`);
+        this.pending?.peerLost(peer, reason);
+      } else log.info(`worker ${peer.rank}: ${from} -> ${peer.state} (${reason})`);
+    });
+  }
+
+  /** Binds the socket and starts receiving; resolves with the bound endpoint. */
+  async bind(): Promise<string> {
+    await this.router.bind(this.opts.bind);
+    this.loop = this.receiveLoop();
+    this.timers.push(setInterval(() => this.checkLiveness(), Math.min(200, this.opts.heartbeatIntervalMs)));
+    this.timers.push(setInterval(() => this.broadcast({ kind: 'heartbeat', sentAtMs: Date.now() }), this.opts.heartbeatIntervalMs));
+    return this.router.lastEndpoint ?? this.opts.bind;
+  }
+
+  /** Admits up to `count` workers, welcoming each with `payload`; resolves once `count` are healthy. */
+  async admit(count: number, payload: WelcomePayload, timeoutMs: number): Promise<Peer[]> {
+    this.welcome = payload;
+    this.admitting = count;
+    const deadline = this.opts.now() + timeoutMs;
+    while (this.peers.inState('HEALTHY').length < count) {
+      const left = deadline - this.opts.now();
+      if (left <= 0) {
+        throw new FleetError('FLEET_ERR_WORKER_LOST', `Expected ${count} workers to join within ${timeoutMs} ms. Received: ${this.peers.inState('HEALTHY').length}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 250));
+        this.joinWaiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+    this.admitting = 0;
+    return this.peers.inState('HEALTHY');
+  }
+
+  /** Sends a message to one worker. */
+  send<K extends Message['kind']>(peer: Peer, header: Header<K>, tensors: readonly WireTensor[] = []): Promise<void> {
+    return this.out.send([peer.routingId, ...encodeMessage(header, tensors)]);
+  }
+
+  /** Sends one request per participant and collects every reply, validated; throws if one is lost. */
+  async collect<K extends 'gradients' | 'evalResult'>(
+    kind: K,
+    id: number,
+    participants: readonly Peer[],
+    request: (peer: Peer, i: number) => Promise<void>,
+    validate: (peer: Peer, msg: MessageOf<K>) => void,
+  ): Promise<Map<string, MessageOf<K>>> {
+    const lost = participants.find((p) => p.state !== 'HEALTHY');
+    if (lost) throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${lost.rank} is ${lost.state}; cannot start ${kind} ${id}`);
+    const collector = new Collector<K>(kind, id, participants, validate);
+    this.pending = collector as unknown as Collector<'gradients'> | Collector<'evalResult'>;
+    try {
+      await Promise.all(participants.map((p, i) => request(p, i)));
+      return await collector.done;
+    } finally {
+      this.pending = undefined;
+    }
+  }
+
+  /** Tells every live worker training is over, then closes the socket. */
+  async close(reason: string, ok: boolean): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    const live = this.peers.all().filter((p) => p.state === 'HEALTHY' || p.state === 'JOINING');
+    await Promise.all(live.map((p) => this.send(p, { kind: 'done', reason, ok }).catch(() => {})));
+    for (const p of live) this.peers.transition(p, 'DONE', reason);
+    // Give ZeroMQ a moment to flush the done messages before the socket goes away.
+    await new Promise((r) => setTimeout(r, 100));
+    this.out.close();
+    this.router.close();
+    await this.loop?.catch(() => {});
+  }
+
+  private broadcast(header: Header<'heartbeat'>): void {
+    for (const p of this.peers.inState('HEALTHY')) void this.send(p, header).catch(() => {});
+  }
+
+  private checkLiveness(): void {
+    const now = this.opts.now();
+    for (const p of [...this.peers.inState('HEALTHY'), ...this.peers.inState('JOINING')]) {
+      if (now - p.lastSeenMs > this.opts.heartbeatTimeoutMs) this.peers.transition(p, 'LOST', `no message for ${now - p.lastSeenMs} ms (timeout ${this.opts.heartbeatTimeoutMs} ms)`);
+    }
+  }
+
+  private async receiveLoop(): Promise<void> {
+    for await (const [routingId, ...frames] of this.router) {
+      if (routingId === undefined) continue;
+      this.metrics.bytesReceived.inc(frameBytes([routingId, ...frames]));
+      const peer = this.peers.get(routingId);
+      try {
+        this.dispatch(routingId, peer, decodeMessage(frames));
+      } catch (err) {
+        if (!isFleetError(err)) throw err;
+        this.metrics.rejectedMessages.inc({ code: err.code });
+        this.log.warn(`rejected a message from ${peer ? `worker ${peer.rank}` : `unknown peer ${routingId.toString('hex')}`}: ${err.code}: ${err.message}`);
+        void this.out.send([routingId, ...encodeMessage({ kind: 'error', code: err.code, message: err.message })]).catch(() => {});
+      }
+    }
+  }
+
+  private dispatch(routingId: Buffer, peer: Peer | undefined, msg: Message): void {
+    if (peer === undefined) {
+      if (msg.kind !== 'hello') throw new FleetError('FLEET_ERR_UNKNOWN_PEER', `Expected "hello" from a new peer. Received: "${msg.kind}" from ${routingId.toString('hex')}`);
+      this.onHello(routingId, msg);
+      return;
+    }
+    if (peer.state === 'LOST' || peer.state === 'DONE') throw new FleetError('FLEET_ERR_UNKNOWN_PEER', `Expected messages only from live workers. Received: "${msg.kind}" from worker ${peer.rank} in state ${peer.state}`);
+    peer.lastSeenMs = this.opts.now();
+    switch (msg.kind) {
+      case 'gradients':
+      case 'evalResult': {
+        const pending = this.pending;
+        const id = msg.kind === 'gradients' ? msg.roundId : msg.evalId;
+        if (!pending || pending.kind !== msg.kind) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected no ${msg.kind} now (${pending ? `collecting ${pending.kind} ${pending.id}` : 'idle'}). Received: ${msg.kind} for id ${id}`);
+        (pending as Collector<typeof msg.kind>).offer(peer, msg as never, id);
+        return;
+      }
+      case 'heartbeat':
+        return;
+      case 'error':
+        this.log.warn(`worker ${peer.rank} reported ${msg.code}: ${msg.message}`);
+        return;
+      case 'hello':
+      case 'welcome':
+      case 'round':
+      case 'evaluate':
+      case 'done':
+        throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected gradients, evalResult, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`);
+      default: {
+        const never: never = msg;
+        throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);
+      }
+    }
+  }
+
+  private onHello(routingId: Buffer, msg: MessageOf<'hello'>): void {
+    const welcome = this.welcome;
+    const live = this.peers.inState('HEALTHY').length + this.peers.inState('JOINING').length;
+    if (!welcome || live >= this.admitting) {
+      throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected hello only while workers are being admitted (${live}/${this.admitting} joined). Received: hello from pid ${msg.pid} on ${msg.host}`);
+    }
+    const peer = this.peers.admit(routingId, { pid: msg.pid, host: msg.host, backend: msg.backend }, this.opts.now());
+    this.log.info(`worker ${peer.rank} joined: pid ${msg.pid} on ${msg.host}, backend ${msg.backend}`);
+    const header = { kind: 'welcome' as const, rank: peer.rank, jobPath: welcome.jobPath, modelConfig: welcome.modelConfig, compile: welcome.compile, backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs };
+    void this.send(peer, header, welcome.weights).then(() => {
+      peer.weightsVersion = 0;
+      if (peer.state === 'JOINING') this.peers.transition(peer, 'HEALTHY', 'welcomed');
+      for (const w of this.joinWaiters.splice(0)) w();
+    });
+  }
+}
+
+/** Validation of a gradients reply: shapes, dtypes, finite values, and the sample count assigned. */
+export function gradientValidator(specs: readonly TensorExpectation[], assigned: ReadonlyMap<string, number>): (peer: Peer, msg: MessageOf<'gradients'>) => void {
+  return (peer, msg) => {
+    const want = assigned.get(peer.id);
+    if (msg.samples !== want) throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected gradients over ${want} samples from worker ${peer.rank}. Received: ${msg.samples}`);
+    checkTensors(msg.tensors, specs, { finite: true });
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * The synchronous data-parallel fit loop, split into named steps: shard a round, collect gradients,
+ * average them, apply the optimizer (whose state lives only here), and evaluate at epoch end.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Splits } from '../shared/data/dataset.ts';
+import type { FitSpec } from '../shared/job.ts';
+import type { FleetMetrics } from '../shared/metrics.ts';
+import type { WireTensor } from '../shared/protocol.ts';
+import { epochPermutation, identityOrder } from '../shared/rng.ts';
+import { trainableVariables } from '../shared/step.ts';
+import { gradientSpecs, readWeights } from '../shared/weights.ts';
+import { weightedAverage } from './aggregate.ts';
+import { gradientValidator, type Hub } from './coordinator.ts';
+import type { Peer } from './peers.ts';
+import { Progress, type ProgressSink } from './progress.ts';
+import { shardBatch, shardRange } from './shard.ts';
+
+/** Keras's History: per-epoch logs under their Keras keys (loss, accuracy, val_loss, ...). */
+export interface History {
+  epoch: number[];
+  history: Record<string, number[]>;
+}
+
+/** Seconds spent per phase over a fit, for the benchmark's breakdown. */
+export interface PhaseTimes {
+  rounds: number;
+  /** Slowest worker's step, per round. */
+  compute: number;
+  /** Reading weights out of the backend and framing them. */
+  encode: number;
+  /** Round trip minus the slowest worker's compute: the network and (de)serialisation. */
+  transfer: number;
+  /** Weighted averaging of gradients. */
+  aggregate: number;
+  /** Optimizer update on the coordinator. */
+  apply: number;
+}
+
+/** Everything the loop needs; the hub is already holding the participating workers. */
+export interface TrainerContext {
+  readonly hub: Hub;
+  readonly model: tf.LayersModel;
+  readonly optimizer: tf.Optimizer;
+  readonly splits: Splits;
+  readonly fit: FitSpec;
+  /** Metric names as the user wrote them: the History keys. */
+  readonly metricNames: readonly string[];
+  readonly metrics: FleetMetrics;
+  readonly sink?: ProgressSink;
+  /** Called after each epoch with the updated history (e.g. to write history.json). */
+  readonly onEpochEnd?: (epoch: number, logs: Record<string, number>, history: History) => void | Promise<void>;
+}
+
+/** Runs the synchronous fit loop; state that must survive between steps lives on the instance. */
+export class Trainer {
+  readonly history: History = { epoch: [], history: {} };
+  readonly times: PhaseTimes = { rounds: 0, compute: 0, encode: 0, transfer: 0, aggregate: 0, apply: 0 };
+  private roundId = 0;
+  private evalId = 0;
+  private weightsVersion = 0;
+  private readonly gradSpecs;
+  private readonly variables: tf.Variable[];
+
+  constructor(private readonly ctx: TrainerContext) {
+    this.gradSpecs = gradientSpecs(ctx.model);
+    this.variables = trainableVariables(ctx.model);
+  }
+
+  /** Trains for fit.epochs and returns the History. */
+  async fit(): Promise<History> {
+    const { fit, splits } = this.ctx;
+    const progress = new Progress(fit.verbose ?? 1, fit.epochs, this.ctx.sink);
+    for (let epoch = 0; epoch < fit.epochs; epoch++) {
+      this.ctx.metrics.epoch.set(epoch + 1);
+      progress.epochBegin(epoch);
+      const order = fit.shuffle === false ? identityOrder(splits.train.count) : epochPermutation(splits.train.count, fit.seed ?? 1337, epoch);
+      const steps = Math.ceil(order.length / fit.batchSize);
+      let lossSum = 0;
+      let metricSums = this.ctx.metricNames.map(() => 0);
+      let seen = 0;
+      for (let step = 0; step < steps; step++) {
+        const batch = order.subarray(step * fit.batchSize, (step + 1) * fit.batchSize);
+        const r = await this.trainRound(epoch, step, batch);
+        lossSum += r.lossSum;
+        metricSums = metricSums.map((v, i) => v + (r.metricSums[i] ?? 0));
+        seen += batch.length;
+        progress.step(step + 1, steps, batch.length, this.logs('', lossSum / seen, metricSums.map((m) => m / seen)));
+      }
+      const logs = this.logs('', lossSum / seen, metricSums.map((m) => m / seen));
+      if (splits.validation) Object.assign(logs, await this.evaluate('validation', 'val_'));
+      this.record(epoch, logs);
+      progress.epochEnd(steps, logs);
+      await this.ctx.onEpochEnd?.(epoch, logs, this.history);
+    }
+    return this.history;
+  }
+
+  /** One synchronous round: shard, broadcast weights, collect, average, apply. */
+  async trainRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[] }> {
+    const { hub, metrics } = this.ctx;
+    const roundId = this.roundId++;
+    const t0 = performance.now();
+    const weights = readWeights(this.ctx.model);
+    const workers = hub.peers.inState('HEALTHY');
+    const shards = shardBatch(batch, workers.length);
+    const participants = workers.filter((_, i) => (shards[i] as Int32Array).length > 0);
+    const assigned = new Map(participants.map((p) => [p.id, (shards[workers.indexOf(p)] as Int32Array).length]));
+    const t1 = performance.now();
+    const replies = await hub.collect('gradients', roundId, participants, (peer) => {
+      const idx = shards[workers.indexOf(peer)] as Int32Array;
+      const indices: WireTensor = { name: 'indices', dtype: 'int32', shape: [idx.length], data: idx };
+      return hub.send(peer, { kind: 'round', roundId, epoch, step, weightsVersion: this.weightsVersion, weightCount: weights.length }, [...weights, indices]);
+    }, gradientValidator(this.gradSpecs, assigned));
+    const t2 = performance.now();
+    const contributions = participants.map((p) => replies.get(p.id) as NonNullable<ReturnType<typeof replies.get>>);
+    const averaged = weightedAverage(contributions);
+    const t3 = performance.now();
+    this.applyGradients(averaged);
+    const t4 = performance.now();
+    for (const p of participants) {
+      p.weightsVersion = this.weightsVersion;
+      p.tensorCounts.push((replies.get(p.id) as { numTensors: number }).numTensors);
+    }
+    this.weightsVersion++;
+    const compute = Math.max(...contributions.map((c) => c.computeSeconds));
+    this.accountRound(batch.length, { encode: (t1 - t0) / 1000, roundTrip: (t2 - t1) / 1000, compute, aggregate: (t3 - t2) / 1000, apply: (t4 - t3) / 1000 });
+    const lossSum = contributions.reduce((a, c) => a + c.lossSum, 0);
+    const metricSums = this.ctx.metricNames.map((_, i) => contributions.reduce((a, c) => a + (c.metricSums[i] ?? 0), 0));
+    metrics.loss.set({ scope: 'round', split: 'train' }, lossSum / batch.length);
+    this.ctx.metricNames.forEach((name, i) => metrics.metric.set({ name, scope: 'round', split: 'train' }, (metricSums[i] as number) / batch.length));
+    return { lossSum, metricSums };
+  }
+
+  /** Distributed evaluation of a split: rows sharded across workers, sums gathered; keys get `prefix`. */
+  async evaluate(split: 'validation' | 'test' | 'train', prefix: string): Promise<Record<string, number>> {
+    const r = await this.evaluateSplit(split, 'metrics');
+    return this.logs(prefix, r.lossSum / r.samples, r.metricSums.map((m) => m / r.samples));
+  }
+
+  /** Distributed predict over a split, gathered back in row order. */
+  async predict(split: 'validation' | 'test' | 'train'): Promise<tf.Tensor> {
+    const r = await this.evaluateSplit(split, 'predict');
+    const parts = r.predictions;
+    const first = parts[0] as WireTensor;
+    const rows = parts.reduce((n, p) => n + (p.shape[0] as number), 0);
+    const all = new Float32Array(parts.reduce((n, p) => n + p.data.length, 0));
+    let at = 0;
+    for (const p of parts) { all.set(p.data, at); at += p.data.length; }
+    return tf.tensor(all, [rows, ...first.shape.slice(1)]);
+  }
+
+  private async evaluateSplit(split: 'validation' | 'test' | 'train', mode: 'metrics' | 'predict') {
+    const { hub, splits } = this.ctx;
+    const view = splits[split];
+    if (!view) throw new Error(`no ${split} split`);
+    const evalId = this.evalId++;
+    const weights = readWeights(this.ctx.model);
+    const workers = hub.peers.inState('HEALTHY');
+    const ranges = shardRange(view.count, workers.length);
+    const participants = workers.filter((_, i) => (ranges[i] as { count: number }).count > 0);
+    const replies = await hub.collect('evalResult', evalId, participants, (peer: Peer) => {
+      const range = ranges[workers.indexOf(peer)] as { start: number; count: number };
+      const send = peer.weightsVersion !== this.weightsVersion;
+      return hub.send(peer, { kind: 'evaluate', evalId, split, start: range.start, count: range.count, weightsVersion: this.weightsVersion, weightCount: send ? weights.length : 0, mode }, send ? weights : []);
+    }, (peer, msg) => {
+      const want = (ranges[workers.indexOf(peer)] as { count: number }).count;
+      if (msg.samples !== want) throw new Error(`worker ${peer.rank} evaluated ${msg.samples} rows, expected ${want}`);
+    });
+    for (const p of participants) p.weightsVersion = this.weightsVersion;
+    const ordered = participants.map((p) => replies.get(p.id) as NonNullable<ReturnType<typeof replies.get>>);
+    return {
+      samples: ordered.reduce((a, r) => a + r.samples, 0),
+      lossSum: ordered.reduce((a, r) => a + r.lossSum, 0),
+      metricSums: this.ctx.metricNames.map((_, i) => ordered.reduce((a, r) => a + (r.metricSums[i] ?? 0), 0)),
+      predictions: ordered.flatMap((r) => [...r.tensors]),
+    };
+  }
+
+  private applyGradients(averaged: Float32Array[]): void {
+    const named = this.variables.map((v, i) => ({ name: v.name, tensor: tf.tensor(averaged[i] as Float32Array, v.shape, 'float32') }));
+    this.ctx.optimizer.applyGradients(named);
+    tf.dispose(named.map((n) => n.tensor));
+  }
+
+  private accountRound(samples: number, t: { encode: number; roundTrip: number; compute: number; aggregate: number; apply: number }): void {
+    const { metrics } = this.ctx;
+    const total = t.encode + t.roundTrip + t.aggregate + t.apply;
+    const transfer = Math.max(t.roundTrip - t.compute, 0);
+    Object.assign(this.times, {
+      rounds: this.times.rounds + 1,
+      compute: this.times.compute + t.compute,
+      encode: this.times.encode + t.encode,
+      transfer: this.times.transfer + transfer,
+      aggregate: this.times.aggregate + t.aggregate,
+      apply: this.times.apply + t.apply,
+    });
+    metrics.rounds.inc();
+    metrics.samplesTotal.inc(samples);
+    metrics.samplesPerSecond.set(samples / total);
+    metrics.roundDuration.observe({ phase: 'total' }, total);
+    metrics.roundDuration.observe({ phase: 'compute' }, t.compute);
+    metrics.roundDuration.observe({ phase: 'communication' }, transfer + t.encode);
+    metrics.roundDuration.observe({ phase: 'aggregation' }, t.aggregate + t.apply);
+  }
+
+  private logs(prefix: string, loss: number, metricValues: number[]): Record<string, number> {
+    const out: Record<string, number> = { [`${prefix}loss`]: loss };
+    this.ctx.metricNames.forEach((name, i) => (out[`${prefix}${name}`] = metricValues[i] as number));
+    return out;
+  }
+
+  private record(epoch: number, logs: Record<string, number>): void {
+    this.history.epoch.push(epoch);
+    for (const [k, v] of Object.entries(logs)) (this.history.history[k] ??= []).push(v);
+    const { metrics } = this.ctx;
+    for (const [k, v] of Object.entries(logs)) {
+      const split = k.startsWith('val_') ? 'validation' : 'train';
+      const name = k.replace(/^val_/, '');
+      if (name === 'loss') metrics.loss.set({ scope: 'epoch', split }, v);
+      else metrics.metric.set({ name, scope: 'epoch', split }, v);
+    }
+  }
+}

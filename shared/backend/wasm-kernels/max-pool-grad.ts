@@ -1,0 +1,91 @@
+/**
+ * MaxPoolGrad replacing wasm's, whose max search starts at the smallest positive float instead of
+ * -Infinity and so drops the gradient of every window whose values are all <= 0 (after a
+ * non-ReLU layer, or with negative inputs, whole regions stop learning).
+ *
+ * Why a JS loop over the wasm heap and not a composition: routing each dy to the first maximum of
+ * its window (tfjs's tie rule) has no exact tensor-op form (an equality mask would split or
+ * duplicate gradient on ties), and the single pass reads x and dy once with no copies.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { asWasm, dims4 } from './tensors.ts';
+
+const NAME = 'MaxPoolGrad';
+
+interface Attrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** dx: each dy element added at the first maximum of its pooling window in x (NHWC, float32). */
+export function maxPoolGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const wasm = asWasm(backend, NAME);
+  const a = attrs as unknown as Attrs;
+  const { dy, input } = inputs;
+  if (dy === undefined || input === undefined) throw new Error(`${NAME} expects inputs dy and input`);
+  const p = tf.backend_util.computePool2DInfo(dims4(input.shape, `${NAME} input`), a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const dyWant = [p.batchSize, p.outHeight, p.outWidth, p.inChannels];
+  if (dyWant.some((d, i) => dy.shape[i] !== d)) {
+    throw new Error(`${NAME}: expected dy of shape [${dyWant.join(', ')}]. Received: [${dy.shape.join(', ')}]`);
+  }
+  const dxInfo = wasm.makeOutput(input.shape, 'float32');
+  // Views only after makeOutput: allocating may grow wasm memory and detach earlier views.
+  const x = wasm.typedArrayFromHeap(input);
+  const g = wasm.typedArrayFromHeap(dy);
+  const dx = wasm.typedArrayFromHeap(dxInfo);
+  dx.fill(0);
+  routeToArgmax(x, g, dx, p);
+  return dxInfo;
+}
+
+type Buf = tf.backend_util.TypedArray;
+
+function routeToArgmax(x: Buf, dy: Buf, dx: Buf, p: tf.backend_util.Conv2DInfo): void {
+  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = p;
+  const fh = p.effectiveFilterHeight;
+  const fw = p.effectiveFilterWidth;
+  // Channels innermost, as in memory: one window scan updates C running maxima at once.
+  const best = new Float64Array(C);
+  const bestAt = new Int32Array(C);
+  for (let b = 0; b < p.batchSize; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = oy * p.strideHeight - p.padInfo.top;
+      const yFrom = Math.max(0, y0);
+      const yTo = Math.min(H, y0 + fh);
+      for (let ox = 0; ox < OW; ox++) {
+        const x0 = ox * p.strideWidth - p.padInfo.left;
+        const xFrom = Math.max(0, x0);
+        const xTo = Math.min(W, x0 + fw);
+        best.fill(Number.NEGATIVE_INFINITY);
+        bestAt.fill(-1);
+        for (let yy = yFrom; yy < yTo; yy++) {
+          for (let xx = xFrom; xx < xTo; xx++) {
+            const base = ((b * H + yy) * W + xx) * C;
+            for (let c = 0; c < C; c++) {
+              const v = x[base + c] as number;
+              // Strict >: the first maximum in row-major window order wins, as on tfjs cpu/webgl.
+              if (v > (best[c] as number)) {
+                best[c] = v;
+                bestAt[c] = base + c;
+              }
+            }
+          }
+        }
+        const dyBase = ((b * OH + oy) * OW + ox) * C;
+        for (let c = 0; c < C; c++) {
+          const at = bestAt[c] as number;
+          if (at >= 0) dx[at] = (dx[at] as number) + (dy[dyBase + c] as number);
+        }
+      }
+    }
+  }
+}
+
+/** Replaces wasm's MaxPoolGrad. */
+export const maxPoolGradConfig: tf.KernelConfig = {
+  kernelName: NAME,
+  backendName: 'wasm',
+  kernelFunc: maxPoolGrad as unknown as tf.KernelFunc,
+};

@@ -1,0 +1,91 @@
+/**
+ * Command-line configuration: parsed once with node:util parseArgs, checked against a zod schema,
+ * frozen, and passed down typed. Nothing else in tensorfleet reads argv or the environment.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { BACKEND_REQUESTS } from './backend/select.ts';
+import { FleetError, describe } from './errors.ts';
+
+const seconds = (def: number) => z.coerce.number().positive().default(def);
+const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+
+const common = {
+  backend: z.enum(BACKEND_REQUESTS).default('auto'),
+  'metrics-host': z.string().default('0.0.0.0'),
+  quiet: z.boolean().default(false),
+};
+
+const coordinatorFlags = {
+  ...common,
+  /** ZeroMQ endpoint the coordinator binds. */
+  bind: z.string().regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://0.0.0.0:5555').default('tcp://0.0.0.0:5555'),
+  /** Workers to wait for before training starts. */
+  workers: z.coerce.number().int().min(1).max(1024),
+  /** Port of the coordinator's /metrics (0 picks a free port). */
+  'metrics-port': port(9400),
+  /** Seconds between heartbeats, both ways. */
+  'heartbeat-interval': seconds(1),
+  /** Seconds of silence after which a worker is declared lost. */
+  'heartbeat-timeout': seconds(10),
+  /** Seconds to wait for all workers to join. */
+  'join-timeout': seconds(120),
+  /** Folder for history.json and run outputs. */
+  out: z.string().optional(),
+  /** Overrides of the job's fit options, handy for short runs. */
+  epochs: z.coerce.number().int().positive().optional(),
+  'batch-size': z.coerce.number().int().positive().optional(),
+  verbose: z.coerce.number().int().min(0).max(2).optional(),
+  job: z.string({ error: 'a job module path, e.g. examples/mnist-mlp.ts' }),
+};
+
+const workerFlags = {
+  ...common,
+  /** ZeroMQ endpoint of the coordinator. */
+  connect: z.string({ error: 'a coordinator endpoint such as tcp://HOST:5555' }).regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://HOST:5555'),
+  /** Port of this worker's /metrics (0 picks a free port). */
+  'metrics-port': port(9401),
+  /** Seconds of coordinator silence after which the worker gives up. */
+  'coordinator-timeout': seconds(30),
+};
+
+const schemas = {
+  coordinator: z.strictObject(coordinatorFlags),
+  worker: z.strictObject(workerFlags),
+  local: z.strictObject({ ...coordinatorFlags, bind: coordinatorFlags.bind.default('tcp://127.0.0.1:*'), 'metrics-host': common['metrics-host'].default('127.0.0.1') }),
+} as const;
+
+/** A subcommand that takes flags. */
+export type Command = keyof typeof schemas;
+/** Parsed, frozen flags of one subcommand. */
+export type Config<C extends Command> = Readonly<z.infer<(typeof schemas)[C]>>;
+
+const BOOLEAN_FLAGS = new Set(['quiet']);
+
+/** Parses argv (after the subcommand) for `command`; throws FLEET_ERR_CONFIG saying what was expected. */
+export function parseConfig<C extends Command>(command: C, argv: readonly string[]): Config<C> {
+  const shape = schemas[command].shape as Record<string, unknown>;
+  const options = Object.fromEntries(Object.keys(shape).filter((k) => k !== 'job').map((k) => [k, { type: BOOLEAN_FLAGS.has(k) ? ('boolean' as const) : ('string' as const) }]));
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const flags = Object.keys(options).map((k) => `--${k}`).join(', ');
+    throw new FleetError('FLEET_ERR_CONFIG', `Expected flags of "tensorfleet ${command}" among ${flags}. Received: ${(err as Error).message}`);
+  }
+  const raw: Record<string, unknown> = { ...parsed.values };
+  if ('job' in shape) {
+    if (parsed.positionals.length > 1) throw new FleetError('FLEET_ERR_CONFIG', `Expected one job module. Received: ${describe(parsed.positionals)}`);
+    raw['job'] = parsed.positionals[0];
+  } else if (parsed.positionals.length > 0) {
+    throw new FleetError('FLEET_ERR_CONFIG', `Expected no positional arguments for "tensorfleet ${command}". Received: ${describe(parsed.positionals)}`);
+  }
+  const result = schemas[command].safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    const flag = key === 'job' ? '<job>' : `--${key}`;
+    throw new FleetError('FLEET_ERR_CONFIG', `Invalid ${flag}: ${issue?.message}. Received: ${describe(raw[key])}`);
+  }
+  return Object.freeze(result.data) as Config<C>;
+}

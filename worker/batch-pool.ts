@@ -1,0 +1,48 @@
+/** The worker's batch pipeline: a piscina pool that assembles batches off the main thread. */
+import { Piscina } from 'piscina';
+import type { ArrayData } from '../shared/data/dataset.ts';
+import { rowSize } from '../shared/data/dataset.ts';
+import type { BatchRequest, BatchWorkerData, SharedSplit } from './batch-task.ts';
+
+function toShared(src: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(src.byteLength));
+  out.set(src);
+  return out;
+}
+
+/** A pool of batch-assembly threads over datasets copied once into shared memory. */
+export class BatchPool {
+  private readonly pool: Piscina;
+  private readonly rows: Record<string, { xRow: number }> = {};
+
+  /** `sources` maps a split name ('train', 'validation', 'test') to its data. */
+  constructor(sources: Record<string, ArrayData>, threads = 1) {
+    const splits: Record<string, SharedSplit> = {};
+    for (const [name, d] of Object.entries(sources)) {
+      splits[name] = { x: toShared(d.x), y: toShared(d.y), xRow: rowSize(d.xShape), yRow: rowSize(d.yShape) };
+      this.rows[name] = { xRow: rowSize(d.xShape) };
+    }
+    const workerData: BatchWorkerData = { splits };
+    this.pool = new Piscina({
+      filename: new URL('./batch-task.ts', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      workerData,
+      // Threads do not inherit a loader registered in-process, so hand them tsx explicitly.
+      execArgv: ['--import', import.meta.resolve('tsx')],
+    });
+  }
+
+  /** Gathers rows `indices` of `source` into fresh contiguous arrays. */
+  async gather(source: string, indices: Int32Array): Promise<{ x: Float32Array; y: Float32Array }> {
+    const req: BatchRequest = { source, indices };
+    const out = (await this.pool.run(req)) as Float32Array;
+    const xLen = indices.length * (this.rows[source]?.xRow ?? 0);
+    return { x: out.subarray(0, xLen), y: out.subarray(xLen) };
+  }
+
+  /** Stops the threads. */
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * One worker process: connects a DEALER to the coordinator, rebuilds the model from the Keras JSON it
+ * is sent, and answers each round with the gradients of its shard. It holds no optimizer state.
+ */
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import * as zmq from 'zeromq';
+import { describeChoice, selectBackend, type BackendRequest } from '../shared/backend/select.ts';
+import { resolveSplits, type DataView_, type Splits } from '../shared/data/dataset.ts';
+import { FleetError, isFleetError } from '../shared/errors.ts';
+import { loadJob } from '../shared/job.ts';
+import { lossFunction, metricFunction, type SampleFn } from '../shared/keras/losses.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
+import { createMetrics, serveMetrics, type FleetMetrics } from '../shared/metrics.ts';
+import { checkTensors, decodeMessage, encodeMessage, type Header, type Message, type MessageOf, type WireTensor } from '../shared/protocol.ts';
+import { evaluateBatch, gradientStep } from '../shared/step.ts';
+import { SendQueue, frameBytes } from '../shared/transport.ts';
+import { gradientsToWire, weightSpecs, writeWeights } from '../shared/weights.ts';
+import { BatchPool } from './batch-pool.ts';
+
+/** Worker options, parsed and frozen by the CLI. */
+export interface WorkerOptions {
+  readonly connect: string;
+  readonly backend: BackendRequest;
+  readonly metricsHost: string;
+  /** Port of this worker's /metrics; 0 picks a free one. */
+  readonly metricsPort: number;
+  /** Give up when the coordinator has been silent this long, in milliseconds. */
+  readonly coordinatorTimeoutMs: number;
+  readonly quiet: boolean;
+}
+
+/** Rows per evaluation chunk: bounds memory while keeping kernels busy. */
+const EVAL_CHUNK = 1024;
+
+interface Session {
+  readonly model: tf.LayersModel;
+  readonly loss: SampleFn;
+  readonly metrics: SampleFn[];
+  readonly splits: Splits;
+  readonly pool: BatchPool;
+  weightsVersion: number;
+}
+
+/** Runs a worker until the coordinator says done (exit code 0) or is lost (exit code 1). */
+export async function runWorker(opts: WorkerOptions): Promise<number> {
+  let log = createLogger(`worker pid ${process.pid}`, opts.quiet);
+  const choice = await selectBackend(opts.backend);
+  log.info(describeChoice(choice));
+  const metrics = createMetrics('worker', choice.taken, () => tf.memory());
+  const server = await serveMetrics(metrics.registry, opts.metricsHost, opts.metricsPort);
+  log.info(`metrics: http://${opts.metricsHost}:${server.port}/metrics`);
+
+  const dealer = new zmq.Dealer({ linger: 0 });
+  dealer.connect(opts.connect);
+  const out = new SendQueue(dealer, (n) => metrics.bytesSent.inc(n));
+  const send = <K extends Message['kind']>(h: Header<K>, t: readonly WireTensor[] = []) => out.send(encodeMessage(h, t));
+  let session: Session | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let lastHeard = Date.now();
+  let exitCode = 1;
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastHeard > opts.coordinatorTimeoutMs) {
+      log.error(`coordinator at ${opts.connect} silent for ${opts.coordinatorTimeoutMs} ms; giving up`);
+      dealer.close();
+    }
+  }, 250);
+
+  await send({ kind: 'hello', pid: process.pid, host: os.hostname(), backend: choice.taken });
+  try {
+    for await (const frames of dealer) {
+      lastHeard = Date.now();
+      metrics.bytesReceived.inc(frameBytes(frames));
+      let msg: Message;
+      try {
+        msg = decodeMessage(frames);
+        if (msg.kind === 'done') {
+          log.info(`coordinator says done: ${msg.reason}`);
+          exitCode = msg.ok ? 0 : 1;
+          break;
+        }
+        if (msg.kind === 'welcome') {
+          log = createLogger(`worker ${msg.rank}`, opts.quiet);
+          session = await startSession(msg, log);
+          heartbeat = setInterval(() => void send({ kind: 'heartbeat', sentAtMs: Date.now() }), msg.heartbeatIntervalMs);
+          continue;
+        }
+        await handle(msg, session, send, metrics, log);
+      } catch (err) {
+        if (!isFleetError(err)) throw err;
+        metrics.rejectedMessages.inc({ code: err.code });
+        log.warn(`rejected a message: ${err.code}: ${err.message}`);
+        await send({ kind: 'error', code: err.code, message: err.message });
+      }
+    }
+  } finally {
+    clearInterval(watchdog);
+    if (heartbeat) clearInterval(heartbeat);
+    out.close();
+    dealer.close();
+    await session?.pool.close();
+    await server.close();
+  }
+  return exitCode;
+}
+
+async function startSession(msg: MessageOf<'welcome'>, log: Logger): Promise<Session> {
+  log.info(`joined as rank ${msg.rank}; loading job ${msg.jobPath}`);
+  const job = await loadJob(msg.jobPath); // registers the job's custom layers in this process
+  const splits = resolveSplits(await job.data(), job.fit.validationSplit);
+  const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(msg.modelConfig) });
+  const specs = weightSpecs(model);
+  checkTensors(msg.tensors, specs, { finite: true });
+  writeWeights(model, msg.tensors);
+  const compile = msg.compile as { loss: string; metrics?: string[] };
+  const sources: Record<string, DataView_['data']> = { train: splits.train.data };
+  if (splits.validation) sources['validation'] = splits.validation.data;
+  if (splits.test) sources['test'] = splits.test.data;
+  return {
+    model,
+    loss: lossFunction(compile.loss),
+    metrics: (compile.metrics ?? []).map((m) => metricFunction(m, compile.loss)),
+    splits,
+    pool: new BatchPool(sources),
+    weightsVersion: -1,
+  };
+}
+
+type Send = <K extends Message['kind']>(h: Header<K>, t?: readonly WireTensor[]) => Promise<void>;
+
+async function handle(msg: Message, s: Session | undefined, send: Send, metrics: FleetMetrics, log: Logger): Promise<void> {
+  switch (msg.kind) {
+    case 'round':
+    case 'evaluate':
+      if (!s) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "welcome" before "${msg.kind}". Received: "${msg.kind}" first`);
+      return msg.kind === 'round' ? onRound(msg, s, send, metrics) : onEvaluate(msg, s, send);
+    case 'heartbeat':
+      return;
+    case 'error':
+      log.warn(`coordinator reported ${msg.code}: ${msg.message}`);
+      return;
+    case 'hello':
+    case 'gradients':
+    case 'evalResult':
+    case 'welcome':
+    case 'done':
+      throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected round, evaluate, heartbeat or done from the coordinator. Received: "${msg.kind}"`);
+    default: {
+      const never: never = msg;
+      throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);
+    }
+  }
+}
+
+/** Applies the weights carried at the front of a round/evaluate message, if any. */
+function takeWeights(s: Session, tensors: readonly WireTensor[], weightCount: number, version: number): WireTensor[] {
+  if (weightCount > 0) {
+    const weights = tensors.slice(0, weightCount);
+    checkTensors(weights, weightSpecs(s.model), { finite: true });
+    writeWeights(s.model, weights);
+    s.weightsVersion = version;
+  } else if (s.weightsVersion !== version) {
+    throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected weights for version ${version} (this worker has ${s.weightsVersion}). Received: a message without weights`);
+  }
+  return tensors.slice(weightCount);
+}
+
+function indicesOf(rest: readonly WireTensor[], view: DataView_): Int32Array {
+  const t = rest[0];
+  if (!t || t.dtype !== 'int32' || t.shape.length !== 1) throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected one int32 index vector after the weights. Received: ${t ? `${t.dtype} [${t.shape}]` : 'none'}`);
+  const idx = t.data as Int32Array;
+  const abs = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    const v = idx[i] as number;
+    if (v < 0 || v >= view.count) throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected indices in [0, ${view.count}). Received: ${v}`);
+    abs[i] = view.offset + v;
+  }
+  return abs;
+}
+
+async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics: FleetMetrics): Promise<void> {
+  const rest = takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion);
+  const indices = indicesOf(rest, s.splits.train);
+  const started = performance.now();
+  const batch = await s.pool.gather('train', indices);
+  const n = indices.length;
+  const view = s.splits.train.data;
+  const x = tf.tensor(batch.x, [n, ...view.xShape.slice(1)]);
+  const y = tf.tensor(batch.y, [n, ...view.yShape.slice(1)]);
+  const step = gradientStep(s.model, s.loss, s.metrics, x, y);
+  tf.dispose([x, y]);
+  const grads = gradientsToWire(s.model, step.grads);
+  const computeSeconds = (performance.now() - started) / 1000;
+  metrics.roundDuration.observe({ phase: 'compute' }, computeSeconds);
+  metrics.samplesTotal.inc(n);
+  metrics.samplesPerSecond.set(n / computeSeconds);
+  metrics.loss.set({ scope: 'round', split: 'train' }, step.loss);
+  await send(
+    { kind: 'gradients', roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums, computeSeconds, numTensors: tf.memory().numTensors },
+    grads,
+  );
+}
+
+async function onEvaluate(msg: MessageOf<'evaluate'>, s: Session, send: Send): Promise<void> {
+  takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion);
+  const view = s.splits[msg.split];
+  if (!view || msg.start + msg.count > view.count) {
+    throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected rows within split "${msg.split}" (${view?.count ?? 0} rows). Received: [${msg.start}, ${msg.start + msg.count})`);
+  }
+  let lossSum = 0;
+  let metricSums = s.metrics.map(() => 0);
+  const preds: Float32Array[] = [];
+  let outShape: number[] = [];
+  for (let at = msg.start; at < msg.start + msg.count; at += EVAL_CHUNK) {
+    const n = Math.min(EVAL_CHUNK, msg.start + msg.count - at);
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) idx[i] = view.offset + at + i;
+    const batch = await s.pool.gather(view.source, idx);
+    const x = tf.tensor(batch.x, [n, ...view.data.xShape.slice(1)]);
+    const y = tf.tensor(batch.y, [n, ...view.data.yShape.slice(1)]);
+    const r = evaluateBatch(s.model, s.loss, s.metrics, x, y);
+    lossSum += r.lossSum;
+    metricSums = metricSums.map((v, i) => v + (r.metricSums[i] as number));
+    if (msg.mode === 'predict') {
+      const p = tf.tidy(() => s.model.predict(x) as tf.Tensor);
+      outShape = p.shape.slice(1);
+      preds.push(p.dataSync() as Float32Array);
+      p.dispose();
+    }
+    tf.dispose([x, y]);
+  }
+  const tensors: WireTensor[] = [];
+  if (msg.mode === 'predict') {
+    const all = new Float32Array(preds.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of preds) { all.set(p, o); o += p.length; }
+    tensors.push({ name: 'predictions', dtype: 'float32', shape: [msg.count, ...outShape], data: all });
+  }
+  await send({ kind: 'evalResult', evalId: msg.evalId, samples: msg.count, lossSum, metricSums }, tensors);
+}
