@@ -5,13 +5,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runCoordinator, type CoordinatorOptions, type RunResult } from '../coordinator/run.ts';
+import { tsxLoaderUrl } from '../shared/tsx.ts';
 
 /** Path of the CLI entry that child processes run. */
 export const ENTRY = fileURLToPath(new URL('./entry.ts', import.meta.url));
 
 /** Node arguments that run a TypeScript entry point (tsx as the loader). */
 export function nodeArgs(entry: string, args: readonly string[]): string[] {
-  return ['--import', import.meta.resolve('tsx'), entry, ...args];
+  return ['--import', tsxLoaderUrl(), entry, ...args];
 }
 
 /** Options of a local run: a coordinator's options plus how to start the workers. */

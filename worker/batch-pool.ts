@@ -2,6 +2,7 @@
 import { Piscina } from 'piscina';
 import type { ArrayData } from '../shared/data/dataset.ts';
 import { rowSize } from '../shared/data/dataset.ts';
+import { tsxLoaderUrl } from '../shared/tsx.ts';
 import type { BatchRequest, BatchWorkerData, SharedSplit } from './batch-task.ts';
 
 function toShared(src: Float32Array): Float32Array {
@@ -29,7 +30,7 @@ export class BatchPool {
       maxThreads: threads,
       workerData,
       // Threads do not inherit a loader registered in-process, so hand them tsx explicitly.
-      execArgv: ['--import', import.meta.resolve('tsx')],
+      execArgv: ['--import', tsxLoaderUrl()],
     });
   }
 

@@ -47,6 +47,7 @@ export async function selectBackend(requested: BackendRequest, probes: BackendPr
   for (const candidate of candidates) {
     const reason = await tryActivate(candidate, probes);
     if (reason === null) {
+      silenceCpuBanner();
       const kernels = candidate === 'wasm' ? registerWasmKernels() : [];
       return Object.freeze({ requested, taken: candidate, tfBackend: tf.getBackend(), skipped, kernels });
     }
@@ -102,6 +103,16 @@ async function activateWasm(): Promise<string | null> {
   const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
   wasm.setWasmPaths(dist);
   return (await tf.setBackend('wasm')) ? null : 'tf.setBackend("wasm") returned false';
+}
+
+/**
+ * tfjs's cpu backend prints "install our node backend" on first use in Node. We already log which
+ * backend was taken and why the native one was skipped, so that banner is noise (and misleading when
+ * wasm is active and cpu is only a helper).
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
 function firstLine(err: unknown): string {

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkDy, convGeometry, type ConvGradAttrs } from './conv-geometry.ts';
 import { asTensor, asWasm, handOver } from './tensors.ts';
-import { rotate180, transposedConvOperand } from './frames.ts';
+import { transposedConvOperand } from './frames.ts';
+import { rotateFilter } from './rotate-filter.ts';
 
 const NAME = 'Conv2DBackpropInput';
 
@@ -23,10 +24,9 @@ export function conv2dBackpropInput({ inputs, backend, attrs }: Parameters<tf.Ke
   checkDy(NAME, dyInfo.shape, g);
   const dx = tf.tidy(() => {
     const dy = asTensor<tf.Rank.R4>(dyInfo, wasm);
-    const filter = asTensor<tf.Rank.R4>(filterInfo, wasm);
     const { x, pad } = transposedConvOperand(dy, g);
-    // [fh, fw, in, out] -> [fh, fw, out, in]: the adjoint maps output channels back to input ones.
-    const adjoint = tf.transpose(rotate180(filter), [0, 1, 3, 2]);
+    // In/out swapped: the adjoint maps output channels back to input ones.
+    const adjoint = rotateFilter(filterInfo, wasm, true);
     return tf.conv2d(x, adjoint, 1, pad);
   });
   return handOver(dx, wasm);

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkDy, convGeometry, type ConvGradAttrs } from './conv-geometry.ts';
-import { rotate180, transposedConvOperand } from './frames.ts';
+import { transposedConvOperand } from './frames.ts';
+import { rotateFilter } from './rotate-filter.ts';
 import { asTensor, asWasm, dims4, handOver } from './tensors.ts';
 
 const NAME = 'DepthwiseConv2dNativeBackpropInput';
@@ -28,9 +29,8 @@ export function depthwiseBackpropInput({ inputs, backend, attrs }: Parameters<tf
   const [fh, fw, c, m] = dims4(filterInfo.shape, `${NAME} filter`);
   const dx = tf.tidy(() => {
     const dy = asTensor<tf.Rank.R4>(dyInfo, wasm);
-    const filter = asTensor<tf.Rank.R4>(filterInfo, wasm);
     const { x, pad } = transposedConvOperand(dy, g);
-    const taps = tf.reshape<tf.Rank.R4>(rotate180(filter), [fh, fw, c * m, 1]);
+    const taps = tf.reshape<tf.Rank.R4>(rotateFilter(filterInfo, wasm, false), [fh, fw, c * m, 1]);
     const perProduct = tf.depthwiseConv2d(x, taps, 1, pad); // [n, inH, inW, c*m]
     if (m === 1) return perProduct;
     return tf.sum(tf.reshape(perProduct, [g.batch, g.inH, g.inW, c, m]), 4);

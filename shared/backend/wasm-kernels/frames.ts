@@ -83,8 +83,3 @@ export function filterGradOperand(x: tf.Tensor4D, g: ConvGeometry): CorrelationO
   ];
   return { x: framed, pad };
 }
-
-/** The 180-degree rotation of a filter's two spatial axes. */
-export function rotate180(filter: tf.Tensor4D): tf.Tensor4D {
-  return tf.reverse(filter, [0, 1]);
-}

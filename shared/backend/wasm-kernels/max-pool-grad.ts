@@ -44,39 +44,32 @@ type Buf = tf.backend_util.TypedArray;
 
 function routeToArgmax(x: Buf, dy: Buf, dx: Buf, p: tf.backend_util.Conv2DInfo): void {
   const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = p;
-  const fh = p.effectiveFilterHeight;
-  const fw = p.effectiveFilterWidth;
-  // Channels innermost, as in memory: one window scan updates C running maxima at once.
-  const best = new Float64Array(C);
-  const bestAt = new Int32Array(C);
   for (let b = 0; b < p.batchSize; b++) {
     for (let oy = 0; oy < OH; oy++) {
       const y0 = oy * p.strideHeight - p.padInfo.top;
       const yFrom = Math.max(0, y0);
-      const yTo = Math.min(H, y0 + fh);
+      const yTo = Math.min(H, y0 + p.effectiveFilterHeight);
       for (let ox = 0; ox < OW; ox++) {
         const x0 = ox * p.strideWidth - p.padInfo.left;
         const xFrom = Math.max(0, x0);
-        const xTo = Math.min(W, x0 + fw);
-        best.fill(Number.NEGATIVE_INFINITY);
-        bestAt.fill(-1);
-        for (let yy = yFrom; yy < yTo; yy++) {
-          for (let xx = xFrom; xx < xTo; xx++) {
-            const base = ((b * H + yy) * W + xx) * C;
-            for (let c = 0; c < C; c++) {
-              const v = x[base + c] as number;
+        const xTo = Math.min(W, x0 + p.effectiveFilterWidth);
+        const dyAt = ((b * OH + oy) * OW + ox) * C;
+        for (let c = 0; c < C; c++) {
+          // Starts below every float: an all-negative window still has a maximum (the wasm bug).
+          let best = Number.NEGATIVE_INFINITY;
+          let bestAt = -1;
+          for (let yy = yFrom; yy < yTo; yy++) {
+            let at = ((b * H + yy) * W + xFrom) * C + c;
+            for (let xx = xFrom; xx < xTo; xx++, at += C) {
+              const v = x[at] as number;
               // Strict >: the first maximum in row-major window order wins, as on tfjs cpu/webgl.
-              if (v > (best[c] as number)) {
-                best[c] = v;
-                bestAt[c] = base + c;
+              if (v > best) {
+                best = v;
+                bestAt = at;
               }
             }
           }
-        }
-        const dyBase = ((b * OH + oy) * OW + ox) * C;
-        for (let c = 0; c < C; c++) {
-          const at = bestAt[c] as number;
-          if (at >= 0) dx[at] = (dx[at] as number) + (dy[dyBase + c] as number);
+          if (bestAt >= 0) dx[bestAt] = (dx[bestAt] as number) + (dy[dyAt + c] as number);
         }
       }
     }
