@@ -1,0 +1,56 @@
+/** Real child processes of the tensorfleet CLI for integration tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { ENTRY, nodeArgs } from '../../cli/local.ts';
+
+/** A running CLI process with its output captured. */
+export interface Proc {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `tensorfleet <args>` as a child process. */
+export function startCli(args: readonly string[]): Proc {
+  const child = spawn(process.execPath, nodeArgs(ENTRY, args), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc: Proc = {
+    child,
+    stdout: '',
+    stderr: '',
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+  };
+  child.stdout?.on('data', (d: Buffer) => (proc.stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (proc.stderr += d.toString()));
+  return proc;
+}
+
+/** Resolves once `pattern` appears in the process's stdout or stderr; rejects on exit or after `ms`. */
+export function waitFor(proc: Proc, pattern: RegExp, ms = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = setInterval(() => {
+      if (pattern.test(proc.stdout) || pattern.test(proc.stderr)) {
+        clearInterval(tick);
+        resolve();
+      } else if (proc.child.exitCode !== null || Date.now() - started > ms) {
+        clearInterval(tick);
+        reject(new Error(`did not see ${pattern} (exit ${proc.child.exitCode}); stderr:\n${proc.stderr.slice(-2000)}`));
+      }
+    }, 50);
+  });
+}
+
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(() => r(undefined)));
+  return port;
+}
+
+/** Kills every process still running (test cleanup). */
+export function killAll(procs: readonly Proc[]): void {
+  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+}

@@ -1,0 +1,118 @@
+/**
+ * A rogue peer sends random bytes, a wrong protocol version, a message before hello, and then — as an
+ * admitted worker — gradients with wrong shapes, wrong dtypes, NaN, a wrong sample count, stale round
+ * ids and duplicates, before each correct reply. Every bad message is answered with its typed error,
+ * the coordinator keeps running, and it ends with exactly the weights of an undisturbed run.
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import * as zmq from 'zeromq';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCoordinator } from '../../coordinator/run.ts';
+import { selectBackend } from '../../shared/backend/select.ts';
+import { resolveSplits } from '../../shared/data/dataset.ts';
+import { loadJob } from '../../shared/job.ts';
+import { lossFunction, metricFunction } from '../../shared/keras/losses.ts';
+import { PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message, type WireTensor } from '../../shared/protocol.ts';
+import { evaluateBatch, gradientStep } from '../../shared/step.ts';
+import { gradientsToWire, writeWeights } from '../../shared/weights.ts';
+import { pack } from 'msgpackr';
+import { JOBS, runTestCluster } from '../helpers/local.ts';
+import { killAll, startCli, type Proc } from '../helpers/procs.ts';
+import { maxRelativeDiff } from '../helpers/weights.ts';
+
+const JOB = path.join(JOBS, 'dense-sgd.ts');
+const procs: Proc[] = [];
+afterEach(() => killAll(procs.splice(0)));
+beforeAll(async () => {
+  await selectBackend('cpu');
+});
+
+/** Plays an admitted-but-hostile worker until the coordinator says done; returns the error codes it got back. */
+async function rogue(endpoint: string): Promise<string[]> {
+  const job = await loadJob(JOB);
+  const splits = resolveSplits(await job.data(), job.fit.validationSplit);
+  const dealer = new zmq.Dealer({ linger: 0 });
+  dealer.connect(endpoint);
+  const codes: string[] = [];
+  const send = (frames: Buffer[]) => dealer.send(frames);
+  // Before hello: garbage, a wrong version, and a message from an unknown peer.
+  await send([Buffer.from([0xc1, 0xff, 0x00, 0x13])]);
+  await send([pack({ v: PROTOCOL_VERSION + 7, kind: 'heartbeat', sentAtMs: 0, tensors: [] })]);
+  await send(encodeMessage({ kind: 'heartbeat', sentAtMs: Date.now() }));
+  await send(encodeMessage({ kind: 'hello', pid: process.pid, host: 'rogue', backend: 'cpu' }));
+  let model: tf.LayersModel | undefined;
+  const loss = lossFunction(job.compile.loss);
+  const metrics = (job.compile.metrics ?? []).map((m) => metricFunction(m, job.compile.loss));
+  for await (const frames of dealer) {
+    const msg: Message = decodeMessage(frames);
+    if (msg.kind === 'error') codes.push(msg.code);
+    if (msg.kind === 'done') break;
+    if (msg.kind === 'welcome') {
+      model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(msg.modelConfig) });
+      writeWeights(model, msg.tensors);
+    }
+    if (!model) continue;
+    if (msg.kind === 'round') {
+      writeWeights(model, msg.tensors.slice(0, msg.weightCount));
+      const idx = msg.tensors[msg.weightCount]?.data as Int32Array;
+      const n = idx.length;
+      const d = splits.train.data;
+      const x = tf.tidy(() => tf.gather(tf.tensor(d.x, [...d.xShape]), Array.from(idx)));
+      const y = tf.tidy(() => tf.gather(tf.tensor(d.y, [...d.yShape]), Array.from(idx)));
+      const step = gradientStep(model, loss, metrics, x, y);
+      tf.dispose([x, y]);
+      const good = gradientsToWire(model, step.grads);
+      const header = { kind: 'gradients' as const, roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums, computeSeconds: 0, numTensors: 0 };
+      const g0 = good[0] as WireTensor;
+      await send(encodeMessage(header, [{ ...g0, shape: [...g0.shape].reverse() }, ...good.slice(1)]));
+      await send(encodeMessage(header, [{ ...g0, dtype: 'int32', data: new Int32Array(g0.data.length) }, ...good.slice(1)]));
+      const nan = Float32Array.from(g0.data);
+      nan[0] = NaN;
+      await send(encodeMessage(header, [{ ...g0, data: nan }, ...good.slice(1)]));
+      await send(encodeMessage({ ...header, samples: n + 1 }, good));
+      await send(encodeMessage({ ...header, roundId: msg.roundId + 1000 }, good));
+      await send(encodeMessage(header, good.slice(1)));
+      await send(encodeMessage(header, good));
+      await send(encodeMessage(header, good)); // duplicate
+    }
+    if (msg.kind === 'evaluate') {
+      if (msg.weightCount > 0) writeWeights(model, msg.tensors.slice(0, msg.weightCount));
+      const view = splits[msg.split]!;
+      const rows = Array.from({ length: msg.count }, (_, i) => view.offset + msg.start + i);
+      const x = tf.tidy(() => tf.gather(tf.tensor(view.data.x, [...view.data.xShape]), rows));
+      const y = tf.tidy(() => tf.gather(tf.tensor(view.data.y, [...view.data.yShape]), rows));
+      const r = evaluateBatch(model, loss, metrics, x, y);
+      tf.dispose([x, y]);
+      await send(encodeMessage({ kind: 'evalResult', evalId: msg.evalId, samples: msg.count, lossSum: r.lossSum, metricSums: r.metricSums }));
+    }
+  }
+  dealer.close();
+  return codes;
+}
+
+describe('bad messages on the wire', () => {
+  it('are each rejected with a typed error while training completes with untouched results', async () => {
+    let rogueDone: Promise<string[]> | undefined;
+    const result = await runCoordinator({
+      bind: 'tcp://127.0.0.1:*', workers: 2, job: JOB, backend: 'cpu', metricsHost: '127.0.0.1', metricsPort: 0,
+      heartbeatIntervalMs: 500, heartbeatTimeoutMs: 10_000, joinTimeoutMs: 60_000, quiet: true,
+      onListening: ({ endpoint }) => {
+        procs.push(startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--quiet']));
+        rogueDone = rogue(endpoint);
+      },
+    });
+    const codes = await rogueDone!;
+    const count = (c: string) => codes.filter((x) => x === c).length;
+    expect(count('FLEET_ERR_PROTOCOL_DECODE')).toBe(1);
+    expect(count('FLEET_ERR_PROTOCOL_VERSION')).toBe(1);
+    expect(count('FLEET_ERR_UNKNOWN_PEER')).toBe(1);
+    expect(count('FLEET_ERR_TENSOR_SHAPE')).toBe(3 * 20); // transposed, wrong count, missing tensor
+    expect(count('FLEET_ERR_TENSOR_DTYPE')).toBe(20);
+    expect(count('FLEET_ERR_NONFINITE')).toBe(20);
+    expect(count('FLEET_ERR_STALE_ROUND')).toBe(2 * 20); // future round id, duplicate
+    const clean = await runTestCluster('dense-sgd.ts', 2);
+    expect(maxRelativeDiff(result.model, clean.model)).toBeLessThan(1e-6);
+    expect(result.history.history['val_loss']?.[0]).toBeCloseTo(clean.history.history['val_loss']?.[0] as number, 5);
+  });
+});

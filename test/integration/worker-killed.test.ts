@@ -1,0 +1,33 @@
+/** A worker killed with SIGKILL must not hang the coordinator: it reports the loss and exits non-zero. */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JOBS } from '../helpers/local.ts';
+import { freePort, killAll, startCli, waitFor, type Proc } from '../helpers/procs.ts';
+
+const procs: Proc[] = [];
+afterEach(() => killAll(procs.splice(0)));
+
+describe('worker killed', () => {
+  it('coordinator reports the worker lost and exits non-zero; the survivor is told and exits', async () => {
+    const port = await freePort();
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    const coordinator = startCli(['coordinator', '--bind', endpoint, '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1',
+      '--heartbeat-interval', '0.2', '--heartbeat-timeout', '2', '--epochs', '500', '--verbose', '2', path.join(JOBS, 'dense-sgd.ts')]);
+    procs.push(coordinator);
+    await waitFor(coordinator, /listening on/);
+    const workers = [0, 1].map(() => startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1']));
+    procs.push(...workers);
+    await waitFor(coordinator, /Epoch 2\/500/);
+    const victim = workers[1] as Proc;
+    victim.child.kill('SIGKILL');
+    const started = Date.now();
+    const { code } = await coordinator.exited;
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(coordinator.stderr).toMatch(/worker \d \(pid \d+ on .*\) lost: no message for \d+ ms/);
+    expect(coordinator.stderr).toMatch(/FLEET_ERR_WORKER_LOST/);
+    const survivor = await (workers[0] as Proc).exited;
+    expect(survivor.code).toBe(1);
+    expect((workers[0] as Proc).stderr).toMatch(/coordinator says done: FLEET_ERR_WORKER_LOST/);
+  });
+});
