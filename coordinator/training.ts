@@ -25,6 +25,8 @@ export interface History {
 /** Seconds spent per phase over a fit, for the benchmark's breakdown. */
 export interface PhaseTimes {
   rounds: number;
+  /** Wall time of all rounds, end to end. */
+  total: number;
   /** Slowest worker's step, per round. */
   compute: number;
   /** Reading weights out of the backend and framing them. */
@@ -55,7 +57,7 @@ export interface TrainerContext {
 /** Runs the synchronous fit loop; state that must survive between steps lives on the instance. */
 export class Trainer {
   readonly history: History = { epoch: [], history: {} };
-  readonly times: PhaseTimes = { rounds: 0, compute: 0, encode: 0, transfer: 0, aggregate: 0, apply: 0 };
+  readonly times: PhaseTimes = { rounds: 0, total: 0, compute: 0, encode: 0, transfer: 0, aggregate: 0, apply: 0 };
   private roundId = 0;
   private evalId = 0;
   private weightsVersion = 0;
@@ -189,6 +191,7 @@ export class Trainer {
     const transfer = Math.max(t.roundTrip - t.compute, 0);
     Object.assign(this.times, {
       rounds: this.times.rounds + 1,
+      total: this.times.total + total,
       compute: this.times.compute + t.compute,
       encode: this.times.encode + t.encode,
       transfer: this.times.transfer + transfer,
