@@ -20,6 +20,8 @@ export interface HubOptions {
   readonly heartbeatIntervalMs: number;
   /** A worker silent this long, in milliseconds, is declared lost. */
   readonly heartbeatTimeoutMs: number;
+  /** How long a welcomed worker may take to load the job and build the model, in milliseconds. */
+  readonly setupTimeoutMs: number;
   /** Injected clock in milliseconds. */
   readonly now: () => number;
 }
@@ -72,6 +74,8 @@ export class Hub {
     this.admitting = count;
     const deadline = this.opts.now() + timeoutMs;
     while (this.peers.inState('HEALTHY').length < count) {
+      const lost = this.peers.inState('LOST')[0];
+      if (lost) throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${lost.rank} (pid ${lost.pid} on ${lost.host}) failed while joining: ${lost.lostReason}`);
       const left = deadline - this.opts.now();
       if (left <= 0) {
         throw new FleetError('FLEET_ERR_WORKER_LOST', `Expected ${count} workers to join within ${timeoutMs} ms. Received: ${this.peers.inState('HEALTHY').length}`);
@@ -129,8 +133,13 @@ export class Hub {
 
   private checkLiveness(): void {
     const now = this.opts.now();
-    for (const p of [...this.peers.inState('HEALTHY'), ...this.peers.inState('JOINING')]) {
+    for (const p of this.peers.inState('HEALTHY')) {
       if (now - p.lastSeenMs > this.opts.heartbeatTimeoutMs) this.peers.transition(p, 'LOST', `no message for ${now - p.lastSeenMs} ms (timeout ${this.opts.heartbeatTimeoutMs} ms)`);
+    }
+    // A joining worker is loading the job and its data, which can block its event loop for a while,
+    // so it gets the setup timeout instead of the heartbeat timeout.
+    for (const p of this.peers.inState('JOINING')) {
+      if (now - p.lastSeenMs > this.opts.setupTimeoutMs) this.peers.transition(p, 'LOST', `not ready ${now - p.lastSeenMs} ms after welcome (setup timeout ${this.opts.setupTimeoutMs} ms)`);
     }
   }
 
@@ -169,8 +178,16 @@ export class Hub {
       }
       case 'heartbeat':
         return;
+      case 'ready':
+        if (peer.state !== 'JOINING') throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "ready" once, after welcome. Received: "ready" from worker ${peer.rank} in state ${peer.state}`);
+        peer.tensorCounts.push(msg.numTensors);
+        this.peers.transition(peer, 'HEALTHY', 'ready');
+        for (const w of this.joinWaiters.splice(0)) w();
+        return;
       case 'error':
         this.log.warn(`worker ${peer.rank} reported ${msg.code}: ${msg.message}`);
+        // A worker that fails to set up (bad job file, data, backend) will not recover: stop waiting for it.
+        if (peer.state === 'JOINING') this.peers.transition(peer, 'LOST', `${msg.code}: ${msg.message}`);
         return;
       case 'hello':
       case 'welcome':
@@ -194,11 +211,8 @@ export class Hub {
     const peer = this.peers.admit(routingId, { pid: msg.pid, host: msg.host, backend: msg.backend }, this.opts.now());
     this.log.info(`worker ${peer.rank} joined: pid ${msg.pid} on ${msg.host}, backend ${msg.backend}`);
     const header = { kind: 'welcome' as const, rank: peer.rank, jobPath: welcome.jobPath, modelConfig: welcome.modelConfig, compile: welcome.compile, backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs };
-    void this.send(peer, header, welcome.weights).then(() => {
-      peer.weightsVersion = 0;
-      if (peer.state === 'JOINING') this.peers.transition(peer, 'HEALTHY', 'welcomed');
-      for (const w of this.joinWaiters.splice(0)) w();
-    });
+    peer.weightsVersion = 0;
+    void this.send(peer, header, welcome.weights);
   }
 }
 

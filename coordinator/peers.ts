@@ -1,11 +1,13 @@
 /**
  * The coordinator's view of its workers, as an explicit state machine:
  *
- *   JOINING ──welcome sent──▶ HEALTHY ──heartbeat timeout / exit──▶ LOST
- *                                │
- *                                └──────training finished─────────▶ DONE
+ *   JOINING ──ready──▶ HEALTHY ──heartbeat timeout──▶ LOST
+ *      │                  │
+ *      ├──setup failed / setup timeout──────────────▶ LOST
+ *      └──────────────────┴──training finished──────▶ DONE
  *
- * A peer exists from its first valid `hello`. Every state change goes through `transition`, which
+ * A peer exists from its first valid `hello`, which is answered with `welcome`; it is JOINING while it
+ * loads the job and builds the model, and HEALTHY once it says `ready`. Every state change goes through `transition`, which
  * refuses moves the diagram does not have. LOST and DONE are final.
  */
 import { FleetError } from '../shared/errors.ts';
@@ -34,8 +36,10 @@ export interface Peer {
   lastSeenMs: number;
   /** Weights version this peer holds, or -1. */
   weightsVersion: number;
-  /** tf.memory().numTensors the worker reported after each step, for leak checks. */
+  /** tf.memory().numTensors the worker reported when ready and after each step, for leak checks. */
   readonly tensorCounts: number[];
+  /** Why the peer was lost, once it is. */
+  lostReason?: string;
 }
 
 /** All workers the coordinator has ever admitted, by routing id. */
@@ -65,6 +69,7 @@ export class PeerRegistry {
     }
     const from = peer.state;
     peer.state = to;
+    if (to === 'LOST') peer.lostReason = reason;
     this.onChange(peer, from, reason);
   }
 

@@ -63,7 +63,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<RunResul
   const model = job.model();
   const optimizer = makeOptimizer(job.compile.optimizer);
   checkDataMatchesModel(model, splits.train.data.xShape, opts.job);
-  const hub = new Hub({ bind: opts.bind, heartbeatIntervalMs: opts.heartbeatIntervalMs, heartbeatTimeoutMs: opts.heartbeatTimeoutMs, now: () => Date.now() }, metrics, log);
+  const hub = new Hub({ bind: opts.bind, heartbeatIntervalMs: opts.heartbeatIntervalMs, heartbeatTimeoutMs: opts.heartbeatTimeoutMs, setupTimeoutMs: opts.joinTimeoutMs, now: () => Date.now() }, metrics, log);
   let ok = false;
   let reason = 'training failed';
   try {

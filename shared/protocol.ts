@@ -48,6 +48,11 @@ const welcome = z.strictObject({
   backend: z.string().max(64),
   heartbeatIntervalMs: z.number().int().positive(),
 });
+const ready = z.strictObject({
+  kind: z.literal('ready'),
+  /** tf.memory().numTensors once the model is built, the baseline for leak checks. */
+  numTensors: id,
+});
 const round = z.strictObject({
   kind: z.literal('round'),
   roundId: id,
@@ -99,6 +104,7 @@ const errorMsg = z.strictObject({
 const headerSchemas = {
   hello,
   welcome,
+  ready,
   round,
   gradients,
   evaluate,

@@ -81,8 +81,17 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
         }
         if (msg.kind === 'welcome') {
           log = createLogger(`worker ${msg.rank}`, opts.quiet);
-          session = await startSession(msg, log);
           heartbeat = setInterval(() => void send({ kind: 'heartbeat', sentAtMs: Date.now() }), msg.heartbeatIntervalMs);
+          try {
+            session = await startSession(msg, log);
+          } catch (err) {
+            // Setup failures (job file, data, model) will not go away: tell the coordinator and stop.
+            const e = isFleetError(err) ? err : new FleetError('FLEET_ERR_JOB_LOAD', `Worker setup failed: ${(err as Error).message}`);
+            log.error(`${e.code}: ${e.message}`);
+            await send({ kind: 'error', code: e.code, message: e.message, inReplyTo: 'welcome' });
+            break;
+          }
+          await send({ kind: 'ready', numTensors: tf.memory().numTensors });
           continue;
         }
         await handle(msg, session, send, metrics, log);
@@ -140,6 +149,7 @@ async function handle(msg: Message, s: Session | undefined, send: Send, metrics:
       log.warn(`coordinator reported ${msg.code}: ${msg.message}`);
       return;
     case 'hello':
+    case 'ready':
     case 'gradients':
     case 'evalResult':
     case 'welcome':

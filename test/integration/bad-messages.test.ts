@@ -51,6 +51,8 @@ async function rogue(endpoint: string): Promise<string[]> {
     if (msg.kind === 'welcome') {
       model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(msg.modelConfig) });
       writeWeights(model, msg.tensors);
+      await send(encodeMessage({ kind: 'ready', numTensors: 0 }));
+      await send(encodeMessage({ kind: 'ready', numTensors: 0 })); // a second ready is out of place
     }
     if (!model) continue;
     if (msg.kind === 'round') {
@@ -111,6 +113,7 @@ describe('bad messages on the wire', () => {
     expect(count('FLEET_ERR_TENSOR_DTYPE')).toBe(20);
     expect(count('FLEET_ERR_NONFINITE')).toBe(20);
     expect(count('FLEET_ERR_STALE_ROUND')).toBe(2 * 20); // future round id, duplicate
+    expect(count('FLEET_ERR_UNEXPECTED_MESSAGE')).toBe(1); // the second ready
     const clean = await runTestCluster('dense-sgd.ts', 2);
     expect(maxRelativeDiff(result.model, clean.model)).toBeLessThan(1e-6);
     expect(result.history.history['val_loss']?.[0]).toBeCloseTo(clean.history.history['val_loss']?.[0] as number, 5);

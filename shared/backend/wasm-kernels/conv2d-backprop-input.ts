@@ -1,12 +1,13 @@
 /**
  * Conv2DBackpropInput as one forward wasm (XNNPACK) Conv2D. The built-in wasm kernel is a naive
- * scalar loop (~71 ms for the MNIST convnet step upstream); the composition runs in ~10 ms.
+ * scalar loop: ~71 ms against ~10 ms for the MNIST convnet step upstream, and 225 ms against 19 ms
+ * for its 13x13x32 -> 11x11x64 layer at batch 64 here (bench/wasm-kernels.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkDy, convGeometry, type ConvGradAttrs } from './conv-geometry.ts';
-import { asTensor, asWasm, handOver } from './tensors.ts';
 import { transposedConvOperand } from './frames.ts';
 import { rotateFilter } from './rotate-filter.ts';
+import { asTensor, asWasm, handOver } from './tensors.ts';
 
 const NAME = 'Conv2DBackpropInput';
 

@@ -2,7 +2,7 @@
  * Both gradients of a strided convolution are themselves stride-1 correlations: the input
  * gradient correlates the output gradient (spread out by the strides) with the filter rotated by
  * 180 degrees; the filter gradient correlates the input with the output gradient (dilated by the
- * strides). This file frames those operands; callers pick the regular or depthwise wasm conv.
+ * strides). This file frames those operands (padding, cropping, spreading) for the wasm convs.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ConvGeometry, ExplicitPadding } from './conv-geometry.ts';

@@ -1,7 +1,9 @@
 /**
- * MaxPoolGrad replacing wasm's, whose max search starts at the smallest positive float instead of
- * -Infinity and so drops the gradient of every window whose values are all <= 0 (after a
- * non-ReLU layer, or with negative inputs, whole regions stop learning).
+ * MaxPoolGrad replacing wasm's, whose max search starts at the smallest positive float (at element
+ * 0) instead of -Infinity: every window whose values are all <= 0 sends its gradient to element 0
+ * of the whole tensor, where it is dropped unless the window contains that element, so inputs
+ * that are negative (no ReLU before the pool) stop learning. Its `>=` also makes the last of tied
+ * maxima win, where tfjs cpu and webgl pick the first.
  *
  * Why a JS loop over the wasm heap and not a composition: routing each dy to the first maximum of
  * its window (tfjs's tie rule) has no exact tensor-op form (an equality mask would split or
