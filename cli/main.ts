@@ -4,17 +4,32 @@
  *   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --workers 2 examples/mnist-mlp.ts
  *   tensorfleet worker --connect tcp://HOST:5555
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { runCoordinator, type CoordinatorOptions } from '../coordinator/run.ts';
 import { parseConfig, type Config } from '../shared/config.ts';
 import { FleetError, isFleetError } from '../shared/errors.ts';
 import { runWorker } from '../worker/worker.ts';
 import { runLocal } from './local.ts';
 
+/**
+ * Commands that live in their own module under cli/, each exporting `run(argv): Promise<number>`.
+ * They are imported only when used, so the training path never loads HDF5, plotting or build tooling.
+ */
+const EXTRA_COMMANDS: Record<string, string> = {
+  plot: './plot.ts',
+  convert: './convert.ts',
+  inspect: './inspect.ts',
+  setup: './setup.ts',
+  keys: './keys.ts',
+};
+
 const USAGE = `usage:
   tensorfleet local --workers N [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] <job.ts>
   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --workers N <job.ts>
   tensorfleet worker --connect tcp://HOST:5555
   tensorfleet bench
+  tensorfleet plot | convert | inspect | setup | keys   (see README)
 common flags: --backend, --metrics-host, --metrics-port, --quiet
 coordinator/local flags: --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, --epochs N, --batch-size N, --verbose 0|1|2`;
 
@@ -65,8 +80,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       case '--help':
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
-      default:
-        throw new FleetError('FLEET_ERR_CONFIG', `Expected a command among local, coordinator, worker, bench. Received: "${command}"\n${USAGE}`);
+      default: {
+        const extra = EXTRA_COMMANDS[command];
+        if (extra && existsSync(fileURLToPath(new URL(extra, import.meta.url)))) {
+          const mod = (await import(new URL(extra, import.meta.url).href)) as { run(argv: readonly string[]): Promise<number> };
+          return await mod.run(rest);
+        }
+        throw new FleetError('FLEET_ERR_CONFIG', `Expected a command among local, coordinator, worker, bench, ${Object.keys(EXTRA_COMMANDS).join(', ')}. Received: "${command}"\n${USAGE}`);
+      }
     }
   } catch (err) {
     if (!isFleetError(err)) throw err;
