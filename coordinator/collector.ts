@@ -44,6 +44,13 @@ export class Collector<K extends ReplyKind> {
     if (this.waiting.size === 0) this.resolve(this.replies);
   }
 
+  /** Fails the collection with `err` when `peer` still owes a reply (it reported it cannot give one). */
+  fail(peer: Peer, err: FleetError): boolean {
+    if (!this.waiting.has(peer.id)) return false;
+    this.reject(err);
+    return true;
+  }
+
   /** Fails the collection if `peer` was one of the participants still owing a reply. */
   peerLost(peer: Peer, reason: string): void {
     if (this.waiting.has(peer.id)) {

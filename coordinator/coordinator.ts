@@ -29,6 +29,7 @@ export interface HubOptions {
 /** What a welcome carries besides the rank. */
 export interface WelcomePayload {
   readonly jobPath: string;
+  readonly jobArgs?: Record<string, unknown>;
   readonly modelConfig: string;
   readonly compile: Record<string, unknown>;
   readonly backend: string;
@@ -186,6 +187,12 @@ export class Hub {
         return;
       case 'error':
         this.log.warn(`worker ${peer.rank} reported ${msg.code}: ${msg.message}`);
+        // A worker that cannot produce a finite result for the request in flight fails that request
+        // (the model is never updated with it) instead of leaving it waiting forever.
+        if (msg.code === 'FLEET_ERR_NONFINITE' && this.pending && msg.replyId === this.pending.id) {
+          this.pending.fail(peer, new FleetError('FLEET_ERR_NONFINITE', `worker ${peer.rank}: ${msg.message}`));
+          return;
+        }
         // A worker that fails to set up (bad job file, data, backend) will not recover: stop waiting for it.
         if (peer.state === 'JOINING') this.peers.transition(peer, 'LOST', `${msg.code}: ${msg.message}`);
         return;
@@ -210,7 +217,7 @@ export class Hub {
     }
     const peer = this.peers.admit(routingId, { pid: msg.pid, host: msg.host, backend: msg.backend }, this.opts.now());
     this.log.info(`worker ${peer.rank} joined: pid ${msg.pid} on ${msg.host}, backend ${msg.backend}`);
-    const header = { kind: 'welcome' as const, rank: peer.rank, jobPath: welcome.jobPath, modelConfig: welcome.modelConfig, compile: welcome.compile, backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs };
+    const header = { kind: 'welcome' as const, rank: peer.rank, jobPath: welcome.jobPath, ...(welcome.jobArgs && { jobArgs: welcome.jobArgs }), modelConfig: welcome.modelConfig, compile: welcome.compile, backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs };
     peer.weightsVersion = 0;
     void this.send(peer, header, welcome.weights);
   }

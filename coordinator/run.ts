@@ -6,9 +6,10 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeChoice, selectBackend, type BackendRequest } from '../shared/backend/select.ts';
-import { resolveSplits } from '../shared/data/dataset.ts';
+import { CallbackList } from '../shared/callbacks.ts';
+import { resolveSplits, type Splits } from '../shared/data/dataset.ts';
 import { FleetError, isFleetError } from '../shared/errors.ts';
-import { loadJob, type FitSpec } from '../shared/job.ts';
+import { checkCompile, loadJob, type FitSpec, type Job } from '../shared/job.ts';
 import { createLogger } from '../shared/log.ts';
 import { makeOptimizer } from '../shared/keras/optimizers.ts';
 import { createMetrics, serveMetrics } from '../shared/metrics.ts';
@@ -41,6 +42,8 @@ export interface CoordinatorOptions {
 export interface RunResult {
   readonly history: History;
   readonly test?: Record<string, number>;
+  /** Outputs for the test split, in row order, when the task was 'predict'. */
+  readonly predictions?: tf.Tensor;
   readonly model: tf.LayersModel;
   readonly times: PhaseTimes;
   /** Per worker rank: tf.memory().numTensors reported after each step. */
@@ -48,21 +51,38 @@ export interface RunResult {
   readonly backend: string;
 }
 
-/** Runs a coordinator to completion; throws FleetError (e.g. FLEET_ERR_WORKER_LOST) on failure. */
+/** Runs a coordinator for the job module at `opts.job` to completion; throws FleetError on failure. */
 export async function runCoordinator(opts: CoordinatorOptions): Promise<RunResult> {
-  const log = createLogger('coordinator', opts.quiet);
   const job = await loadJob(opts.job);
+  return runJob(job, { path: path.resolve(opts.job) }, opts);
+}
+
+/** How workers find the job: a module path, plus arguments when its default export is a factory. */
+export interface JobRef {
+  readonly path: string;
+  readonly args?: Record<string, unknown>;
+}
+
+/** What to do once the workers are ready: fit (the default), or only evaluate or predict the test split. */
+export type Task = 'fit' | 'evaluate' | 'predict';
+
+/** Runs a coordinator for an already-loaded job; workers load `ref`. */
+export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & { task?: Task }): Promise<RunResult> {
+  const log = createLogger('coordinator', opts.quiet);
+  const task = opts.task ?? 'fit';
   const fit: FitSpec = { ...job.fit, ...opts.fit };
+  checkCompile(job.compile);
   const splits = resolveSplits(await job.data(), fit.validationSplit);
+  const model = job.model();
+  checkDataMatchesModel(model, splits, ref.path);
   const choice = await selectBackend(opts.backend);
   log.info(describeChoice(choice));
   const metrics = createMetrics('coordinator', choice.taken, () => tf.memory());
   const server = await serveMetrics(metrics.registry, opts.metricsHost, opts.metricsPort);
   log.info(`metrics: http://${opts.metricsHost}:${server.port}/metrics`);
 
-  const model = job.model();
+  const ownsOptimizer = !(job.compile.optimizer instanceof tf.Optimizer);
   const optimizer = makeOptimizer(job.compile.optimizer);
-  checkDataMatchesModel(model, splits.train.data.xShape, opts.job);
   const hub = new Hub({ bind: opts.bind, heartbeatIntervalMs: opts.heartbeatIntervalMs, heartbeatTimeoutMs: opts.heartbeatTimeoutMs, setupTimeoutMs: opts.joinTimeoutMs, now: () => Date.now() }, metrics, log);
   let ok = false;
   let reason = 'training failed';
@@ -70,39 +90,47 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<RunResul
     const endpoint = await hub.bind();
     log.info(`listening on ${endpoint}; waiting for ${opts.workers} worker(s)`);
     await opts.onListening?.({ endpoint, metricsPort: server.port, backend: choice.taken });
-    const compile = { optimizer: job.compile.optimizer, loss: job.compile.loss, metrics: job.compile.metrics ?? [] } as Record<string, unknown>;
-    await hub.admit(opts.workers, { jobPath: path.resolve(opts.job), modelConfig: JSON.stringify(model.toJSON(null, false)), compile, backend: choice.taken, weights: readWeights(model) }, opts.joinTimeoutMs);
+    const compile = { loss: typeof job.compile.loss === 'string' ? job.compile.loss : 'custom', metrics: job.compile.metrics ?? [] };
+    const welcome = { jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(model.toJSON(null, false)), compile, backend: choice.taken, weights: readWeights(model) };
+    await hub.admit(opts.workers, welcome, opts.joinTimeoutMs);
     const metricNames = job.compile.metrics ?? [];
     const trainer = new Trainer({
       hub, model, optimizer, splits, fit, metricNames, metrics,
+      callbacks: new CallbackList(job.callbacks?.() ?? []),
       ...(opts.sink && { sink: opts.sink }),
       onEpochEnd: (_epoch, _logs, history) => { if (opts.out) writeJsonAtomic(path.join(opts.out, 'history.json'), history); },
     });
-    const history = await trainer.fit();
+    const history = task === 'fit' ? await trainer.fit() : trainer.history;
     let test: Record<string, number> | undefined;
-    if (splits.test) {
+    let predictions: tf.Tensor | undefined;
+    if (splits.test && task !== 'predict') {
       test = await trainer.evaluate('test', 'test_');
       if ((fit.verbose ?? 1) > 0) (opts.sink ?? { write: (t: string) => process.stdout.write(t) }).write(`Test:${formatLogs(test).replace(/^ -/, '')}\n`);
     }
+    if (splits.test && task === 'predict') predictions = await trainer.predict('test');
     ok = true;
-    reason = 'training complete';
+    reason = task === 'fit' ? 'training complete' : `${task} complete`;
     const workerTensorCounts = hub.peers.all().map((p) => [...p.tensorCounts]);
-    return { history, ...(test && { test }), model, times: trainer.times, workerTensorCounts, backend: choice.taken };
+    return { history, ...(test && { test }), ...(predictions && { predictions }), model, times: trainer.times, workerTensorCounts, backend: choice.taken };
   } catch (err) {
     reason = isFleetError(err) ? `${err.code}: ${err.message}` : String(err);
     throw err;
   } finally {
     await hub.close(reason, ok);
     await server.close();
-    optimizer.dispose();
+    if (ownsOptimizer) optimizer.dispose();
   }
 }
 
-function checkDataMatchesModel(model: tf.LayersModel, xShape: readonly number[], file: string): void {
+/** Fails before any worker starts when a split's x does not fit the model's input. */
+function checkDataMatchesModel(model: tf.LayersModel, splits: Splits, file: string): void {
   const want = model.inputs[0]?.shape.slice(1) ?? [];
-  const got = xShape.slice(1);
-  if (want.length !== got.length || want.some((d, i) => d !== null && d !== got[i])) {
-    throw new FleetError('FLEET_ERR_DATA', `Job ${file}: expected training x of shape [n, ${want.map((d) => d ?? 'any').join(', ')}] for the model's input. Received: [${xShape.join(', ')}]`);
+  for (const view of [splits.train, splits.validation, splits.test]) {
+    if (!view) continue;
+    const got = view.data.xShape.slice(1);
+    if (want.length !== got.length || want.some((d, i) => d !== null && d !== got[i])) {
+      throw new FleetError('FLEET_ERR_DATA', `Job ${file}: expected ${view.source} x of shape [n, ${want.map((d) => d ?? 'any').join(', ')}] for the model's input. Received: [${view.data.xShape.join(', ')}]`);
+    }
   }
 }
 

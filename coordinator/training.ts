@@ -3,7 +3,9 @@
  * average them, apply the optimizer (whose state lives only here), and evaluate at epoch end.
  */
 import * as tf from '@tensorflow/tfjs';
+import { CallbackList, type Logs, type TrainingControl } from '../shared/callbacks.ts';
 import type { Splits } from '../shared/data/dataset.ts';
+import { FleetError, isFleetError } from '../shared/errors.ts';
 import type { FitSpec } from '../shared/job.ts';
 import type { FleetMetrics } from '../shared/metrics.ts';
 import type { WireTensor } from '../shared/protocol.ts';
@@ -50,6 +52,8 @@ export interface TrainerContext {
   readonly metricNames: readonly string[];
   readonly metrics: FleetMetrics;
   readonly sink?: ProgressSink;
+  /** Keras callbacks, dispatched in order. */
+  readonly callbacks?: CallbackList;
   /** Called after each epoch with the updated history (e.g. to write history.json). */
   readonly onEpochEnd?: (epoch: number, logs: Record<string, number>, history: History) => void | Promise<void>;
 }
@@ -67,39 +71,72 @@ export class Trainer {
   constructor(private readonly ctx: TrainerContext) {
     this.gradSpecs = gradientSpecs(ctx.model);
     this.variables = trainableVariables(ctx.model);
+    this.control = { model: ctx.model, optimizer: ctx.optimizer, stopTraining: false, params: { epochs: ctx.fit.epochs, steps: 0, batchSize: ctx.fit.batchSize, verbose: ctx.fit.verbose ?? 1 } };
   }
 
-  /** Trains for fit.epochs and returns the History. */
+  /** The control object callbacks see (model, optimizer, stopTraining). */
+  readonly control: TrainingControl;
+
+  /** Trains from fit.initialEpoch to fit.epochs and returns the History. */
   async fit(): Promise<History> {
     const { fit, splits } = this.ctx;
+    const callbacks = this.ctx.callbacks ?? new CallbackList([]);
+    const steps = Math.ceil(splits.train.count / fit.batchSize);
+    Object.assign(this.control.params, { epochs: fit.epochs, steps, batchSize: fit.batchSize, verbose: fit.verbose ?? 1 });
+    callbacks.setControl(this.control);
     const progress = new Progress(fit.verbose ?? 1, fit.epochs, this.ctx.sink);
-    for (let epoch = 0; epoch < fit.epochs; epoch++) {
+    await callbacks.call('onTrainBegin', {});
+    let last: Logs = {};
+    for (let epoch = fit.initialEpoch ?? 0; epoch < fit.epochs && !this.control.stopTraining; epoch++) {
       this.ctx.metrics.epoch.set(epoch + 1);
       progress.epochBegin(epoch);
-      const order = fit.shuffle === false ? identityOrder(splits.train.count) : epochPermutation(splits.train.count, fit.seed ?? 1337, epoch);
-      const steps = Math.ceil(order.length / fit.batchSize);
-      let lossSum = 0;
-      let metricSums = this.ctx.metricNames.map(() => 0);
-      let seen = 0;
-      for (let step = 0; step < steps; step++) {
-        const batch = order.subarray(step * fit.batchSize, (step + 1) * fit.batchSize);
-        const r = await this.trainRound(epoch, step, batch);
-        lossSum += r.lossSum;
-        metricSums = metricSums.map((v, i) => v + (r.metricSums[i] ?? 0));
-        seen += batch.length;
-        progress.step(step + 1, steps, batch.length, this.logs('', lossSum / seen, metricSums.map((m) => m / seen)));
+      await callbacks.call('onEpochBegin', epoch, {});
+      const trained = await this.trainEpoch(epoch, steps, progress, callbacks);
+      const logs = trained.logs;
+      if (splits.validation && trained.complete) {
+        await callbacks.call('onTestBegin', {});
+        const val = await this.evaluate('validation', 'val_');
+        await callbacks.call('onTestEnd', val);
+        Object.assign(logs, val);
       }
-      const logs = this.logs('', lossSum / seen, metricSums.map((m) => m / seen));
-      if (splits.validation) Object.assign(logs, await this.evaluate('validation', 'val_'));
+      progress.epochEnd(trained.rounds, logs);
+      await callbacks.call('onEpochEnd', epoch, logs);
       this.record(epoch, logs);
-      progress.epochEnd(steps, logs);
+      last = logs;
       await this.ctx.onEpochEnd?.(epoch, logs, this.history);
     }
+    await callbacks.call('onTrainEnd', last);
     return this.history;
   }
 
-  /** One synchronous round: shard, broadcast weights, collect, average, apply. */
-  async trainRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[] }> {
+  /** One epoch of rounds in the seeded order; stops early when a callback asks. */
+  private async trainEpoch(epoch: number, steps: number, progress: Progress, callbacks: CallbackList): Promise<{ logs: Logs; rounds: number; complete: boolean }> {
+    const { fit, splits } = this.ctx;
+    const order = fit.shuffle === false ? identityOrder(splits.train.count) : epochPermutation(splits.train.count, fit.seed ?? 1337, epoch);
+    let lossSum = 0;
+    let metricSums = this.ctx.metricNames.map(() => 0);
+    let seen = 0;
+    for (let step = 0; step < steps; step++) {
+      const batch = order.subarray(step * fit.batchSize, (step + 1) * fit.batchSize);
+      await callbacks.call('onTrainBatchBegin', step, {});
+      const r = await this.trainRound(epoch, step, batch);
+      lossSum += r.lossSum;
+      metricSums = metricSums.map((v, i) => v + (r.metricSums[i] ?? 0));
+      seen += batch.length;
+      const running = this.logs('', lossSum / seen, metricSums.map((m) => m / seen));
+      progress.step(step + 1, steps, batch.length, running);
+      await callbacks.call('onTrainBatchEnd', step, this.logs('', r.lossSum / batch.length, r.metricSums.map((m) => m / batch.length)));
+      if (r.failure && !this.control.stopTraining) throw r.failure;
+      if (this.control.stopTraining) return { logs: running, rounds: step + 1, complete: false };
+    }
+    return { logs: this.logs('', lossSum / seen, metricSums.map((m) => m / seen)), rounds: steps, complete: true };
+  }
+
+  /**
+   * One synchronous round: shard, broadcast weights, collect, average, apply. A round whose gradients
+   * are not finite is not applied: it reports a NaN loss and the failure, and the model is unchanged.
+   */
+  async trainRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     const { hub, metrics } = this.ctx;
     const roundId = this.roundId++;
     const t0 = performance.now();
@@ -109,11 +146,19 @@ export class Trainer {
     const participants = workers.filter((_, i) => (shards[i] as Int32Array).length > 0);
     const assigned = new Map(participants.map((p) => [p.id, (shards[workers.indexOf(p)] as Int32Array).length]));
     const t1 = performance.now();
-    const replies = await hub.collect('gradients', roundId, participants, (peer) => {
-      const idx = shards[workers.indexOf(peer)] as Int32Array;
-      const indices: WireTensor = { name: 'indices', dtype: 'int32', shape: [idx.length], data: idx };
-      return hub.send(peer, { kind: 'round', roundId, epoch, step, weightsVersion: this.weightsVersion, weightCount: weights.length }, [...weights, indices]);
-    }, gradientValidator(this.gradSpecs, assigned));
+    let replies;
+    try {
+      replies = await hub.collect('gradients', roundId, participants, (peer) => {
+        const idx = shards[workers.indexOf(peer)] as Int32Array;
+        const indices: WireTensor = { name: 'indices', dtype: 'int32', shape: [idx.length], data: idx };
+        return hub.send(peer, { kind: 'round', roundId, epoch, step, weightsVersion: this.weightsVersion, weightCount: weights.length }, [...weights, indices]);
+      }, gradientValidator(this.gradSpecs, assigned));
+    } catch (err) {
+      if (!isFleetError(err, 'FLEET_ERR_NONFINITE')) throw err;
+      for (const p of participants) p.weightsVersion = this.weightsVersion;
+      const failure = new FleetError('FLEET_ERR_NONFINITE', `Training diverged in epoch ${epoch + 1}, step ${step + 1}: ${err.message}. The model was not updated with it; add TerminateOnNaN to stop cleanly.`);
+      return { lossSum: NaN, metricSums: this.ctx.metricNames.map(() => NaN), failure };
+    }
     const t2 = performance.now();
     const contributions = participants.map((p) => replies.get(p.id) as NonNullable<ReturnType<typeof replies.get>>);
     const averaged = weightedAverage(contributions);

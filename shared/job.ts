@@ -6,17 +6,20 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import type { Callback } from './callbacks.ts';
 import type { ArrayData } from './data/dataset.ts';
 import { FleetError } from './errors.ts';
-import { canonicalLoss, canonicalMetric } from './keras/losses.ts';
+import { canonicalLoss, canonicalMetric, lossFunction, metricFunction, type SampleFn } from './keras/losses.ts';
 import { makeOptimizer, type OptimizerSpec } from './keras/optimizers.ts';
 
 /** Model.compile options, Keras-style. */
 export interface CompileSpec {
-  optimizer: OptimizerSpec;
-  loss: string;
+  /** A Keras name or config, or a tfjs optimizer instance (kept on the coordinator only). */
+  optimizer: OptimizerSpec | tf.Optimizer;
+  /** A Keras loss name, or a custom per-sample function (yTrue, yPred) => Tensor. */
+  loss: string | SampleFn;
   metrics?: string[];
 }
 
@@ -32,6 +35,8 @@ export interface FitSpec {
   validationSplit?: number;
   /** 0 silent, 1 progress bar, 2 one line per epoch (default 1). */
   verbose?: 0 | 1 | 2;
+  /** Epoch to start at (0-based), e.g. to continue an earlier run. */
+  initialEpoch?: number;
 }
 
 /** The data a job provides; every process calls `data()` and must get the same arrays. */
@@ -49,6 +54,8 @@ export interface Job {
   compile: CompileSpec;
   data(): JobData | Promise<JobData>;
   fit: FitSpec;
+  /** Keras callbacks for this fit; a function so that workers, which import the job too, build none. */
+  callbacks?: () => Callback[];
 }
 
 /** Identity helper that gives job modules type checking. */
@@ -65,7 +72,7 @@ const jobSchema = z.looseObject({
   name: z.string().optional(),
   model: fnSchema,
   data: fnSchema,
-  compile: z.strictObject({ optimizer: optimizerSchema, loss: z.string(), metrics: z.array(z.string()).optional() }),
+  compile: z.strictObject({ optimizer: z.union([optimizerSchema, z.instanceof(tf.Optimizer)]), loss: z.union([z.string(), fnSchema]), metrics: z.array(z.string()).optional() }),
   fit: z.strictObject({
     epochs: z.number().int().positive(),
     batchSize: z.number().int().positive(),
@@ -73,11 +80,13 @@ const jobSchema = z.looseObject({
     seed: z.number().int().min(0).optional(),
     validationSplit: z.number().gt(0).lt(1).optional(),
     verbose: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+    initialEpoch: z.number().int().min(0).optional(),
   }),
+  callbacks: fnSchema.optional(),
 });
 
-/** Imports and validates a job module; errors name the file and the problem. */
-export async function loadJob(file: string): Promise<Job> {
+/** Imports and validates a job module (a Job, or a factory called with `args`); errors name the file. */
+export async function loadJob(file: string, args?: Record<string, unknown>): Promise<Job> {
   const abs = path.resolve(file);
   if (!existsSync(abs)) throw new FleetError('FLEET_ERR_JOB_LOAD', `Expected a job module at ${abs}. Received: no such file`, { file: abs });
   let mod: Record<string, unknown>;
@@ -86,7 +95,14 @@ export async function loadJob(file: string): Promise<Job> {
   } catch (err) {
     throw new FleetError('FLEET_ERR_JOB_LOAD', `Job ${abs} failed to load: ${(err as Error).message}`, { file: abs });
   }
-  const job = mod['default'] ?? mod['job'];
+  let job = mod['default'] ?? mod['job'];
+  if (typeof job === 'function') {
+    try {
+      job = await (job as (a: unknown) => unknown)(args ?? {});
+    } catch (err) {
+      throw new FleetError('FLEET_ERR_JOB_LOAD', `Job ${abs}: its factory failed: ${(err as Error).message}`, { file: abs });
+    }
+  }
   const parsed = jobSchema.safeParse(job);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -102,7 +118,16 @@ export async function loadJob(file: string): Promise<Job> {
 
 /** Validates loss, metrics and optimizer names before any worker starts. */
 export function checkCompile(spec: CompileSpec): void {
-  canonicalLoss(spec.loss);
-  for (const m of spec.metrics ?? []) canonicalMetric(m, spec.loss);
-  makeOptimizer(spec.optimizer).dispose();
+  const lossName = typeof spec.loss === 'string' ? canonicalLoss(spec.loss) : 'custom';
+  for (const m of spec.metrics ?? []) canonicalMetric(m, lossName);
+  if (!(spec.optimizer instanceof tf.Optimizer)) makeOptimizer(spec.optimizer).dispose();
+}
+
+/** The per-sample loss and metric functions of a compile spec (custom functions pass through). */
+export function compiledFunctions(spec: CompileSpec): { loss: SampleFn; metrics: SampleFn[] } {
+  const lossName = typeof spec.loss === 'string' ? spec.loss : 'custom';
+  return {
+    loss: typeof spec.loss === 'string' ? lossFunction(spec.loss) : spec.loss,
+    metrics: (spec.metrics ?? []).map((m) => metricFunction(m, lossName)),
+  };
 }

@@ -43,6 +43,8 @@ const welcome = z.strictObject({
   kind: z.literal('welcome'),
   rank: id,
   jobPath: z.string().max(4096),
+  /** Arguments for a job module whose default export is a factory (the programmatic API's inline jobs). */
+  jobArgs: z.record(z.string(), z.unknown()).optional(),
   modelConfig: z.string().max(64 << 20),
   compile: z.record(z.string(), z.unknown()),
   backend: z.string().max(64),
@@ -99,6 +101,8 @@ const errorMsg = z.strictObject({
   message: z.string().max(8192),
   /** The kind of the message being answered, when known. */
   inReplyTo: z.string().max(64).optional(),
+  /** The round or evaluation id being answered, when the error is a reply to one. */
+  replyId: id.optional(),
 });
 
 const headerSchemas = {

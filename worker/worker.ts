@@ -8,8 +8,8 @@ import * as zmq from 'zeromq';
 import { describeChoice, selectBackend, type BackendRequest } from '../shared/backend/select.ts';
 import { resolveSplits, type DataView_, type Splits } from '../shared/data/dataset.ts';
 import { FleetError, isFleetError } from '../shared/errors.ts';
-import { loadJob } from '../shared/job.ts';
-import { lossFunction, metricFunction, type SampleFn } from '../shared/keras/losses.ts';
+import { compiledFunctions, loadJob } from '../shared/job.ts';
+import type { SampleFn } from '../shared/keras/losses.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { createMetrics, serveMetrics, type FleetMetrics } from '../shared/metrics.ts';
 import { checkTensors, decodeMessage, encodeMessage, type Header, type Message, type MessageOf, type WireTensor } from '../shared/protocol.ts';
@@ -115,20 +115,18 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
 
 async function startSession(msg: MessageOf<'welcome'>, log: Logger): Promise<Session> {
   log.info(`joined as rank ${msg.rank}; loading job ${msg.jobPath}`);
-  const job = await loadJob(msg.jobPath); // registers the job's custom layers in this process
+  const job = await loadJob(msg.jobPath, msg.jobArgs); // registers the job's custom layers in this process
   const splits = resolveSplits(await job.data(), job.fit.validationSplit);
   const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(msg.modelConfig) });
   const specs = weightSpecs(model);
   checkTensors(msg.tensors, specs, { finite: true });
   writeWeights(model, msg.tensors);
-  const compile = msg.compile as { loss: string; metrics?: string[] };
   const sources: Record<string, DataView_['data']> = { train: splits.train.data };
   if (splits.validation) sources['validation'] = splits.validation.data;
   if (splits.test) sources['test'] = splits.test.data;
   return {
     model,
-    loss: lossFunction(compile.loss),
-    metrics: (compile.metrics ?? []).map((m) => metricFunction(m, compile.loss)),
+    ...compiledFunctions(job.compile),
     splits,
     pool: new BatchPool(sources),
     weightsVersion: -1,
@@ -200,6 +198,12 @@ async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics:
   const step = gradientStep(s.model, s.loss, s.metrics, x, y);
   tf.dispose([x, y]);
   const grads = gradientsToWire(s.model, step.grads);
+  const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => g.data.some((v) => !Number.isFinite(v)))?.name;
+  if (bad !== undefined) {
+    // Never send non-finite gradients: say so, so the coordinator fails the round rather than waiting.
+    await send({ kind: 'error', code: 'FLEET_ERR_NONFINITE', message: `Expected finite values; ${bad} is not finite (loss ${step.loss}) in round ${msg.roundId}`, inReplyTo: 'round', replyId: msg.roundId });
+    return;
+  }
   const computeSeconds = (performance.now() - started) / 1000;
   metrics.roundDuration.observe({ phase: 'compute' }, computeSeconds);
   metrics.samplesTotal.inc(n);

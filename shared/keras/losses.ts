@@ -69,7 +69,8 @@ export function lossFunction(name: string): SampleFn {
 export function canonicalMetric(name: string, loss: string): string {
   const snake = snakeCase(name);
   if (snake === 'accuracy' || snake === 'acc') {
-    const l = canonicalLoss(loss);
+    // A custom loss gives no hint; Keras then falls back to categorical accuracy.
+    const l = loss === 'custom' ? 'categorical_crossentropy' : canonicalLoss(loss);
     if (l === 'sparse_categorical_crossentropy') return 'sparse_categorical_accuracy';
     if (l === 'binary_crossentropy') return 'binary_accuracy';
     return 'categorical_accuracy';

@@ -11,7 +11,8 @@ export type OptimizerSpec =
 const DEFAULT_LR: Record<string, number> = { sgd: 0.01, adam: 0.001, rmsprop: 0.001, adagrad: 0.01 };
 
 /** Builds a tfjs optimizer from a Keras-style spec; throws FLEET_ERR_OPTIMIZER for unknown names or bad values. */
-export function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
+export function makeOptimizer(spec: OptimizerSpec | tf.Optimizer): tf.Optimizer {
+  if (spec instanceof tf.Optimizer) return spec;
   const cfg = typeof spec === 'string' ? { name: spec } : spec;
   const name = String(cfg.name).toLowerCase();
   if (!(name in DEFAULT_LR)) throw new FleetError('FLEET_ERR_OPTIMIZER', `Expected an optimizer among ${Object.keys(DEFAULT_LR).join(', ')}. Received: ${describe(spec)}`);

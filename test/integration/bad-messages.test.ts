@@ -11,8 +11,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCoordinator } from '../../coordinator/run.ts';
 import { selectBackend } from '../../shared/backend/select.ts';
 import { resolveSplits } from '../../shared/data/dataset.ts';
-import { loadJob } from '../../shared/job.ts';
-import { lossFunction, metricFunction } from '../../shared/keras/losses.ts';
+import { compiledFunctions, loadJob } from '../../shared/job.ts';
 import { PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message, type WireTensor } from '../../shared/protocol.ts';
 import { evaluateBatch, gradientStep } from '../../shared/step.ts';
 import { gradientsToWire, writeWeights } from '../../shared/weights.ts';
@@ -42,8 +41,7 @@ async function rogue(endpoint: string): Promise<string[]> {
   await send(encodeMessage({ kind: 'heartbeat', sentAtMs: Date.now() }));
   await send(encodeMessage({ kind: 'hello', pid: process.pid, host: 'rogue', backend: 'cpu' }));
   let model: tf.LayersModel | undefined;
-  const loss = lossFunction(job.compile.loss);
-  const metrics = (job.compile.metrics ?? []).map((m) => metricFunction(m, job.compile.loss));
+  const { loss, metrics } = compiledFunctions(job.compile);
   for await (const frames of dealer) {
     const msg: Message = decodeMessage(frames);
     if (msg.kind === 'error') codes.push(msg.code);

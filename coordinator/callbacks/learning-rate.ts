@@ -1,0 +1,27 @@
+/**
+ * Reading and changing a tfjs optimizer's learning rate. tfjs optimizers keep it in a `learningRate`
+ * field; SGD and Momentum also cache `-lr` as a tensor and expose `setLearningRate` to refresh it,
+ * so that is used when present. Adam, RMSProp and Adagrad read the field on every update.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { FleetError } from '../../shared/errors.ts';
+
+interface WithLearningRate {
+  learningRate?: number;
+  setLearningRate?: (lr: number) => void;
+}
+
+/** The optimizer's current learning rate. */
+export function getLearningRate(optimizer: tf.Optimizer): number {
+  const lr = (optimizer as unknown as WithLearningRate).learningRate;
+  if (typeof lr !== 'number') throw new FleetError('FLEET_ERR_OPTIMIZER', `Expected an optimizer with a numeric learningRate. Received: ${optimizer.getClassName()}`);
+  return lr;
+}
+
+/** Sets the learning rate the optimizer will use from its next update on. */
+export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  if (!(lr > 0) || !Number.isFinite(lr)) throw new FleetError('FLEET_ERR_OPTIMIZER', `Expected a learning rate > 0. Received: ${lr}`);
+  const o = optimizer as unknown as WithLearningRate;
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+  else o.learningRate = lr;
+}

@@ -1,0 +1,40 @@
+/** ModelCheckpoint: save the model (or its weights) at epoch end, optionally only when it improved. */
+import { BaseCallback, type Logs } from '../../shared/callbacks.ts';
+import { formatPath } from './format-path.ts';
+import { Monitor, type Mode } from './monitor.ts';
+import { tfjsSaver, type Saver } from './save.ts';
+
+/** Keras ModelCheckpoint arguments, camelCased. */
+export interface ModelCheckpointArgs {
+  monitor?: string;
+  saveBestOnly?: boolean;
+  saveWeightsOnly?: boolean;
+  mode?: Mode;
+  verbose?: 0 | 1;
+  /** How files are written; defaults to the format chosen by the file name. */
+  saver?: Saver;
+}
+
+/** Saves to `filepath` (a template such as `ckpt-{epoch:02d}-{val_loss:.2f}.h5`) after each epoch. */
+export class ModelCheckpoint extends BaseCallback {
+  private readonly monitor: Monitor;
+  /** Paths written so far, in order. */
+  readonly saved: string[] = [];
+
+  constructor(private readonly filepath: string, private readonly args: ModelCheckpointArgs = {}) {
+    super();
+    this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode);
+  }
+
+  async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    if (this.args.saveBestOnly) {
+      const value = this.monitor.read(logs, 'ModelCheckpoint');
+      if (value === undefined || !this.monitor.improves(value)) return;
+      this.monitor.best = value;
+    }
+    const file = formatPath(this.filepath, { ...logs, epoch: epoch + 1 });
+    await (this.args.saver ?? tfjsSaver)(this.control.model, file, { weightsOnly: this.args.saveWeightsOnly ?? false });
+    this.saved.push(file);
+    if (this.args.verbose) process.stdout.write(`\nEpoch ${epoch + 1}: saving model to ${file}\n`);
+  }
+}
