@@ -4,7 +4,7 @@
  *   tensorfleet plot runs/mnist/history.json -o history.svg
  *   tensorfleet plot runs/mnist --format svg            # writes runs/mnist/history.svg
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FleetError, describe } from '../shared/errors.ts';
@@ -52,7 +52,7 @@ function parse(argv: readonly string[]): PlotArgs | 'help' {
   }
   const format: Format = (values.format as Format | undefined) ?? fromExt ?? 'png';
   // Default output: beside the history, so `plot RUN_DIR` leaves RUN_DIR/history.png.
-  const inputDir = input.endsWith('.json') ? path.dirname(input) : input;
+  const inputDir = statSync(input, { throwIfNoEntry: false })?.isDirectory() ? input : path.dirname(input);
   return Object.freeze({ input, output: values.output ?? path.join(inputDir, `history.${format}`), format });
 }
 

@@ -189,8 +189,9 @@ export class Hub {
         this.log.warn(`worker ${peer.rank} reported ${msg.code}: ${msg.message}`);
         // A worker that cannot produce a finite result for the request in flight fails that request
         // (the model is never updated with it) instead of leaving it waiting forever.
-        if (msg.code === 'FLEET_ERR_NONFINITE' && this.pending && msg.replyId === this.pending.id) {
-          this.pending.fail(peer, new FleetError('FLEET_ERR_NONFINITE', `worker ${peer.rank}: ${msg.message}`));
+        if (this.pending && msg.replyId === this.pending.id && msg.inReplyTo === (this.pending.kind === 'gradients' ? 'round' : 'evaluate')) {
+          const code = msg.code === 'FLEET_ERR_NONFINITE' ? 'FLEET_ERR_NONFINITE' : 'FLEET_ERR_REMOTE';
+          this.pending.fail(peer, new FleetError(code, `worker ${peer.rank} could not answer ${msg.inReplyTo} ${msg.replyId}: ${msg.code}: ${msg.message}`));
           return;
         }
         // A worker that fails to set up (bad job file, data, backend) will not recover: stop waiting for it.

@@ -9,7 +9,7 @@ import { describeChoice, selectBackend, type BackendRequest } from '../shared/ba
 import { CallbackList } from '../shared/callbacks.ts';
 import { resolveSplits, type Splits } from '../shared/data/dataset.ts';
 import { FleetError, isFleetError } from '../shared/errors.ts';
-import { checkCompile, loadJob, type FitSpec, type Job } from '../shared/job.ts';
+import { checkCompile, compiledFunctions, loadJob, type FitSpec, type Job } from '../shared/job.ts';
 import { createLogger } from '../shared/log.ts';
 import { makeOptimizer } from '../shared/keras/optimizers.ts';
 import { createMetrics, serveMetrics } from '../shared/metrics.ts';
@@ -75,6 +75,7 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
   const splits = resolveSplits(await job.data(), fit.validationSplit);
   const model = job.model();
   checkDataMatchesModel(model, splits, ref.path);
+  checkLabelsFitLoss(model, job, splits, ref.path);
   const choice = await selectBackend(opts.backend);
   log.info(describeChoice(choice));
   const metrics = createMetrics('coordinator', choice.taken, () => tf.memory());
@@ -130,6 +131,28 @@ function checkDataMatchesModel(model: tf.LayersModel, splits: Splits, file: stri
     const got = view.data.xShape.slice(1);
     if (want.length !== got.length || want.some((d, i) => d !== null && d !== got[i])) {
       throw new FleetError('FLEET_ERR_DATA', `Job ${file}: expected ${view.source} x of shape [n, ${want.map((d) => d ?? 'any').join(', ')}] for the model's input. Received: [${view.data.xShape.join(', ')}]`);
+    }
+  }
+}
+
+/** Runs the loss once on two rows of each split, so labels that do not fit fail before workers start. */
+function checkLabelsFitLoss(model: tf.LayersModel, job: Job, splits: Splits, file: string): void {
+  const { loss } = compiledFunctions(job.compile);
+  for (const view of [splits.train, splits.validation, splits.test]) {
+    if (!view || view.count === 0) continue;
+    const d = view.data;
+    const rows = Math.min(2, view.count);
+    const xRow = d.x.length / (d.xShape[0] as number);
+    const yRow = d.y.length / (d.yShape[0] as number);
+    try {
+      tf.tidy(() => {
+        const x = tf.tensor(d.x.subarray(view.offset * xRow, (view.offset + rows) * xRow), [rows, ...d.xShape.slice(1)]);
+        const y = tf.tensor(d.y.subarray(view.offset * yRow, (view.offset + rows) * yRow), [rows, ...d.yShape.slice(1)]);
+        loss(y, model.predict(x) as tf.Tensor).dataSync();
+      });
+    } catch (err) {
+      const out = model.outputs[0]?.shape ?? [];
+      throw new FleetError('FLEET_ERR_DATA', `Job ${file}: expected ${view.source} y to fit the model's output [${out.map((v) => v ?? 'n')}] under loss ${typeof job.compile.loss === 'string' ? job.compile.loss : 'custom'}. Received: y of shape [${d.yShape}] (${(err as Error).message})`);
     }
   }
 }

@@ -21,9 +21,14 @@ export const ERROR_CODES = {
   FLEET_ERR_STALE_ROUND: 'A result arrived for a round that is not in flight (old or duplicate).',
   FLEET_ERR_WORKER_LOST: 'A worker stopped answering heartbeats or exited.',
   FLEET_ERR_REMOTE: 'The peer reported an error.',
+  FLEET_ERR_COMPUTE: 'A worker failed computing a step or an evaluation (a tfjs error, e.g. a shape the model rejects).',
   FLEET_ERR_LOSS: 'An unknown loss function was named.',
   FLEET_ERR_OPTIMIZER: 'An unknown optimizer was named or configured.',
   FLEET_ERR_METRIC: 'An unknown metric was named.',
+  FLEET_ERR_FILE: 'A model or weights file could not be read or written (missing, unreadable, no space).',
+  FLEET_ERR_FORMAT: 'A file is not in a model format tensorfleet reads, or is truncated or corrupt.',
+  FLEET_ERR_MODEL_CONFIG: 'A saved model config uses a layer or option TensorFlow.js cannot build.',
+  FLEET_ERR_WEIGHTS_MISMATCH: 'Saved weights do not fit the model (layer count, weight count or shape).',
 } as const;
 
 /** A documented error code. */

@@ -71,7 +71,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     for await (const frames of dealer) {
       lastHeard = Date.now();
       metrics.bytesReceived.inc(frameBytes(frames));
-      let msg: Message;
+      let msg: Message | undefined;
       try {
         msg = decodeMessage(frames);
         if (msg.kind === 'done') {
@@ -95,11 +95,15 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           continue;
         }
         await handle(msg, session, send, metrics, log);
-      } catch (err) {
-        if (!isFleetError(err)) throw err;
+      } catch (caught) {
+        // A tfjs failure on one request (say, labels the loss cannot take) is reported, not fatal.
+        const err = isFleetError(caught) ? caught : msg && (msg.kind === 'round' || msg.kind === 'evaluate') ? new FleetError('FLEET_ERR_COMPUTE', `Failed to compute ${msg.kind}: ${(caught as Error).message}`) : undefined;
+        if (err === undefined) throw caught;
         metrics.rejectedMessages.inc({ code: err.code });
         log.warn(`rejected a message: ${err.code}: ${err.message}`);
-        await send({ kind: 'error', code: err.code, message: err.message });
+        // Name the request this answers, so the coordinator fails it instead of waiting for a reply.
+        const replyId = msg?.kind === 'round' ? msg.roundId : msg?.kind === 'evaluate' ? msg.evalId : undefined;
+        await send({ kind: 'error', code: err.code, message: err.message, ...(msg && { inReplyTo: msg.kind }), ...(replyId !== undefined && { replyId }) });
       }
     }
   } finally {
@@ -129,7 +133,7 @@ async function startSession(msg: MessageOf<'welcome'>, log: Logger): Promise<Ses
     ...compiledFunctions(job.compile),
     splits,
     pool: new BatchPool(sources),
-    weightsVersion: -1,
+    weightsVersion: 0, // the welcome carried version 0
   };
 }
 
@@ -232,10 +236,11 @@ async function onEvaluate(msg: MessageOf<'evaluate'>, s: Session, send: Send): P
     const batch = await s.pool.gather(view.source, idx);
     const x = tf.tensor(batch.x, [n, ...view.data.xShape.slice(1)]);
     const y = tf.tensor(batch.y, [n, ...view.data.yShape.slice(1)]);
-    const r = evaluateBatch(s.model, s.loss, s.metrics, x, y);
-    lossSum += r.lossSum;
-    metricSums = metricSums.map((v, i) => v + (r.metricSums[i] as number));
-    if (msg.mode === 'predict') {
+    if (msg.mode === 'metrics') {
+      const r = evaluateBatch(s.model, s.loss, s.metrics, x, y);
+      lossSum += r.lossSum;
+      metricSums = metricSums.map((v, i) => v + (r.metricSums[i] as number));
+    } else {
       const p = tf.tidy(() => s.model.predict(x) as tf.Tensor);
       outShape = p.shape.slice(1);
       preds.push(p.dataSync() as Float32Array);

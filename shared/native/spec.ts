@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FleetError, describe } from '../errors.ts';
 import type { Flavour } from './pins.ts';
+import type { ToolchainHints } from './toolchain.ts';
 
 export const USAGE = `usage: tensorfleet setup native [--from-pip | --from-wheel PATH | --from-tarball PATH] [--gpu] [--force] [--check] [--root DIR]
   --from-pip          install the pinned TensorFlow wheel into .venv-native/ and link against it (default)
@@ -26,17 +27,21 @@ export interface NativeSetupSpec {
   readonly root: string;
   readonly flavour: Flavour;
   readonly source: LibSource;
+  /** False when no --from-* flag was given: then any earlier working build is kept, whatever its source. */
+  readonly sourceExplicit: boolean;
   /** Rebuild even when the stamp says an earlier build matches. */
   readonly force: boolean;
   /** Report only; change nothing. */
   readonly checkOnly: boolean;
+  /** $npm_config_nodedir and $npm_config_node_gyp, as npm itself honours them. */
+  readonly hints: ToolchainHints;
 }
 
 /** This checkout: two folders above shared/native/. */
 export const DEFAULT_ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** Flags after `setup native` to a frozen spec, or 'help'; every problem is a FLEET_ERR_CONFIG. */
-export function parseNativeArgs(argv: readonly string[]): NativeSetupSpec | 'help' {
+/** Flags after `setup native` (and npm's environment) to a frozen spec, or 'help'; every problem is a FLEET_ERR_CONFIG. */
+export function parseNativeArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): NativeSetupSpec | 'help' {
   let values: { 'from-pip'?: boolean; 'from-wheel'?: string; 'from-tarball'?: string; gpu?: boolean; force?: boolean; check?: boolean; root?: string; help?: boolean };
   let positionals: string[];
   try {
@@ -65,7 +70,19 @@ export function parseNativeArgs(argv: readonly string[]): NativeSetupSpec | 'hel
   const source = sourceOf(values['from-wheel'], values['from-tarball']);
   const root = path.resolve(values.root ?? DEFAULT_ROOT);
   if (!existsSync(path.join(root, 'package.json'))) throw new FleetError('FLEET_ERR_CONFIG', `Expected --root to be a project folder with a package.json. Received: ${describe(root)}`);
-  return Object.freeze({ root, flavour: values.gpu ? 'gpu' : 'cpu', source, force: values.force ?? false, checkOnly: values.check ?? false });
+  const hints: ToolchainHints = {
+    ...(env.npm_config_nodedir && { nodeDir: env.npm_config_nodedir }),
+    ...(env.npm_config_node_gyp && { nodeGyp: env.npm_config_node_gyp }),
+  };
+  return Object.freeze({
+    root,
+    flavour: values.gpu ? 'gpu' : 'cpu',
+    source,
+    sourceExplicit: chosen.length === 1,
+    force: values.force ?? false,
+    checkOnly: values.check ?? false,
+    hints: Object.freeze(hints),
+  });
 }
 
 function sourceOf(wheel: string | undefined, tarball: string | undefined): LibSource {

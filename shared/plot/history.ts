@@ -70,7 +70,9 @@ export function loadHistory(target: string): PlotHistory {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new FleetError('FLEET_ERR_DATA', `History ${file}: Expected valid JSON. Received: ${(err as Error).message}`, { file });
+    // V8 quotes the start of the text: keep binary input (a PNG passed by mistake) out of the terminal.
+    const why = (err as Error).message.replace(/[^\x20-\x7e]/g, '?').slice(0, 160);
+    throw new FleetError('FLEET_ERR_DATA', `History ${file}: Expected valid JSON. Received: ${why}`, { file });
   }
   return parseHistory(parsed, file);
 }

@@ -92,7 +92,7 @@ function legend(series: readonly Series[], area: Rect, lines: readonly [number, 
   const rows = series.map((s, i) => {
     const cy = r.y + 4 + rowH * i + rowH / 2;
     return `<line x1="${f(r.x + 8)}" y1="${f(cy)}" x2="${f(r.x + 34)}" y2="${f(cy)}" stroke="${s.color}" stroke-width="${LINE}"/>` +
-      `<circle cx="${f(r.x + 21)}" cy="${f(cy)}" r="${MARKER_R}" fill="${s.color}"/>` +
+      (s.points.length > MAX_MARKERS ? '' : `<circle cx="${f(r.x + 21)}" cy="${f(cy)}" r="${MARKER_R}" fill="${s.color}"/>`) +
       text(r.x + 40, cy + FONT * 0.35, s.label);
   });
   return `<g class="legend"><rect x="${f(r.x)}" y="${f(r.y)}" width="${f(w)}" height="${f(h)}" rx="3" fill="white" fill-opacity="0.8" stroke="#cccccc"/>${rows.join('')}</g>`;

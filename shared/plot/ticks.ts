@@ -27,8 +27,8 @@ function decimals(step: number): number {
 
 /**
  * An axis covering `values` with a 5% margin each side (matplotlib's axes.margins), ticks inside it.
- * A single distinct value gets a fixed half-width (1 for integers, else 5% of it or 0.05), so the point
- * sits mid-axis instead of on a zero-width range.
+ * A single distinct value gets a fixed half-width (0.5 for integers, so the only tick is that value;
+ * else 5% of it or 0.05), so the point sits mid-axis instead of on a zero-width range.
  */
 export function axisFor(values: readonly number[], opts: { integer?: boolean; maxTicks?: number } = {}): Axis {
   const integer = opts.integer ?? false;
@@ -36,7 +36,7 @@ export function axisFor(values: readonly number[], opts: { integer?: boolean; ma
   let hi = Math.max(...values);
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) [lo, hi] = [0, 1];
   if (hi - lo < 1e-12) {
-    const half = integer ? 1 : Math.max(Math.abs(lo) * 0.05, 0.05);
+    const half = integer ? 0.5 : Math.max(Math.abs(lo) * 0.05, 0.05);
     [lo, hi] = [lo - half, hi + half];
   } else {
     const pad = (hi - lo) * 0.05;
