@@ -18,3 +18,4 @@ export { ModelCheckpoint } from './coordinator/callbacks/model-checkpoint.ts';
 export { CSVLogger } from './coordinator/callbacks/csv-logger.ts';
 export { LearningRateScheduler } from './coordinator/callbacks/lr-scheduler.ts';
 export { TerminateOnNaN } from './coordinator/callbacks/terminate-on-nan.ts';
+export { TensorBoard } from './coordinator/callbacks/tensorboard.ts';
