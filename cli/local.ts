@@ -4,7 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runCoordinator, type CoordinatorOptions, type RunResult } from '../coordinator/run.ts';
+import { runCoordinator, runJob, type CoordinatorOptions, type JobRef, type RunResult, type Task } from '../coordinator/run.ts';
+import type { Job } from '../shared/job.ts';
 import { tsxLoaderUrl } from '../shared/tsx.ts';
 
 /** Path of the CLI entry that child processes run. */
@@ -24,11 +25,20 @@ export interface LocalOptions extends Omit<CoordinatorOptions, 'onListening' | '
   readonly onWorkers?: (children: readonly ChildProcess[], info: { endpoint: string; metricsPort: number; workerMetricsPorts: number[] }) => void;
 }
 
-/** Runs coordinator + N local workers; always reaps the children, even on failure. */
-export async function runLocal(opts: LocalOptions): Promise<RunResult> {
+/** Runs coordinator + N local workers for the job module at opts.job; always reaps the children. */
+export function runLocal(opts: LocalOptions): Promise<RunResult> {
+  return withLocalWorkers(opts, (o) => runCoordinator(o));
+}
+
+/** Runs coordinator + N local workers for an already-loaded job that workers load through `ref`. */
+export function runLocalJob(job: Job, ref: JobRef, opts: LocalOptions & { task?: Task }): Promise<RunResult> {
+  return withLocalWorkers(opts, (o) => runJob(job, ref, { ...o, ...(opts.task && { task: opts.task }) }));
+}
+
+async function withLocalWorkers(opts: LocalOptions, run: (o: CoordinatorOptions) => Promise<RunResult>): Promise<RunResult> {
   const children: ChildProcess[] = [];
   try {
-    return await runCoordinator({
+    return await run({
       ...opts,
       bind: opts.bind ?? 'tcp://127.0.0.1:*',
       onListening: ({ endpoint, metricsPort }) => {

@@ -2,15 +2,14 @@
  * The `tensorfleet` command line:
  *   tensorfleet local --workers 2 examples/mnist-mlp.ts
  *   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --workers 2 examples/mnist-mlp.ts
- *   tensorfleet worker --connect tcp://HOST:5555
+ *   tensorfleet worker --connect tcp://HOST:5555 [--gpus all|0,1,...]
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runCoordinator, type CoordinatorOptions } from '../coordinator/run.ts';
+import path from 'node:path';
+import type { CoordinatorOptions } from '../coordinator/run.ts';
 import { parseConfig, type Config } from '../shared/config.ts';
 import { FleetError, isFleetError } from '../shared/errors.ts';
-import { runWorker } from '../worker/worker.ts';
-import { runLocal } from './local.ts';
 
 /**
  * Commands that live in their own module under cli/, each exporting `run(argv): Promise<number>`.
@@ -27,7 +26,7 @@ const EXTRA_COMMANDS: Record<string, string> = {
 const USAGE = `usage:
   tensorfleet local --workers N [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] <job.ts>
   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --workers N <job.ts>
-  tensorfleet worker --connect tcp://HOST:5555
+  tensorfleet worker --connect tcp://HOST:5555 [--gpus all|0,1,...]
   tensorfleet bench
   tensorfleet plot | convert | inspect | setup | keys   (see README)
 common flags: --backend, --metrics-host, --metrics-port, --quiet
@@ -49,7 +48,8 @@ function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): Coordin
     heartbeatIntervalMs: c['heartbeat-interval'] * 1000,
     heartbeatTimeoutMs: c['heartbeat-timeout'] * 1000,
     joinTimeoutMs: c['join-timeout'] * 1000,
-    ...(c.out !== undefined && { out: c.out }),
+    // Every run writes history.json: under --out, or runs/<job>-<timestamp> by default.
+    out: c.out ?? path.join('runs', `${path.basename(c.job).replace(/\.[cm]?[jt]s$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
     fit,
     quiet: c.quiet,
   });
@@ -60,14 +60,26 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
-      case 'local':
-        await runLocal(coordinatorOptions(parseConfig('local', rest)));
+      // Each command imports only what it runs, so `plot` or `--help` do not load tfjs and ZeroMQ.
+      case 'local': {
+        const opts = coordinatorOptions(parseConfig('local', rest));
+        const { runLocal } = await import('./local.ts');
+        await runLocal(opts);
         return 0;
-      case 'coordinator':
-        await runCoordinator(coordinatorOptions(parseConfig('coordinator', rest)));
+      }
+      case 'coordinator': {
+        const opts = coordinatorOptions(parseConfig('coordinator', rest));
+        const { runCoordinator } = await import('../coordinator/run.ts');
+        await runCoordinator(opts);
         return 0;
+      }
       case 'worker': {
         const c = parseConfig('worker', rest);
+        if (c.gpus !== undefined) {
+          const { runPerGpu } = await import('./gpus.ts');
+          return await runPerGpu(rest);
+        }
+        const { runWorker } = await import('../worker/worker.ts');
         return await runWorker({ connect: c.connect, backend: c.backend, metricsHost: c['metrics-host'], metricsPort: c['metrics-port'], coordinatorTimeoutMs: c['coordinator-timeout'] * 1000, quiet: c.quiet });
       }
       case 'bench': {

@@ -47,6 +47,8 @@ const workerFlags = {
   'metrics-port': port(9401),
   /** Seconds of coordinator silence after which the worker gives up. */
   'coordinator-timeout': seconds(30),
+  /** One worker process per GPU: "all" or indices as nvidia-smi -L numbers them, e.g. 0,1. Unset: this process is the worker. */
+  gpus: z.string().regex(/^(all|\d+(,\d+)*)$/, 'all, or GPU indices such as 0,1').optional(),
 };
 
 const schemas = {

@@ -47,6 +47,9 @@ export function createMetrics(role: 'coordinator' | 'worker', backend: string, m
   const registry = new client.Registry();
   registry.setDefaultLabels({ role });
   client.collectDefaultMetrics({ register: registry });
+  // prom-client names these three gauges *_total, which promtool rejects (a _total suffix means a
+  // counter); the same counts remain in the nodejs_active_* gauges by type.
+  for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(n);
   const r = [registry];
   new client.Gauge({ name: METRIC.backend, help: 'Compute backend in use (value is always 1).', labelNames: ['backend'], registers: r }).set({ backend }, 1);
   new client.Gauge({ name: METRIC.tensors, help: 'Live tensors, from tf.memory().numTensors.', registers: r, collect() { this.set(memory().numTensors); } });

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FleetError, describe } from '../errors.ts';
+import { readSoname } from './elf.ts';
 import { mustExec } from './exec.ts';
 import { PIP_PINS, VENV_DIR, type Flavour } from './pins.ts';
 import type { LibSource } from './spec.ts';
@@ -117,8 +118,8 @@ function wheelLayout(tfDir: string, version: string, origin: string, nvidiaDir?:
     version,
     origin,
     includeDir,
-    capi: { file: capi, soname: 'libtensorflow_cc.so.2' },
-    framework: { file: framework, soname: 'libtensorflow_framework.so.2' },
+    capi: sharedLib(capi),
+    framework: sharedLib(framework),
     ...(nvidiaDir !== undefined && { nvidiaDir }),
   });
 }
@@ -145,9 +146,14 @@ async function fromTarball(file: string, root: string, log: (line: string) => vo
   const lib = (name: string): SharedLib => {
     const file = path.join(libDir, `${name}.so.${version}`);
     if (!existsSync(file)) throw new FleetError('FLEET_ERR_BACKEND', `Expected ${file} in the tarball. Received: lib/ holds ${describe(files)}`);
-    return { file: realpathSync(file), soname: `${name}.so.${major}` };
+    return sharedLib(realpathSync(file));
   };
   return Object.freeze({ version, origin: `tarball ${file}`, includeDir: path.join(out, 'include'), capi: lib('libtensorflow'), framework: lib('libtensorflow_framework') });
+}
+
+/** A library and its SONAME (the file name it is loaded by), falling back to its own name. */
+function sharedLib(file: string): SharedLib {
+  return { file, soname: readSoname(file) ?? path.basename(file) };
 }
 
 function sitePackages(venv: string): string | null {

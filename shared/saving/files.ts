@@ -34,6 +34,11 @@ export async function readBytes(file: string): Promise<Uint8Array> {
   }
 }
 
+// Bytes as text with non-printable ones escaped: "\x89PNG\r\n".
+function printable(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+}
+
 /** Detects the format of `file`: HDF5 (magic at 0 or a 512·2^k userblock), zip, JSON, or a tfjs directory. */
 export async function detectKind(file: string): Promise<FileKind> {
   let stat;
@@ -53,7 +58,7 @@ export async function detectKind(file: string): Promise<FileKind> {
   if (text.startsWith('{')) return 'json';
   throw new FleetError(
     'FLEET_ERR_FORMAT',
-    `Expected ${file} to be a Keras HDF5 file (\\x89HDF), a .keras zip (PK\\x03\\x04) or JSON. Received: first bytes ${JSON.stringify(head.toString('latin1'))}`,
+    `Expected ${file} to be a Keras HDF5 file (\\x89HDF), a .keras zip (PK\\x03\\x04) or JSON. Received: first bytes "${printable(head)}"`,
     { file },
   );
 }

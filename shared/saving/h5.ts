@@ -29,21 +29,24 @@ export function h5Reason(err: unknown): string {
   return m ? `${m[1]}: ${m[2]}` : (text.split('\n')[0] ?? text);
 }
 
-/** Opens `file` (mode r: read, w: create or truncate), runs `fn`, and always closes it. */
-export async function withH5<T>(file: string, mode: 'r' | 'w', fn: (f: H5File) => T): Promise<T> {
+/**
+ * Opens `file` (mode r: read, w: create or truncate), runs `fn`, and always closes it. Errors name
+ * `label` (default: the file), e.g. "model.keras:model.weights.h5" for an archive member.
+ */
+export async function withH5<T>(file: string, mode: 'r' | 'w', fn: (f: H5File) => T, label = file): Promise<T> {
   await h5Ready();
   let f: H5File;
   try {
     f = new h5wasm.File(file, mode);
   } catch (err) {
     const what = mode === 'r' ? 'a readable HDF5 file (it may be truncated or corrupt)' : 'a writable HDF5 file';
-    throw new FleetError(mode === 'r' ? 'FLEET_ERR_FORMAT' : 'FLEET_ERR_FILE', `Expected ${what} at ${file}. Received: ${h5Reason(err)}`, { file });
+    throw new FleetError(mode === 'r' ? 'FLEET_ERR_FORMAT' : 'FLEET_ERR_FILE', `Expected ${what} at ${label}. Received: ${h5Reason(err)}`, { file: label });
   }
   try {
     return fn(f);
   } catch (err) {
     if (err instanceof FleetError) throw err;
-    throw new FleetError('FLEET_ERR_FORMAT', `Expected a readable HDF5 structure in ${file}. Received: ${h5Reason(err)}`, { file });
+    throw new FleetError('FLEET_ERR_FORMAT', `Expected a readable HDF5 structure in ${label}. Received: ${h5Reason(err)}`, { file: label });
   } finally {
     try {
       f.close();

@@ -19,7 +19,7 @@ import { withH5 } from './h5.ts';
 import { buildModel, isKeras3Config, toTfjsTopology } from './keras-config.ts';
 import { keras3Topology, legacyTopology } from './keras-emit.ts';
 import { readKeras3Layers } from './keras3-weights.ts';
-import { modelLayerRefs, readKerasArchive, writeKeras3WeightsFile, writeKerasArchive } from './keras-zip.ts';
+import { modelLayerRefs, openKerasArchive, readKerasArchive, writeKeras3WeightsFile, writeKerasArchive } from './keras-zip.ts';
 import { isLegacyLayout, readLegacyRoot, writeLegacyH5 } from './legacy-h5.ts';
 import { fileIO } from './tfjs-format.ts';
 import { fromSavedCompile, toCompileConfig, toTrainingConfig, type TrainingConfig } from './training-config.ts';
@@ -128,9 +128,9 @@ export async function loadModel(source: string, opts: LoadOptions = {}): Promise
     return { model, format: 'h5', ...(saved.kerasVersion && { kerasVersion: saved.kerasVersion }), ...(trainingConfig && { trainingConfig }), warnings };
   }
   if (kind === 'zip') {
-    const archive = await readKerasArchive(file);
+    const archive = await openKerasArchive(file);
     const model = await buildFromConfig(archive.config, file, true, warn);
-    assignLayers(model, archive.layers, file);
+    assignLayers(model, await archive.readLayers(), file);
     const trainingConfig = fromSavedCompile(archive.config.compile_config, warn);
     const kerasVersion = typeof archive.metadata.keras_version === 'string' ? archive.metadata.keras_version : undefined;
     return { model, format: 'keras', ...(kerasVersion && { kerasVersion }), ...(trainingConfig && { trainingConfig }), warnings };

@@ -50,8 +50,16 @@ export function configLayerRefs(config: Json): LayerRef[] {
     });
 }
 
-/** Unzips a `.keras` file and reads its config, metadata and weights. */
-export async function readKerasArchive(file: string): Promise<KerasArchive> {
+/** An unzipped `.keras` archive: config and metadata parsed, weights read on demand. */
+export interface OpenArchive {
+  config: Json;
+  metadata: Json;
+  /** Reads the weights of the layers the config lists; call after checking the config. */
+  readLayers(): Promise<SavedLayer[]>;
+}
+
+/** Unzips a `.keras` file and parses its config and metadata. */
+export async function openKerasArchive(file: string): Promise<OpenArchive> {
   const bytes = await readBytes(file);
   let files: Record<string, Uint8Array>;
   try {
@@ -65,13 +73,20 @@ export async function readKerasArchive(file: string): Promise<KerasArchive> {
   if (!weights) {
     throw new FleetError('FLEET_ERR_FORMAT', `Expected model.weights.h5 in ${file}. Received: members ${JSON.stringify(Object.keys(files))} (sharded or npz weights are not supported)`, { file });
   }
-  const refs = configLayerRefs(config);
-  const layers = await withScratch(async (dir) => {
-    const h5 = path.join(dir, 'model.weights.h5');
-    await fs.writeFile(h5, weights);
-    return withH5(h5, 'r', (f) => readKeras3Layers(f, refs, `${file}:model.weights.h5`));
-  });
-  return { config, metadata, layers };
+  const readLayers = () =>
+    withScratch(async (dir) => {
+      const h5 = path.join(dir, 'model.weights.h5');
+      await fs.writeFile(h5, weights);
+      const label = `${file}:model.weights.h5`;
+      return withH5(h5, 'r', (f) => readKeras3Layers(f, configLayerRefs(config), label), label);
+    });
+  return { config, metadata, readLayers };
+}
+
+/** Unzips a `.keras` file and reads its config, metadata and weights. */
+export async function readKerasArchive(file: string): Promise<KerasArchive> {
+  const archive = await openKerasArchive(file);
+  return { config: archive.config, metadata: archive.metadata, layers: await archive.readLayers() };
 }
 
 /** The LayerRefs of a tfjs model, in its layers order. */

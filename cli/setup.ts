@@ -1,0 +1,36 @@
+/**
+ * `tensorfleet setup`: one-time machine setup that needs build tools.
+ *   tensorfleet setup native --from-pip              # tfjs-node against the pinned TensorFlow wheel
+ *   tensorfleet setup native --from-wheel tf.whl     # ... against a wheel already on disk
+ *   tensorfleet setup native --check                 # exit 0 when the native backend is set up
+ * See docs/native.md.
+ */
+import { FleetError, describe } from '../shared/errors.ts';
+import { setupNative } from '../shared/native/setup.ts';
+import { USAGE, parseNativeArgs } from '../shared/native/spec.ts';
+import { nativeSetupState } from '../shared/native/state.ts';
+
+const TOPICS = ['native'] as const;
+
+/** Runs `tensorfleet setup <argv>`; returns the exit code (FleetErrors reach main(), which prints them). */
+export async function run(argv: readonly string[]): Promise<number> {
+  const [topic, ...rest] = argv;
+  if (topic === '-h' || topic === '--help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (topic !== 'native') throw new FleetError('FLEET_ERR_CONFIG', `Expected a setup topic among ${TOPICS.join(', ')}. Received: ${describe(topic)}\n${USAGE}`);
+  const spec = parseNativeArgs(rest);
+  if (spec === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const log = (line: string) => process.stdout.write(`setup native: ${line}\n`);
+  if (spec.checkOnly) {
+    const state = nativeSetupState(spec.root, spec.flavour);
+    log(state.ready ? `ready: ${state.stamp.package} ${state.stamp.tfjsNodeVersion} built against TensorFlow ${state.stamp.tfVersion} (${state.stamp.origin})` : `not ready: ${state.reason}`);
+    return state.ready ? 0 : 1;
+  }
+  await setupNative(spec, log);
+  return 0;
+}
