@@ -11,7 +11,7 @@ import type { FleetMetrics } from '../shared/metrics.ts';
 import type { WireTensor } from '../shared/protocol.ts';
 import { epochPermutation, identityOrder } from '../shared/rng.ts';
 import { trainableVariables } from '../shared/step.ts';
-import { gradientSpecs, readWeights } from '../shared/weights.ts';
+import { gradientSpecs, readWeights, stateSpecs, writeState } from '../shared/weights.ts';
 import { weightedAverage } from './aggregate.ts';
 import { gradientValidator, type Hub } from './coordinator.ts';
 import type { Peer } from './peers.ts';
@@ -69,7 +69,7 @@ export class Trainer {
   private readonly variables: tf.Variable[];
 
   constructor(private readonly ctx: TrainerContext) {
-    this.gradSpecs = gradientSpecs(ctx.model);
+    this.gradSpecs = [...gradientSpecs(ctx.model), ...stateSpecs(ctx.model)];
     this.variables = trainableVariables(ctx.model);
     this.control = { model: ctx.model, optimizer: ctx.optimizer, stopTraining: false, params: { epochs: ctx.fit.epochs, steps: 0, batchSize: ctx.fit.batchSize, verbose: ctx.fit.verbose ?? 1 } };
   }
@@ -161,9 +161,11 @@ export class Trainer {
     }
     const t2 = performance.now();
     const contributions = participants.map((p) => replies.get(p.id) as NonNullable<ReturnType<typeof replies.get>>);
+    // Gradients first, then the BatchNormalization moving statistics, both sample-weighted.
     const averaged = weightedAverage(contributions);
     const t3 = performance.now();
-    this.applyGradients(averaged);
+    this.applyGradients(averaged.slice(0, this.variables.length));
+    if (averaged.length > this.variables.length) writeState(this.ctx.model, averaged.slice(this.variables.length));
     const t4 = performance.now();
     for (const p of participants) {
       p.weightsVersion = this.weightsVersion;

@@ -12,6 +12,36 @@ export function gradientSpecs(model: tf.LayersModel): TensorExpectation[] {
   return model.trainableWeights.map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[] }));
 }
 
+/**
+ * Training state that workers compute: the moving mean and variance of trainable BatchNormalization
+ * layers. Frozen layers' non-trainable weights never change, so they never travel back.
+ */
+export function stateWeights(model: tf.LayersModel): tf.LayerVariable[] {
+  const out: tf.LayerVariable[] = [];
+  const visit = (layer: tf.layers.Layer) => {
+    const inner = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
+    if (inner) for (const l of inner) if (l.trainable) visit(l);
+    else if (layer.getClassName() === 'BatchNormalization' && layer.trainable) out.push(...layer.nonTrainableWeights);
+  };
+  for (const l of model.layers) if (l.trainable) visit(l);
+  return out;
+}
+
+/** Expected wire layout of the state tensors, in stateWeights order. */
+export function stateSpecs(model: tf.LayersModel): TensorExpectation[] {
+  return stateWeights(model).map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[] }));
+}
+
+/** Reads the state tensors (BatchNormalization moving statistics) into wire tensors. */
+export function readState(model: tf.LayersModel): WireTensor[] {
+  return stateWeights(model).map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));
+}
+
+/** Writes averaged state back into the model, in stateWeights order. */
+export function writeState(model: tf.LayersModel, data: readonly Float32Array[]): void {
+  tf.tidy(() => stateWeights(model).forEach((w, i) => w.write(tf.tensor(data[i] as Float32Array, w.shape as number[], 'float32'))));
+}
+
 /** Reads every model weight into wire tensors (copies out of the backend). */
 export function readWeights(model: tf.LayersModel): WireTensor[] {
   return model.weights.map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));

@@ -15,7 +15,7 @@ import { createMetrics, serveMetrics, type FleetMetrics } from '../shared/metric
 import { checkTensors, decodeMessage, encodeMessage, type Header, type Message, type MessageOf, type WireTensor } from '../shared/protocol.ts';
 import { evaluateBatch, gradientStep } from '../shared/step.ts';
 import { SendQueue, frameBytes } from '../shared/transport.ts';
-import { gradientsToWire, weightSpecs, writeWeights } from '../shared/weights.ts';
+import { gradientsToWire, readState, weightSpecs, writeWeights } from '../shared/weights.ts';
 import { BatchPool } from './batch-pool.ts';
 
 /** Worker options, parsed and frozen by the CLI. */
@@ -208,6 +208,7 @@ async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics:
     await send({ kind: 'error', code: 'FLEET_ERR_NONFINITE', message: `Expected finite values; ${bad} is not finite (loss ${step.loss}) in round ${msg.roundId}`, inReplyTo: 'round', replyId: msg.roundId });
     return;
   }
+  const state = readState(s.model);
   const computeSeconds = (performance.now() - started) / 1000;
   metrics.roundDuration.observe({ phase: 'compute' }, computeSeconds);
   metrics.samplesTotal.inc(n);
@@ -215,7 +216,7 @@ async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics:
   metrics.loss.set({ scope: 'round', split: 'train' }, step.loss);
   await send(
     { kind: 'gradients', roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums, computeSeconds, numTensors: tf.memory().numTensors },
-    grads,
+    [...grads, ...state],
   );
 }
 
