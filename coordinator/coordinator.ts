@@ -43,7 +43,8 @@ export class Hub {
   private readonly out: SendQueue;
   private pending: Collector<'gradients'> | Collector<'evalResult'> | undefined;
   private welcome: WelcomePayload | undefined;
-  private admitting = 0;
+  private maxWorkers = 0;
+  private readonly setupFailures: Peer[] = [];
   private timers: NodeJS.Timeout[] = [];
   private joinWaiters: (() => void)[] = [];
   private loop: Promise<void> | undefined;
@@ -54,6 +55,8 @@ export class Hub {
       metrics.workerUp.set({ worker: String(peer.rank) }, peer.state === 'HEALTHY' ? 1 : 0);
       metrics.workersConnected.set(this.peers.inState('HEALTHY').length);
       if (peer.state === 'LOST') {
+        if (from === 'JOINING') this.setupFailures.push(peer);
+        for (const w of this.joinWaiters.splice(0)) w();
         log.error(`worker ${peer.rank} (pid ${peer.pid} on ${peer.host}) lost: ${reason}`);
         this.pending?.peerLost(peer, reason);
       } else log.info(`worker ${peer.rank}: ${from} -> ${peer.state} (${reason})`);
@@ -69,25 +72,33 @@ export class Hub {
     return this.router.lastEndpoint ?? this.opts.bind;
   }
 
-  /** Admits up to `count` workers, welcoming each with `payload`; resolves once `count` are healthy. */
-  async admit(count: number, payload: WelcomePayload, timeoutMs: number): Promise<Peer[]> {
+  /**
+   * Opens the door: from now on up to `maxWorkers` live workers are admitted at any time (elastic
+   * membership), each welcomed with `payload`; resolves once `count` are healthy.
+   */
+  async admit(count: number, payload: WelcomePayload, timeoutMs: number, maxWorkers = count): Promise<Peer[]> {
     this.welcome = payload;
-    this.admitting = count;
+    this.maxWorkers = maxWorkers;
+    await this.waitForHealthy(count, timeoutMs, 'to join');
+    return this.peers.inState('HEALTHY');
+  }
+
+  /** Waits until at least `count` workers are healthy; throws FLEET_ERR_WORKER_LOST on timeout or a failed setup. */
+  async waitForHealthy(count: number, timeoutMs: number, why: string): Promise<void> {
     const deadline = this.opts.now() + timeoutMs;
+    const failuresBefore = this.setupFailures.length;
     while (this.peers.inState('HEALTHY').length < count) {
-      const lost = this.peers.inState('LOST')[0];
-      if (lost) throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${lost.rank} (pid ${lost.pid} on ${lost.host}) failed while joining: ${lost.lostReason}`);
+      const failed = this.setupFailures[failuresBefore];
+      if (failed) throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${failed.rank} (pid ${failed.pid} on ${failed.host}) failed while joining: ${failed.lostReason}`);
       const left = deadline - this.opts.now();
       if (left <= 0) {
-        throw new FleetError('FLEET_ERR_WORKER_LOST', `Expected ${count} workers to join within ${timeoutMs} ms. Received: ${this.peers.inState('HEALTHY').length}`);
+        throw new FleetError('FLEET_ERR_WORKER_LOST', `Expected ${count} healthy worker(s) ${why} within ${timeoutMs} ms. Received: ${this.peers.inState('HEALTHY').length}`);
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 250));
         this.joinWaiters.push(() => { clearTimeout(t); resolve(); });
       });
     }
-    this.admitting = 0;
-    return this.peers.inState('HEALTHY');
   }
 
   /** Sends a message to one worker. */
@@ -213,8 +224,8 @@ export class Hub {
   private onHello(routingId: Buffer, msg: MessageOf<'hello'>): void {
     const welcome = this.welcome;
     const live = this.peers.inState('HEALTHY').length + this.peers.inState('JOINING').length;
-    if (!welcome || live >= this.admitting) {
-      throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected hello only while workers are being admitted (${live}/${this.admitting} joined). Received: hello from pid ${msg.pid} on ${msg.host}`);
+    if (!welcome || live >= this.maxWorkers) {
+      throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected hello while fewer than --max-workers (${this.maxWorkers}) are live (${live} now). Received: hello from pid ${msg.pid} on ${msg.host}`);
     }
     const peer = this.peers.admit(routingId, { pid: msg.pid, host: msg.host, backend: msg.backend }, this.opts.now());
     this.log.info(`worker ${peer.rank} joined: pid ${msg.pid} on ${msg.host}, backend ${msg.backend}`);

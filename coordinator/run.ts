@@ -13,6 +13,7 @@ import { checkCompile, compiledFunctions, loadJob, type FitSpec, type Job } from
 import { createLogger } from '../shared/log.ts';
 import { makeOptimizer } from '../shared/keras/optimizers.ts';
 import { createMetrics, serveMetrics } from '../shared/metrics.ts';
+import { saveModel } from '../shared/saving/index.ts';
 import { readWeights } from '../shared/weights.ts';
 import { Hub } from './coordinator.ts';
 import { formatLogs, type ProgressSink } from './progress.ts';
@@ -102,6 +103,11 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
       onEpochEnd: (_epoch, _logs, history) => { if (opts.out) writeJsonAtomic(path.join(opts.out, 'history.json'), history); },
     });
     const history = task === 'fit' ? await trainer.fit() : trainer.history;
+    // The end-of-training save: a Keras 3 archive that Python Keras opens as it is.
+    if (task === 'fit' && opts.out) {
+      await saveModel(model, path.join(opts.out, 'model.keras'), { trainingConfig: job.compile });
+      log.info(`saved ${path.join(opts.out, 'model.keras')}`);
+    }
     let test: Record<string, number> | undefined;
     let predictions: tf.Tensor | undefined;
     if (splits.test && task !== 'predict') {

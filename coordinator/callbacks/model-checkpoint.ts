@@ -2,7 +2,7 @@
 import { BaseCallback, type Logs } from '../../shared/callbacks.ts';
 import { formatPath } from './format-path.ts';
 import { Monitor, type Mode } from './monitor.ts';
-import { tfjsSaver, type Saver } from './save.ts';
+import { defaultSaver, type Saver } from './save.ts';
 
 /** Keras ModelCheckpoint arguments, camelCased. */
 export interface ModelCheckpointArgs {
@@ -33,7 +33,7 @@ export class ModelCheckpoint extends BaseCallback {
       this.monitor.best = value;
     }
     const file = formatPath(this.filepath, { ...logs, epoch: epoch + 1 });
-    await (this.args.saver ?? tfjsSaver)(this.control.model, file, { weightsOnly: this.args.saveWeightsOnly ?? false });
+    await (this.args.saver ?? defaultSaver)(this.control.model, file, { weightsOnly: this.args.saveWeightsOnly ?? false });
     this.saved.push(file);
     if (this.args.verbose) process.stdout.write(`\nEpoch ${epoch + 1}: saving model to ${file}\n`);
   }

@@ -46,6 +46,7 @@ export async function withH5<T>(file: string, mode: 'r' | 'w', fn: (f: H5File) =
     return fn(f);
   } catch (err) {
     if (err instanceof FleetError) throw err;
+    if (mode === 'w') throw new FleetError('FLEET_ERR_FILE', `Expected to write HDF5 data to ${label}. Received: ${h5Reason(err)}`, { file: label });
     throw new FleetError('FLEET_ERR_FORMAT', `Expected a readable HDF5 structure in ${label}. Received: ${h5Reason(err)}`, { file: label });
   } finally {
     try {
