@@ -30,7 +30,7 @@ const USAGE = `usage:
   tensorfleet bench
   tensorfleet plot | convert | inspect | setup | keys   (see README)
 common flags: --backend, --metrics-host, --metrics-port, --quiet
-coordinator/local flags: --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, --epochs N, --batch-size N, --verbose 0|1|2`;
+coordinator/local flags: --min-workers N, --max-workers N, --min-workers-timeout S, --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, --epochs N, --batch-size N, --verbose 0|1|2`;
 
 function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): CoordinatorOptions {
   const fit = {
@@ -45,6 +45,9 @@ function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): Coordin
     backend: c.backend,
     metricsHost: c['metrics-host'],
     metricsPort: c['metrics-port'],
+    minWorkers: c['min-workers'],
+    maxWorkers: c['max-workers'] ?? Math.max(c.workers, c['min-workers']),
+    minWorkersTimeoutMs: c['min-workers-timeout'] * 1000,
     heartbeatIntervalMs: c['heartbeat-interval'] * 1000,
     heartbeatTimeoutMs: c['heartbeat-timeout'] * 1000,
     joinTimeoutMs: c['join-timeout'] * 1000,

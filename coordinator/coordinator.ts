@@ -172,11 +172,13 @@ export class Hub {
   }
 
   private dispatch(routingId: Buffer, peer: Peer | undefined, msg: Message): void {
-    if (peer === undefined) {
+    // A lost (or finished) worker that says hello again rejoins as a new member.
+    if (peer === undefined || (msg.kind === 'hello' && (peer.state === 'LOST' || peer.state === 'DONE'))) {
       if (msg.kind !== 'hello') throw new FleetError('FLEET_ERR_UNKNOWN_PEER', `Expected "hello" from a new peer. Received: "${msg.kind}" from ${routingId.toString('hex')}`);
       this.onHello(routingId, msg);
       return;
     }
+    if (msg.kind === 'hello' && peer.state === 'JOINING') return; // a repeated hello while it sets up
     if (peer.state === 'LOST' || peer.state === 'DONE') throw new FleetError('FLEET_ERR_UNKNOWN_PEER', `Expected messages only from live workers. Received: "${msg.kind}" from worker ${peer.rank} in state ${peer.state}`);
     peer.lastSeenMs = this.opts.now();
     switch (msg.kind) {

@@ -23,6 +23,10 @@ import { Trainer, type History, type PhaseTimes } from './training.ts';
 export interface CoordinatorOptions {
   readonly bind: string;
   readonly workers: number;
+  /** Fewest healthy workers to train with (default 1), the most admitted (default `workers`), and how long to wait paused (ms). */
+  readonly minWorkers?: number;
+  readonly maxWorkers?: number;
+  readonly minWorkersTimeoutMs?: number;
   readonly job: string;
   readonly backend: BackendRequest;
   readonly metricsHost: string;
@@ -94,11 +98,13 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
     await opts.onListening?.({ endpoint, metricsPort: server.port, backend: choice.taken });
     const compile = { loss: typeof job.compile.loss === 'string' ? job.compile.loss : 'custom', metrics: job.compile.metrics ?? [] };
     const welcome = { jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(model.toJSON(null, false)), compile, backend: choice.taken, weights: readWeights(model) };
-    await hub.admit(opts.workers, welcome, opts.joinTimeoutMs);
+    await hub.admit(opts.workers, welcome, opts.joinTimeoutMs, opts.maxWorkers ?? opts.workers);
     const metricNames = job.compile.metrics ?? [];
     const trainer = new Trainer({
       hub, model, optimizer, splits, fit, metricNames, metrics,
       callbacks: new CallbackList(job.callbacks?.() ?? []),
+      membership: { minWorkers: opts.minWorkers ?? 1, waitMs: opts.minWorkersTimeoutMs ?? 60_000 },
+      log,
       ...(opts.sink && { sink: opts.sink }),
       onEpochEnd: (_epoch, _logs, history) => { if (opts.out) writeJsonAtomic(path.join(opts.out, 'history.json'), history); },
     });
@@ -118,6 +124,8 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
     ok = true;
     reason = task === 'fit' ? 'training complete' : `${task} complete`;
     const workerTensorCounts = hub.peers.all().map((p) => [...p.tensorCounts]);
+    const sampleUses = [...trainer.sampleUses.entries()].map(([epoch, uses]) => ({ epoch, examples: uses.length, min: uses.reduce((a, b) => Math.min(a, b), 255), max: uses.reduce((a, b) => Math.max(a, b), 0) }));
+    if (opts.out) writeJsonAtomic(path.join(opts.out, 'run.json'), { test, sampleUses, workers: hub.peers.all().map((p) => ({ rank: p.rank, pid: p.pid, host: p.host, state: p.state, rounds: Math.max(p.tensorCounts.length - 1, 0), lostReason: p.lostReason })) });
     return { history, ...(test && { test }), ...(predictions && { predictions }), model, times: trainer.times, workerTensorCounts, backend: choice.taken };
   } catch (err) {
     reason = isFleetError(err) ? `${err.code}: ${err.message}` : String(err);

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CallbackList, type Logs, type TrainingControl } from '../shared/callbacks.ts';
+import type { Logger } from '../shared/log.ts';
 import type { Splits } from '../shared/data/dataset.ts';
 import { FleetError, isFleetError } from '../shared/errors.ts';
 import type { FitSpec } from '../shared/job.ts';
@@ -54,6 +55,9 @@ export interface TrainerContext {
   readonly sink?: ProgressSink;
   /** Keras callbacks, dispatched in order. */
   readonly callbacks?: CallbackList;
+  /** Fewest healthy workers to train with, and how long (ms) to wait for more when below it. */
+  readonly membership?: { readonly minWorkers: number; readonly waitMs: number };
+  readonly log?: Logger;
   /** Called after each epoch with the updated history (e.g. to write history.json). */
   readonly onEpochEnd?: (epoch: number, logs: Record<string, number>, history: History) => void | Promise<void>;
 }
@@ -132,11 +136,48 @@ export class Trainer {
     return { logs: this.logs('', lossSum / seen, metricSums.map((m) => m / seen)), rounds: steps, complete: true };
   }
 
+  /** Per epoch: how many times each training example was used in an applied round (for audits). */
+  readonly sampleUses = new Map<number, Uint8Array>();
+
+  /**
+   * Runs `attempt` on the current healthy workers; when one is lost mid-way, it runs again on those
+   * that remain (after waiting, if needed, for --min-workers), so a lost worker's share is redone by
+   * the others and nothing is applied twice. Only a missing quorum or a failed join ends training.
+   */
+  private async resilient<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    const { hub, membership, log } = this.ctx;
+    for (;;) {
+      const min = membership?.minWorkers ?? 1;
+      const healthy = hub.peers.inState('HEALTHY').length;
+      if (healthy < min) {
+        log?.warn(`paused: ${healthy} healthy worker(s), --min-workers ${min}; waiting up to ${Math.round((membership?.waitMs ?? 0) / 1000)} s for workers to join`);
+        await hub.waitForHealthy(min, membership?.waitMs ?? 0, `to resume training (--min-workers ${min})`);
+        log?.info(`resumed with ${hub.peers.inState('HEALTHY').length} worker(s)`);
+      }
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isFleetError(err, 'FLEET_ERR_WORKER_LOST')) throw err;
+        log?.warn(`${what}: ${err.message}; redoing it on the ${hub.peers.inState('HEALTHY').length} remaining worker(s)`);
+      }
+    }
+  }
+
   /**
    * One synchronous round: shard, broadcast weights, collect, average, apply. A round whose gradients
    * are not finite is not applied: it reports a NaN loss and the failure, and the model is unchanged.
    */
   async trainRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
+    const r = await this.resilient(`epoch ${epoch + 1} step ${step + 1}`, () => this.attemptRound(epoch, step, batch));
+    if (!r.failure) {
+      let uses = this.sampleUses.get(epoch);
+      if (!uses) this.sampleUses.set(epoch, (uses = new Uint8Array(this.ctx.splits.train.count)));
+      for (const i of batch) uses[i] = (uses[i] as number) + 1;
+    }
+    return r;
+  }
+
+  private async attemptRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     const { hub, metrics } = this.ctx;
     const roundId = this.roundId++;
     const t0 = performance.now();
@@ -199,7 +240,11 @@ export class Trainer {
     return tf.tensor(all, [rows, ...first.shape.slice(1)]);
   }
 
-  private async evaluateSplit(split: 'validation' | 'test' | 'train', mode: 'metrics' | 'predict') {
+  private evaluateSplit(split: 'validation' | 'test' | 'train', mode: 'metrics' | 'predict') {
+    return this.resilient(`${mode === 'predict' ? 'predict' : 'evaluate'} ${split}`, () => this.attemptEvaluate(split, mode));
+  }
+
+  private async attemptEvaluate(split: 'validation' | 'test' | 'train', mode: 'metrics' | 'predict') {
     const { hub, splits } = this.ctx;
     const view = splits[split];
     if (!view) throw new Error(`no ${split} split`);

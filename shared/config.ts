@@ -22,6 +22,12 @@ const coordinatorFlags = {
   bind: z.string().regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://0.0.0.0:5555').default('tcp://0.0.0.0:5555'),
   /** Workers to wait for before training starts. */
   workers: z.coerce.number().int().min(1).max(1024),
+  /** Fewest healthy workers to train with; below it training pauses (default 1: go on with whoever is left). */
+  'min-workers': z.coerce.number().int().min(1).max(1024).default(1),
+  /** Most workers admitted at once; more may join up to this while training runs (default: --workers). */
+  'max-workers': z.coerce.number().int().min(1).max(1024).optional(),
+  /** Seconds to wait, paused, for workers to come back above --min-workers before giving up. */
+  'min-workers-timeout': seconds(60),
   /** Port of the coordinator's /metrics (0 picks a free port). */
   'metrics-port': port(9400),
   /** Seconds between heartbeats, both ways. */

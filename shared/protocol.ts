@@ -208,10 +208,21 @@ export function checkTensors(tensors: readonly WireTensor[], want: readonly Tens
       throw expected('FLEET_ERR_TENSOR_SHAPE', `shape [${w.shape}] for tensor ${i} (${w.name})`, `[${t.shape}]`);
     }
     if (opts.finite) {
-      const data = t.data;
-      for (let j = 0; j < data.length; j++) {
-        if (!Number.isFinite(data[j] as number)) throw expected('FLEET_ERR_NONFINITE', `finite values in tensor ${i} (${w.name})`, `${data[j]} at index ${j}`);
-      }
+      const j = firstNonFinite(t.data);
+      if (j >= 0) throw expected('FLEET_ERR_NONFINITE', `finite values in tensor ${i} (${w.name})`, `${t.data[j]} at index ${j}`);
     }
   });
+}
+
+/** Index of the first NaN or ±Infinity, or -1. `v - v` is 0 for every finite v and NaN otherwise, which
+ * is several times faster over a large gradient than calling Number.isFinite per element. */
+export function firstNonFinite(data: Float32Array | Int32Array): number {
+  let acc = 0;
+  for (let j = 0; j < data.length; j++) acc += (data[j] as number) * 0;
+  if (acc === 0) return -1;
+  for (let j = 0; j < data.length; j++) {
+    const v = data[j] as number;
+    if (v - v !== 0) return j;
+  }
+  return -1;
 }

@@ -12,7 +12,7 @@ import { compiledFunctions, loadJob } from '../shared/job.ts';
 import type { SampleFn } from '../shared/keras/losses.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { createMetrics, serveMetrics, type FleetMetrics } from '../shared/metrics.ts';
-import { checkTensors, decodeMessage, encodeMessage, type Header, type Message, type MessageOf, type WireTensor } from '../shared/protocol.ts';
+import { checkTensors, decodeMessage, encodeMessage, firstNonFinite, type Header, type Message, type MessageOf, type WireTensor } from '../shared/protocol.ts';
 import { evaluateBatch, gradientStep } from '../shared/step.ts';
 import { SendQueue, frameBytes } from '../shared/transport.ts';
 import { gradientsToWire, readState, weightSpecs, writeWeights } from '../shared/weights.ts';
@@ -66,7 +66,10 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     }
   }, 250);
 
-  await send({ kind: 'hello', pid: process.pid, host: os.hostname(), backend: choice.taken });
+  const hello = () => send({ kind: 'hello', pid: process.pid, host: os.hostname(), backend: choice.taken });
+  await hello();
+  // Until welcomed, say hello again every 2 s: the coordinator may not have been admitting yet.
+  const joinLoop = setInterval(() => { if (!session && !heartbeat) void hello(); }, 2000);
   try {
     for await (const frames of dealer) {
       lastHeard = Date.now();
@@ -78,6 +81,16 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           log.info(`coordinator says done: ${msg.reason}`);
           exitCode = msg.ok ? 0 : 1;
           break;
+        }
+        if (msg.kind === 'error' && msg.code === 'FLEET_ERR_UNKNOWN_PEER') {
+          // The coordinator does not know us: it restarted (e.g. --resume after a crash). Start over.
+          log.warn('the coordinator does not know this worker (restarted?); joining again');
+          if (heartbeat) clearInterval(heartbeat);
+          heartbeat = undefined;
+          await session?.pool.close();
+          session = undefined;
+          await hello();
+          continue;
         }
         if (msg.kind === 'welcome') {
           log = createLogger(`worker ${msg.rank}`, opts.quiet);
@@ -108,6 +121,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     }
   } finally {
     clearInterval(watchdog);
+    clearInterval(joinLoop);
     if (heartbeat) clearInterval(heartbeat);
     out.close();
     dealer.close();
@@ -202,7 +216,7 @@ async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics:
   const step = gradientStep(s.model, s.loss, s.metrics, x, y);
   tf.dispose([x, y]);
   const grads = gradientsToWire(s.model, step.grads);
-  const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => g.data.some((v) => !Number.isFinite(v)))?.name;
+  const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => firstNonFinite(g.data) >= 0)?.name;
   if (bad !== undefined) {
     // Never send non-finite gradients: say so, so the coordinator fails the round rather than waiting.
     await send({ kind: 'error', code: 'FLEET_ERR_NONFINITE', message: `Expected finite values; ${bad} is not finite (loss ${step.loss}) in round ${msg.roundId}`, inReplyTo: 'round', replyId: msg.roundId });

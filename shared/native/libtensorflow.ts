@@ -1,8 +1,8 @@
 /**
  * Finds a libtensorflow to link against: the pinned pip wheel in a private venv, a wheel file, or a
- * libtensorflow C tarball. A wheel ships the C and eager C APIs in libtensorflow_cc.so.2 (exported
- * under the ELF version node "tensorflow"), libtensorflow_framework.so.2, and headers in
- * tensorflow/include; a tarball has include/ and lib/libtensorflow.so.2.
+ * libtensorflow C tarball. A wheel (2.12 and later) ships the C and eager C APIs in
+ * libtensorflow_cc.so.2, beside libtensorflow_framework.so.2, with headers in tensorflow/include;
+ * a tarball has include/ and lib/libtensorflow.so.X.Y.Z.
  */
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -48,6 +48,13 @@ export async function obtainLibTensorflow(source: LibSource, root: string, flavo
   }
 }
 
+/** .venv-native/ holds GBs of wheel contents: it ignores itself, whatever the project's .gitignore says. */
+export function ensureVenvIgnored(root: string): void {
+  mkdirSync(path.join(root, VENV_DIR), { recursive: true });
+  const ignore = path.join(root, VENV_DIR, '.gitignore');
+  if (!existsSync(ignore)) writeFileSync(ignore, '*\n');
+}
+
 /** The pinned requirement string for a flavour, e.g. "tensorflow-cpu==2.21.0". */
 export function pipRequirement(flavour: Flavour): string {
   return PIP_PINS[flavour].requirement;
@@ -59,6 +66,7 @@ async function fromPip(root: string, flavour: Flavour, log: (line: string) => vo
   const venv = path.join(root, VENV_DIR);
   const python = path.join(venv, 'bin', 'python');
   if (!existsSync(python)) {
+    // `python3 -m venv` fills the existing folder and keeps the .gitignore above.
     log(`creating ${VENV_DIR}/ (python3 -m venv)`);
     await mustExec('creating the native venv', 'python3', ['-m', 'venv', venv]);
   }

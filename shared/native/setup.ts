@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { FleetError } from '../errors.ts';
 import { addonTarget, buildAddon } from './build.ts';
-import { obtainLibTensorflow, pipRequirement } from './libtensorflow.ts';
+import { ensureVenvIgnored, obtainLibTensorflow, pipRequirement } from './libtensorflow.ts';
 import { ensurePackage } from './package.ts';
 import { PACKAGES, TFJS_NODE_VERSION, VENV_DIR, type Flavour } from './pins.ts';
 import type { LibSource, NativeSetupSpec } from './spec.ts';
@@ -43,6 +43,7 @@ export async function setupNative(spec: NativeSetupSpec, log: (line: string) => 
   const pkg = PACKAGES[spec.flavour];
   const key = sourceKey(spec.source, spec.flavour);
 
+  ensureVenvIgnored(spec.root);
   const previous = readStamp(spec.root, spec.flavour);
   if (previous !== null && !spec.force && (!spec.sourceExplicit || previous.sourceKey === key) && existsSync(previous.addon)) {
     const check = await verifyNative(spec.root, pkg);

@@ -1,0 +1,55 @@
+/**
+ * Augmentation in the worker's batch pipeline: a job's `augment: { layers, seed }` applied to each
+ * training batch inside the piscina threads, right after the rows are gathered. Plain data only, so
+ * the resolved pipeline travels to the threads in workerData.
+ */
+import { FleetError, describe } from '../errors.ts';
+import { seededRandom } from '../rng.ts';
+import { augmentSpecSchema, parseAugmentation, type AugmentSpec, type Augmentation } from './config.ts';
+import { applyParams, drawParams, mixSeed } from './random.ts';
+import type { ImageShape } from './transforms.ts';
+
+/** A validated pipeline for images of shape [h, w, c]; structured-cloneable. */
+export interface AugmentPipeline {
+  readonly layers: readonly Augmentation[];
+  /** Base seed of the stream (the job's augment.seed, default 0). */
+  readonly seed: number;
+  /** [height, width, channels] of one image. */
+  readonly image: readonly [number, number, number];
+}
+
+/**
+ * Validates a job's augment option against the training data's xShape ([n, h, w, c]); throws
+ * FLEET_ERR_CONFIG for a bad layer config and FLEET_ERR_DATA for data that are not NHWC images.
+ */
+export function resolveAugmentSpec(spec: AugmentSpec, xShape: readonly number[]): AugmentPipeline {
+  const parsed = augmentSpecSchema.safeParse(spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new FleetError('FLEET_ERR_CONFIG', `Expected augment to be { layers: [{ class_name, config }, ...], seed? }; ${issue?.path.join('.') || 'augment'}: ${issue?.message}. Received: ${describe(spec)}`);
+  }
+  const [, h, w, c] = xShape;
+  if (xShape.length !== 4 || !h || !w || !c) {
+    throw new FleetError('FLEET_ERR_DATA', `Expected image data of shape [n, height, width, channels] for augment. Received: xShape [${xShape.join(', ')}]`);
+  }
+  const layers = parsed.data.layers.map((l, i) => parseAugmentation(l, `augment.layers[${i}]`));
+  return { layers, seed: parsed.data.seed ?? 0, image: [h, w, c] };
+}
+
+/** The seed of one training batch: distinct per epoch, step and worker rank, reproducible across runs. */
+export function batchSeed(pipelineSeed: number, epoch: number, step: number, rank: number): number {
+  return mixSeed(pipelineSeed, epoch, step, rank);
+}
+
+/** Augments the n images at the front of x in place, each layer in order, drawing from `seed`. */
+export function augmentRows(x: Float32Array, n: number, pipeline: AugmentPipeline, seed: number): void {
+  const [h, w, c] = pipeline.image;
+  const s: ImageShape = { n, h, w, c };
+  const view = x.subarray(0, n * h * w * c);
+  let cur: Float32Array = view;
+  pipeline.layers.forEach((layer, i) => {
+    const rand = seededRandom(mixSeed(seed, i, layer.seed ?? 0));
+    cur = applyParams(layer, drawParams(layer, rand, s), cur, s);
+  });
+  if (cur !== view) view.set(cur);
+}
