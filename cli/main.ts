@@ -30,7 +30,7 @@ const USAGE = `usage:
   tensorfleet bench
   tensorfleet plot | convert | inspect | setup | keys   (see README)
 common flags: --backend, --metrics-host, --metrics-port, --quiet
-coordinator/local flags: --min-workers N, --max-workers N, --min-workers-timeout S, --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, --epochs N, --batch-size N, --verbose 0|1|2`;
+coordinator/local flags: --min-workers N, --max-workers N, --min-workers-timeout S, --checkpoint-every N, --resume, --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, --epochs N, --batch-size N, --verbose 0|1|2`;
 
 function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): CoordinatorOptions {
   const fit = {
@@ -45,6 +45,8 @@ function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): Coordin
     backend: c.backend,
     metricsHost: c['metrics-host'],
     metricsPort: c['metrics-port'],
+    checkpointEvery: c['checkpoint-every'],
+    resume: c.resume,
     minWorkers: c['min-workers'],
     maxWorkers: c['max-workers'] ?? Math.max(c.workers, c['min-workers']),
     minWorkersTimeoutMs: c['min-workers-timeout'] * 1000,
@@ -52,10 +54,14 @@ function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): Coordin
     heartbeatTimeoutMs: c['heartbeat-timeout'] * 1000,
     joinTimeoutMs: c['join-timeout'] * 1000,
     // Every run writes history.json: under --out, or runs/<job>-<timestamp> by default.
-    out: c.out ?? path.join('runs', `${path.basename(c.job).replace(/\.[cm]?[jt]s$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+    out: c.out ?? (c.resume ? fail('--resume needs --out DIR, the run folder to continue') : undefined) ?? path.join('runs', `${path.basename(c.job).replace(/\.[cm]?[jt]s$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
     fit,
     quiet: c.quiet,
   });
+}
+
+function fail(message: string): never {
+  throw new FleetError('FLEET_ERR_CONFIG', message);
 }
 
 /** Runs one command line; returns the process exit code. */

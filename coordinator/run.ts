@@ -14,7 +14,9 @@ import { createLogger } from '../shared/log.ts';
 import { makeOptimizer } from '../shared/keras/optimizers.ts';
 import { createMetrics, serveMetrics } from '../shared/metrics.ts';
 import { saveModel } from '../shared/saving/index.ts';
+import { modelToKerasJson } from '../shared/model-json.ts';
 import { readWeights } from '../shared/weights.ts';
+import { readLatestCheckpoint } from './checkpoint.ts';
 import { Hub } from './coordinator.ts';
 import { formatLogs, type ProgressSink } from './progress.ts';
 import { Trainer, type History, type PhaseTimes } from './training.ts';
@@ -35,6 +37,10 @@ export interface CoordinatorOptions {
   readonly heartbeatTimeoutMs: number;
   readonly joinTimeoutMs: number;
   readonly out?: string;
+  /** Checkpoint every N rounds too (0: epoch ends only); checkpoints go to <out>/checkpoints. */
+  readonly checkpointEvery?: number;
+  /** Continue from the latest checkpoint under <out>/checkpoints, if any. */
+  readonly resume?: boolean;
   /** Overrides of the job's fit options. */
   readonly fit?: Partial<FitSpec>;
   readonly quiet: boolean;
@@ -87,6 +93,9 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
   const server = await serveMetrics(metrics.registry, opts.metricsHost, opts.metricsPort);
   log.info(`metrics: http://${opts.metricsHost}:${server.port}/metrics`);
 
+  const checkpointDir = opts.out ? path.join(opts.out, 'checkpoints') : undefined;
+  const resume = opts.resume && checkpointDir ? readLatestCheckpoint(checkpointDir) : undefined;
+  if (opts.resume) log.info(resume ? `resuming from ${resume.path}` : `--resume: no checkpoint in ${checkpointDir}; starting fresh`);
   const ownsOptimizer = !(job.compile.optimizer instanceof tf.Optimizer);
   const optimizer = makeOptimizer(job.compile.optimizer);
   const hub = new Hub({ bind: opts.bind, heartbeatIntervalMs: opts.heartbeatIntervalMs, heartbeatTimeoutMs: opts.heartbeatTimeoutMs, setupTimeoutMs: opts.joinTimeoutMs, now: () => Date.now() }, metrics, log);
@@ -97,13 +106,15 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
     log.info(`listening on ${endpoint}; waiting for ${opts.workers} worker(s)`);
     await opts.onListening?.({ endpoint, metricsPort: server.port, backend: choice.taken });
     const compile = { loss: typeof job.compile.loss === 'string' ? job.compile.loss : 'custom', metrics: job.compile.metrics ?? [] };
-    const welcome = { jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(model.toJSON(null, false)), compile, backend: choice.taken, weights: readWeights(model) };
+    const welcome = { jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)), compile, backend: choice.taken, weights: readWeights(model) };
     await hub.admit(opts.workers, welcome, opts.joinTimeoutMs, opts.maxWorkers ?? opts.workers);
     const metricNames = job.compile.metrics ?? [];
     const trainer = new Trainer({
       hub, model, optimizer, splits, fit, metricNames, metrics,
       callbacks: new CallbackList(job.callbacks?.() ?? []),
       membership: { minWorkers: opts.minWorkers ?? 1, waitMs: opts.minWorkersTimeoutMs ?? 60_000 },
+      ...(checkpointDir && { checkpoint: { dir: checkpointDir, everyRounds: opts.checkpointEvery ?? 0 } }),
+      ...(resume && { resume }),
       log,
       ...(opts.sink && { sink: opts.sink }),
       onEpochEnd: (_epoch, _logs, history) => { if (opts.out) writeJsonAtomic(path.join(opts.out, 'history.json'), history); },

@@ -5,6 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { CallbackList, type Logs, type TrainingControl } from '../shared/callbacks.ts';
 import type { Logger } from '../shared/log.ts';
+import { restoreCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.ts';
+import { getLearningRate, setLearningRate } from './callbacks/learning-rate.ts';
 import type { Splits } from '../shared/data/dataset.ts';
 import { FleetError, isFleetError } from '../shared/errors.ts';
 import type { FitSpec } from '../shared/job.ts';
@@ -57,6 +59,10 @@ export interface TrainerContext {
   readonly callbacks?: CallbackList;
   /** Fewest healthy workers to train with, and how long (ms) to wait for more when below it. */
   readonly membership?: { readonly minWorkers: number; readonly waitMs: number };
+  /** Where and how often (every N rounds, and at every epoch end) to checkpoint; absent: never. */
+  readonly checkpoint?: { readonly dir: string; readonly everyRounds: number };
+  /** A checkpoint to continue from. */
+  readonly resume?: Checkpoint;
   readonly log?: Logger;
   /** Called after each epoch with the updated history (e.g. to write history.json). */
   readonly onEpochEnd?: (epoch: number, logs: Record<string, number>, history: History) => void | Promise<void>;
@@ -89,13 +95,14 @@ export class Trainer {
     Object.assign(this.control.params, { epochs: fit.epochs, steps, batchSize: fit.batchSize, verbose: fit.verbose ?? 1 });
     callbacks.setControl(this.control);
     const progress = new Progress(fit.verbose ?? 1, fit.epochs, this.ctx.sink);
+    const start = await this.restore(callbacks);
     await callbacks.call('onTrainBegin', {});
     let last: Logs = {};
-    for (let epoch = fit.initialEpoch ?? 0; epoch < fit.epochs && !this.control.stopTraining; epoch++) {
+    for (let epoch = start?.epoch ?? fit.initialEpoch ?? 0; epoch < fit.epochs && !this.control.stopTraining; epoch++) {
       this.ctx.metrics.epoch.set(epoch + 1);
       progress.epochBegin(epoch);
       await callbacks.call('onEpochBegin', epoch, {});
-      const trained = await this.trainEpoch(epoch, steps, progress, callbacks);
+      const trained = await this.trainEpoch(epoch, steps, progress, callbacks, epoch === start?.epoch ? start : undefined);
       const logs = trained.logs;
       if (splits.validation && trained.complete) {
         await callbacks.call('onTestBegin', {});
@@ -108,19 +115,52 @@ export class Trainer {
       this.record(epoch, logs);
       last = logs;
       await this.ctx.onEpochEnd?.(epoch, logs, this.history);
+      if (trained.complete) await this.saveCheckpoint(callbacks, epoch + 1, 0, { lossSum: 0, metricSums: this.ctx.metricNames.map(() => 0), seen: 0 });
     }
     await callbacks.call('onTrainEnd', last);
     return this.history;
   }
 
-  /** One epoch of rounds in the seeded order; stops early when a callback asks. */
-  private async trainEpoch(epoch: number, steps: number, progress: Progress, callbacks: CallbackList): Promise<{ logs: Logs; rounds: number; complete: boolean }> {
+  /** Restores a checkpoint given in the context; returns where to continue. */
+  private async restore(callbacks: CallbackList): Promise<TrainerState | undefined> {
+    const ckpt = this.ctx.resume;
+    if (!ckpt) return undefined;
+    const t = ckpt.trainer;
+    await restoreCheckpoint(ckpt, this.ctx.model, this.ctx.optimizer);
+    if (t.learningRate !== undefined) setLearningRate(this.ctx.optimizer, t.learningRate);
+    Object.assign(this.history, structuredClone(t.history));
+    this.roundId = t.roundId;
+    this.evalId = t.evalId;
+    this.weightsVersion = t.weightsVersion;
+    if (t.sampleUses.length > 0) this.sampleUses.set(t.epoch, Uint8Array.from(t.sampleUses));
+    callbacks.setStates(t.callbacks);
+    this.ctx.log?.info(`resumed from ${ckpt.path}: epoch ${t.epoch + 1}, step ${t.step + 1}`);
+    return t;
+  }
+
+  /** Writes a checkpoint of the state after `step` rounds of `epoch`, when checkpointing is on. */
+  private async saveCheckpoint(callbacks: CallbackList, epoch: number, step: number, accum: TrainerState['accum']): Promise<void> {
+    const cfg = this.ctx.checkpoint;
+    if (!cfg) return;
+    let learningRate: number | undefined;
+    try { learningRate = getLearningRate(this.ctx.optimizer); } catch { learningRate = undefined; }
+    const uses = this.sampleUses.get(epoch);
+    const state: TrainerState = {
+      epoch, step, accum, seed: this.ctx.fit.seed ?? 1337, history: this.history, roundId: this.roundId, evalId: this.evalId,
+      weightsVersion: this.weightsVersion, sampleUses: step > 0 && uses ? Array.from(uses) : [], ...(learningRate !== undefined && { learningRate }), callbacks: callbacks.getStates(),
+    };
+    await writeCheckpoint(cfg.dir, this.ctx.model, this.ctx.optimizer, state);
+  }
+
+  /** One epoch of rounds in the seeded order, from `from.step` when resuming; stops early when a callback asks. */
+  private async trainEpoch(epoch: number, steps: number, progress: Progress, callbacks: CallbackList, from?: TrainerState): Promise<{ logs: Logs; rounds: number; complete: boolean }> {
     const { fit, splits } = this.ctx;
     const order = fit.shuffle === false ? identityOrder(splits.train.count) : epochPermutation(splits.train.count, fit.seed ?? 1337, epoch);
-    let lossSum = 0;
-    let metricSums = this.ctx.metricNames.map(() => 0);
-    let seen = 0;
-    for (let step = 0; step < steps; step++) {
+    let lossSum = from?.accum.lossSum ?? 0;
+    let metricSums = from?.accum.metricSums ?? this.ctx.metricNames.map(() => 0);
+    let seen = from?.accum.seen ?? 0;
+    const every = this.ctx.checkpoint?.everyRounds ?? 0;
+    for (let step = from?.step ?? 0; step < steps; step++) {
       const batch = order.subarray(step * fit.batchSize, (step + 1) * fit.batchSize);
       await callbacks.call('onTrainBatchBegin', step, {});
       const r = await this.trainRound(epoch, step, batch);
@@ -132,6 +172,7 @@ export class Trainer {
       await callbacks.call('onTrainBatchEnd', step, this.logs('', r.lossSum / batch.length, r.metricSums.map((m) => m / batch.length)));
       if (r.failure && !this.control.stopTraining) throw r.failure;
       if (this.control.stopTraining) return { logs: running, rounds: step + 1, complete: false };
+      if (every > 0 && (step + 1) % every === 0 && step + 1 < steps) await this.saveCheckpoint(callbacks, epoch, step + 1, { lossSum, metricSums, seen });
     }
     return { logs: this.logs('', lossSum / seen, metricSums.map((m) => m / seen)), rounds: steps, complete: true };
   }

@@ -19,6 +19,10 @@ export interface TrainingControl {
 /** A Keras callback: override any hook. */
 export interface Callback {
   setControl?(control: TrainingControl): void;
+  /** JSON-serialisable state for coordinator checkpoints, so a resumed run continues where it was. */
+  getState?(): unknown;
+  /** Restores getState()'s value; called before onTrainBegin when a run resumes. */
+  setState?(state: unknown): void;
   onTrainBegin?(logs: Logs): void | Promise<void>;
   onTrainEnd?(logs: Logs): void | Promise<void>;
   onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
@@ -40,6 +44,16 @@ export class CallbackList {
   /** Hands the training control to every callback before training starts. */
   setControl(control: TrainingControl): void {
     for (const cb of this.callbacks) cb.setControl?.(control);
+  }
+
+  /** Every callback's state, by position (undefined for stateless ones). */
+  getStates(): unknown[] {
+    return this.callbacks.map((cb) => cb.getState?.());
+  }
+
+  /** Restores states saved by getStates(). */
+  setStates(states: readonly unknown[]): void {
+    this.callbacks.forEach((cb, i) => { if (states[i] !== undefined) cb.setState?.(states[i]); });
   }
 
   /** Calls `hook` on every callback that defines it. */

@@ -36,8 +36,12 @@ const coordinatorFlags = {
   'heartbeat-timeout': seconds(10),
   /** Seconds to wait for all workers to join. */
   'join-timeout': seconds(120),
-  /** Folder for history.json and run outputs. */
+  /** Folder for history.json, run.json, model.keras and checkpoints/. */
   out: z.string().optional(),
+  /** Checkpoint every N rounds as well as at every epoch end (0: epoch ends only). */
+  'checkpoint-every': z.coerce.number().int().min(0).default(0),
+  /** Continue from the latest checkpoint in <out>/checkpoints (starts fresh when there is none). */
+  resume: z.boolean().default(false),
   /** Overrides of the job's fit options, handy for short runs. */
   epochs: z.coerce.number().int().positive().optional(),
   'batch-size': z.coerce.number().int().positive().optional(),
@@ -68,7 +72,7 @@ export type Command = keyof typeof schemas;
 /** Parsed, frozen flags of one subcommand. */
 export type Config<C extends Command> = Readonly<z.infer<(typeof schemas)[C]>>;
 
-const BOOLEAN_FLAGS = new Set(['quiet']);
+const BOOLEAN_FLAGS = new Set(['quiet', 'resume']);
 
 /** Parses argv (after the subcommand) for `command`; throws FLEET_ERR_CONFIG saying what was expected. */
 export function parseConfig<C extends Command>(command: C, argv: readonly string[]): Config<C> {

@@ -11,9 +11,20 @@ export class CSVLogger extends BaseCallback {
     super();
   }
 
+  private resumed = false;
+
+  getState(): unknown {
+    return { started: true };
+  }
+
+  /** After a resume the file already holds the earlier epochs: keep appending to it. */
+  setState(): void {
+    this.resumed = true;
+  }
+
   onTrainBegin(): void {
     mkdirSync(path.dirname(path.resolve(this.filename)), { recursive: true });
-    if (!this.opts.append || !existsSync(this.filename)) writeFileSync(this.filename, '');
+    if (!(this.opts.append || this.resumed) || !existsSync(this.filename)) writeFileSync(this.filename, '');
     this.keys = undefined;
   }
 

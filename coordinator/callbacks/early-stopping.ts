@@ -1,5 +1,5 @@
 /** EarlyStopping: stop when a monitored quantity stops improving, optionally restoring the best weights. */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { BaseCallback, type Logs } from '../../shared/callbacks.ts';
 import { Monitor, type Mode } from './monitor.ts';
 
@@ -30,7 +30,28 @@ export class EarlyStopping extends BaseCallback {
     this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode, args.minDelta ?? 0);
   }
 
+  getState(): unknown {
+    return { wait: this.wait, best: this.monitor.best, bestEpoch: this.bestEpoch, bestWeights: this.bestWeights?.map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })) };
+  }
+
+  setState(state: unknown): void {
+    const s = state as { wait: number; best: number | null; bestEpoch: number; bestWeights?: { shape: number[]; values: number[] }[] };
+    this.restored = s;
+  }
+
+  private restored: { wait: number; best: number | null; bestEpoch: number; bestWeights?: { shape: number[]; values: number[] }[] } | undefined;
+
   onTrainBegin(): void {
+    if (this.restored) {
+      const s = this.restored;
+      this.restored = undefined;
+      this.wait = s.wait;
+      // JSON has no Infinity: a best of null means "none yet".
+      this.monitor.best = s.best ?? (this.monitor.direction === 'min' ? Infinity : -Infinity);
+      this.bestEpoch = s.bestEpoch;
+      this.bestWeights = s.bestWeights?.map((w) => tf.tensor(w.values, w.shape));
+      return;
+    }
     this.wait = 0;
     this.stoppedEpoch = -1;
     this.monitor.best = this.args.baseline ?? (this.monitor.direction === 'min' ? Infinity : -Infinity);

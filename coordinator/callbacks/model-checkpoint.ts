@@ -26,6 +26,15 @@ export class ModelCheckpoint extends BaseCallback {
     this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode);
   }
 
+  getState(): unknown {
+    return { best: this.monitor.best };
+  }
+
+  setState(state: unknown): void {
+    const best = (state as { best: number | null }).best;
+    this.monitor.best = best ?? (this.monitor.direction === 'min' ? Infinity : -Infinity);
+  }
+
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     if (this.args.saveBestOnly) {
       const value = this.monitor.read(logs, 'ModelCheckpoint');

@@ -28,9 +28,22 @@ export class ReduceLROnPlateau extends BaseCallback {
     this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode, args.minDelta ?? 1e-4);
   }
 
+  private restored: { wait: number; cooldownLeft: number; best: number | null } | undefined;
+
+  getState(): unknown {
+    return { wait: this.wait, cooldownLeft: this.cooldownLeft, best: this.monitor.best };
+  }
+
+  setState(state: unknown): void {
+    this.restored = state as { wait: number; cooldownLeft: number; best: number | null };
+  }
+
   onTrainBegin(): void {
-    this.wait = 0;
-    this.cooldownLeft = 0;
+    const s = this.restored;
+    this.restored = undefined;
+    this.wait = s?.wait ?? 0;
+    this.cooldownLeft = s?.cooldownLeft ?? 0;
+    if (s) this.monitor.best = s.best ?? (this.monitor.direction === 'min' ? Infinity : -Infinity);
   }
 
   onEpochEnd(epoch: number, logs: Logs): void {

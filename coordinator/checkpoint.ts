@@ -1,0 +1,155 @@
+/**
+ * Coordinator checkpoints: everything needed to continue a run exactly where it stopped: model weights
+ * (BatchNormalization statistics included), optimizer state, epoch and step, the data-order seed,
+ * the running epoch sums, callback state and the history.
+ *
+ * Layout: `<dir>/ckpt-<n>/{state.json, weights.bin, optimizer.bin}` plus `<dir>/LATEST` naming the
+ * newest. Each file is written to a temporary name, fsynced and renamed; LATEST moves only once a
+ * checkpoint is complete, so a crash mid-write never leaves a corrupt latest checkpoint.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { FleetError } from '../shared/errors.ts';
+
+/** Trainer state that is not tensors. */
+export interface TrainerState {
+  epoch: number;
+  /** The next step to run within `epoch`. */
+  step: number;
+  accum: { lossSum: number; metricSums: number[]; seen: number };
+  seed: number;
+  history: { epoch: number[]; history: Record<string, number[]> };
+  roundId: number;
+  evalId: number;
+  weightsVersion: number;
+  /** Uses of each example in the current epoch so far (the audit survives a restart). */
+  sampleUses: number[];
+  learningRate?: number;
+  callbacks: unknown[];
+}
+
+/** A tensor with the name it is saved under. */
+export interface NamedTensor { name: string; tensor: tf.Tensor }
+
+interface TensorEntry { name: string; shape: number[]; dtype: 'float32' | 'int32' }
+interface StateFile { version: 1; trainer: TrainerState; weights: TensorEntry[]; optimizer: TensorEntry[]; extras: TensorEntry[] }
+
+/** A loaded checkpoint. */
+export interface Checkpoint {
+  readonly path: string;
+  readonly trainer: TrainerState;
+  readonly weights: tf.Tensor[];
+  readonly optimizer: NamedTensor[];
+  /** Optimizer internals getWeights() omits (Adam's accumulated beta powers), for a bit-exact resume. */
+  readonly extras: NamedTensor[];
+}
+
+function writeDurable(file: string, data: Buffer | string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+function pack(tensors: { name: string; tensor: tf.Tensor }[]): { entries: TensorEntry[]; data: Buffer } {
+  const entries = tensors.map((t) => ({ name: t.name, shape: t.tensor.shape, dtype: t.tensor.dtype === 'int32' ? 'int32' as const : 'float32' as const }));
+  const parts = tensors.map((t) => {
+    const v = t.tensor.dtype === 'int32' ? Int32Array.from(t.tensor.dataSync()) : Float32Array.from(t.tensor.dataSync());
+    return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  });
+  return { entries, data: Buffer.concat(parts) };
+}
+
+function unpack(entries: TensorEntry[], data: Buffer, file: string): NamedTensor[] {
+  let at = 0;
+  return entries.map((e) => {
+    const n = e.shape.reduce((a, b) => a * b, 1);
+    const bytes = data.subarray(at, at + n * 4);
+    if (bytes.byteLength !== n * 4) throw new FleetError('FLEET_ERR_FILE', `Expected ${n * 4} bytes for ${e.name} in ${file}. Received: ${bytes.byteLength}`);
+    at += n * 4;
+    const copy = Buffer.from(bytes);
+    const values = e.dtype === 'int32' ? new Int32Array(copy.buffer, copy.byteOffset, n) : new Float32Array(copy.buffer, copy.byteOffset, n);
+    return { name: e.name, tensor: tf.tensor(values, e.shape, e.dtype) };
+  });
+}
+
+/** Optimizer internals outside getWeights(): Adam's and Adamax's accumulated beta powers. */
+function optimizerExtras(optimizer: tf.Optimizer): { name: string; tensor: tf.Tensor }[] {
+  const o = optimizer as unknown as Record<string, unknown>;
+  return ['accBeta1', 'accBeta2'].filter((k) => o[k] instanceof tf.Tensor).map((k) => ({ name: k, tensor: o[k] as tf.Tensor }));
+}
+
+/** Writes a checkpoint into `dir` and makes it the latest; keeps the previous one, removes older ones. */
+export async function writeCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, trainer: TrainerState): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const seq = Date.now();
+  const name = `ckpt-${trainer.epoch}-${trainer.step}-${seq}`;
+  const target = path.join(dir, name);
+  mkdirSync(target, { recursive: true });
+  const weights = pack(model.weights.map((w) => ({ name: w.originalName, tensor: w.read() })));
+  const opt = await optimizer.getWeights();
+  const optimizerPacked = pack(opt);
+  // getWeights() hands out the optimizer's live slot variables plus a fresh iterations scalar: free only the latter.
+  tf.dispose(opt.map((t) => t.tensor).filter((t) => !(t instanceof tf.Variable)));
+  const extras = pack(optimizerExtras(optimizer));
+  writeDurable(path.join(target, 'weights.bin'), weights.data);
+  writeDurable(path.join(target, 'optimizer.bin'), optimizerPacked.data);
+  writeDurable(path.join(target, 'extras.bin'), extras.data);
+  const state: StateFile = { version: 1, trainer, weights: weights.entries, optimizer: optimizerPacked.entries, extras: extras.entries };
+  writeDurable(path.join(target, 'state.json'), JSON.stringify(state));
+  fsyncDir(target);
+  writeDurable(path.join(dir, 'LATEST'), name);
+  fsyncDir(dir);
+  const keep = new Set([name, previous(dir, name)]);
+  for (const d of readdirSync(dir)) if (d.startsWith('ckpt-') && !keep.has(d)) rmSync(path.join(dir, d), { recursive: true, force: true });
+  return target;
+}
+
+function previous(dir: string, latest: string): string | undefined {
+  return readdirSync(dir).filter((d) => d.startsWith('ckpt-') && d !== latest).sort((a, b) => Number(a.split('-').pop()) - Number(b.split('-').pop())).pop();
+}
+
+/** Loads the latest checkpoint under `dir`, or undefined when there is none. */
+export function readLatestCheckpoint(dir: string): Checkpoint | undefined {
+  const latest = path.join(dir, 'LATEST');
+  if (!existsSync(latest)) return undefined;
+  const target = path.join(dir, readFileSync(latest, 'utf8').trim());
+  let state: StateFile;
+  try {
+    state = JSON.parse(readFileSync(path.join(target, 'state.json'), 'utf8')) as StateFile;
+  } catch (err) {
+    throw new FleetError('FLEET_ERR_FILE', `Expected a readable checkpoint at ${target}. Received: ${(err as Error).message}`);
+  }
+  if (state.version !== 1) throw new FleetError('FLEET_ERR_FILE', `Expected checkpoint version 1 at ${target}. Received: ${state.version}`);
+  const read = (f: string) => readFileSync(path.join(target, f));
+  return {
+    path: target,
+    trainer: state.trainer,
+    weights: unpack(state.weights, read('weights.bin'), target).map((t) => t.tensor),
+    optimizer: unpack(state.optimizer, read('optimizer.bin'), target),
+    extras: unpack(state.extras, read('extras.bin'), target),
+  };
+}
+
+/** Puts a checkpoint's weights and optimizer state back; the tensors are consumed. */
+export async function restoreCheckpoint(ckpt: Checkpoint, model: tf.LayersModel, optimizer: tf.Optimizer): Promise<void> {
+  if (ckpt.weights.length !== model.weights.length) {
+    throw new FleetError('FLEET_ERR_WEIGHTS_MISMATCH', `Expected ${model.weights.length} weights in checkpoint ${ckpt.path}. Received: ${ckpt.weights.length}`);
+  }
+  model.setWeights(ckpt.weights);
+  if (ckpt.optimizer.length > 0) await optimizer.setWeights(ckpt.optimizer);
+  const o = optimizer as unknown as Record<string, tf.Variable | undefined>;
+  for (const e of ckpt.extras) o[e.name]?.assign(e.tensor);
+  tf.dispose([...ckpt.weights, ...ckpt.extras.map((e) => e.tensor)]);
+}
