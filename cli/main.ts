@@ -30,7 +30,7 @@ const USAGE = `usage:
   tensorfleet bench
   tensorfleet plot | convert | inspect | setup | keys   (see README)
 common flags: --backend, --metrics-host, --metrics-port, --quiet
-coordinator/local flags: --min-workers N, --max-workers N, --min-workers-timeout S, --checkpoint-every N, --resume, --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, --epochs N, --batch-size N, --verbose 0|1|2`;
+coordinator/local flags: --min-workers N, --max-workers N, --min-workers-timeout S, --checkpoint-every N, --resume, --round-deadline S, --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, --epochs N, --batch-size N, --verbose 0|1|2`;
 
 function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): CoordinatorOptions {
   const fit = {
@@ -46,6 +46,7 @@ function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): Coordin
     metricsHost: c['metrics-host'],
     metricsPort: c['metrics-port'],
     checkpointEvery: c['checkpoint-every'],
+    roundDeadlineMs: c['round-deadline'] * 1000,
     resume: c.resume,
     minWorkers: c['min-workers'],
     maxWorkers: c['max-workers'] ?? Math.max(c.workers, c['min-workers']),

@@ -44,6 +44,21 @@ export class Collector<K extends ReplyKind> {
     if (this.waiting.size === 0) this.resolve(this.replies);
   }
 
+  /** Ids of the participants that have not replied yet. */
+  missing(): string[] {
+    return [...this.waiting];
+  }
+
+  /**
+   * The deadline passed: resolve with the replies so far, if there are any (stragglers are left out
+   * and their late replies become stale). With none, keep waiting: someone has to do the work.
+   */
+  expire(): boolean {
+    if (this.replies.size === 0 || this.waiting.size === 0) return false;
+    this.resolve(this.replies);
+    return true;
+  }
+
   /** Fails the collection with `err` when `peer` still owes a reply (it reported it cannot give one). */
   fail(peer: Peer, err: FleetError): boolean {
     if (!this.waiting.has(peer.id)) return false;

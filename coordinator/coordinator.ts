@@ -113,15 +113,20 @@ export class Hub {
     participants: readonly Peer[],
     request: (peer: Peer, i: number) => Promise<void>,
     validate: (peer: Peer, msg: MessageOf<K>) => void,
+    /** Optional deadline in ms: then the replies so far are returned and the rest are stragglers. */
+    deadlineMs = 0,
   ): Promise<Map<string, MessageOf<K>>> {
     const lost = participants.find((p) => p.state !== 'HEALTHY');
     if (lost) throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${lost.rank} is ${lost.state}; cannot start ${kind} ${id}`);
     const collector = new Collector<K>(kind, id, participants, validate);
     this.pending = collector as unknown as Collector<'gradients'> | Collector<'evalResult'>;
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.all(participants.map((p, i) => request(p, i)));
+      if (deadlineMs > 0) timer = setInterval(() => { if (collector.expire()) clearInterval(timer); }, deadlineMs);
       return await collector.done;
     } finally {
+      if (timer) clearInterval(timer);
       this.pending = undefined;
     }
   }

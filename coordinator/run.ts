@@ -41,6 +41,8 @@ export interface CoordinatorOptions {
   readonly checkpointEvery?: number;
   /** Continue from the latest checkpoint under <out>/checkpoints, if any. */
   readonly resume?: boolean;
+  /** Per-round deadline in ms for stragglers (0: none). */
+  readonly roundDeadlineMs?: number;
   /** Overrides of the job's fit options. */
   readonly fit?: Partial<FitSpec>;
   readonly quiet: boolean;
@@ -115,6 +117,7 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
       membership: { minWorkers: opts.minWorkers ?? 1, waitMs: opts.minWorkersTimeoutMs ?? 60_000 },
       ...(checkpointDir && { checkpoint: { dir: checkpointDir, everyRounds: opts.checkpointEvery ?? 0 } }),
       ...(resume && { resume }),
+      roundDeadlineMs: opts.roundDeadlineMs ?? 0,
       log,
       ...(opts.sink && { sink: opts.sink }),
       onEpochEnd: (_epoch, _logs, history) => { if (opts.out) writeJsonAtomic(path.join(opts.out, 'history.json'), history); },
@@ -136,7 +139,7 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
     reason = task === 'fit' ? 'training complete' : `${task} complete`;
     const workerTensorCounts = hub.peers.all().map((p) => [...p.tensorCounts]);
     const sampleUses = [...trainer.sampleUses.entries()].map(([epoch, uses]) => ({ epoch, examples: uses.length, min: uses.reduce((a, b) => Math.min(a, b), 255), max: uses.reduce((a, b) => Math.max(a, b), 0) }));
-    if (opts.out) writeJsonAtomic(path.join(opts.out, 'run.json'), { test, sampleUses, workers: hub.peers.all().map((p) => ({ rank: p.rank, pid: p.pid, host: p.host, state: p.state, rounds: Math.max(p.tensorCounts.length - 1, 0), lostReason: p.lostReason })) });
+    if (opts.out) writeJsonAtomic(path.join(opts.out, 'run.json'), { test, sampleUses, stragglerDrops: (await metrics.stragglers.get()).values[0]?.value ?? 0, workers: hub.peers.all().map((p) => ({ rank: p.rank, pid: p.pid, host: p.host, state: p.state, rounds: Math.max(p.tensorCounts.length - 1, 0), lostReason: p.lostReason })) });
     return { history, ...(test && { test }), ...(predictions && { predictions }), model, times: trainer.times, workerTensorCounts, backend: choice.taken };
   } catch (err) {
     reason = isFleetError(err) ? `${err.code}: ${err.message}` : String(err);

@@ -16,10 +16,11 @@ import { epochPermutation, identityOrder } from '../shared/rng.ts';
 import { trainableVariables } from '../shared/step.ts';
 import { gradientSpecs, readWeights, stateSpecs, writeState } from '../shared/weights.ts';
 import { weightedAverage } from './aggregate.ts';
-import { gradientValidator, type Hub } from './coordinator.ts';
+import type { Hub } from './coordinator.ts';
+import { gatherGradients, type Accepted } from './round.ts';
 import type { Peer } from './peers.ts';
 import { Progress, type ProgressSink } from './progress.ts';
-import { shardBatch, shardRange } from './shard.ts';
+import { shardRange } from './shard.ts';
 
 /** Keras's History: per-epoch logs under their Keras keys (loss, accuracy, val_loss, ...). */
 export interface History {
@@ -63,6 +64,8 @@ export interface TrainerContext {
   readonly checkpoint?: { readonly dir: string; readonly everyRounds: number };
   /** A checkpoint to continue from. */
   readonly resume?: Checkpoint;
+  /** Per-round deadline in ms (0: none): late workers' shares move to the faster workers. */
+  readonly roundDeadlineMs?: number;
   readonly log?: Logger;
   /** Called after each epoch with the updated history (e.g. to write history.json). */
   readonly onEpochEnd?: (epoch: number, logs: Record<string, number>, history: History) => void | Promise<void>;
@@ -220,38 +223,31 @@ export class Trainer {
 
   private async attemptRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     const { hub, metrics } = this.ctx;
-    const roundId = this.roundId++;
     const t0 = performance.now();
     const weights = readWeights(this.ctx.model);
-    const workers = hub.peers.inState('HEALTHY');
-    const shards = shardBatch(batch, workers.length);
-    const participants = workers.filter((_, i) => (shards[i] as Int32Array).length > 0);
-    const assigned = new Map(participants.map((p) => [p.id, (shards[workers.indexOf(p)] as Int32Array).length]));
     const t1 = performance.now();
-    let replies;
+    let accepted: Accepted[];
     try {
-      replies = await hub.collect('gradients', roundId, participants, (peer) => {
-        const idx = shards[workers.indexOf(peer)] as Int32Array;
-        const indices: WireTensor = { name: 'indices', dtype: 'int32', shape: [idx.length], data: idx };
-        return hub.send(peer, { kind: 'round', roundId, epoch, step, weightsVersion: this.weightsVersion, weightCount: weights.length }, [...weights, indices]);
-      }, gradientValidator(this.gradSpecs, assigned));
+      accepted = await gatherGradients({
+        hub, nextId: () => this.roundId++, epoch, step, weights, weightsVersion: this.weightsVersion, specs: this.gradSpecs,
+        deadlineMs: this.ctx.roundDeadlineMs ?? 0, metrics, ...(this.ctx.log && { log: this.ctx.log }),
+      }, batch);
     } catch (err) {
       if (!isFleetError(err, 'FLEET_ERR_NONFINITE')) throw err;
-      for (const p of participants) p.weightsVersion = this.weightsVersion;
       const failure = new FleetError('FLEET_ERR_NONFINITE', `Training diverged in epoch ${epoch + 1}, step ${step + 1}: ${err.message}. The model was not updated with it; add TerminateOnNaN to stop cleanly.`);
       return { lossSum: NaN, metricSums: this.ctx.metricNames.map(() => NaN), failure };
     }
+    const contributions = accepted.map((a) => a.msg);
     const t2 = performance.now();
-    const contributions = participants.map((p) => replies.get(p.id) as NonNullable<ReturnType<typeof replies.get>>);
     // Gradients first, then the BatchNormalization moving statistics, both sample-weighted.
     const averaged = weightedAverage(contributions);
     const t3 = performance.now();
     this.applyGradients(averaged.slice(0, this.variables.length));
     if (averaged.length > this.variables.length) writeState(this.ctx.model, averaged.slice(this.variables.length));
     const t4 = performance.now();
-    for (const p of participants) {
-      p.weightsVersion = this.weightsVersion;
-      p.tensorCounts.push((replies.get(p.id) as { numTensors: number }).numTensors);
+    for (const a of accepted) {
+      a.peer.weightsVersion = this.weightsVersion;
+      a.peer.tensorCounts.push(a.msg.numTensors);
     }
     this.weightsVersion++;
     const compute = Math.max(...contributions.map((c) => c.computeSeconds));

@@ -38,6 +38,8 @@ const coordinatorFlags = {
   'join-timeout': seconds(120),
   /** Folder for history.json, run.json, model.keras and checkpoints/. */
   out: z.string().optional(),
+  /** Seconds a round waits for its slowest worker before moving that worker's share to faster ones (0: no deadline). */
+  'round-deadline': z.coerce.number().min(0).default(0),
   /** Checkpoint every N rounds as well as at every epoch end (0: epoch ends only). */
   'checkpoint-every': z.coerce.number().int().min(0).default(0),
   /** Continue from the latest checkpoint in <out>/checkpoints (starts fresh when there is none). */

@@ -19,6 +19,7 @@ export const METRIC = {
   workerUp: 'tensorfleet_worker_up',
   rejectedMessages: 'tensorfleet_rejected_messages_total',
   rounds: 'tensorfleet_rounds_total',
+  stragglers: 'tensorfleet_straggler_drops_total',
   epoch: 'tensorfleet_epoch',
   tensors: 'tensorfleet_tf_tensors',
   tensorBytes: 'tensorfleet_tf_memory_bytes',
@@ -39,6 +40,7 @@ export interface FleetMetrics {
   readonly workerUp: client.Gauge<'worker'>;
   readonly rejectedMessages: client.Counter<'code'>;
   readonly rounds: client.Counter;
+  readonly stragglers: client.Counter;
   readonly epoch: client.Gauge;
 }
 
@@ -73,6 +75,7 @@ export function createMetrics(role: 'coordinator' | 'worker', backend: string, m
     workerUp: new client.Gauge({ name: METRIC.workerUp, help: 'Per worker: 1 while healthy, 0 once lost or finished.', labelNames: ['worker'], registers: r }),
     rejectedMessages: new client.Counter({ name: METRIC.rejectedMessages, help: 'Inbound messages rejected by validation, by error code.', labelNames: ['code'], registers: r }),
     rounds: new client.Counter({ name: METRIC.rounds, help: 'Training rounds completed.', registers: r }),
+    stragglers: new client.Counter({ name: METRIC.stragglers, help: 'Workers left out of a round for missing its deadline; their share moved to faster workers.', registers: r }),
     epoch: new client.Gauge({ name: METRIC.epoch, help: 'Current epoch (1-based).', registers: r }),
   };
 }
