@@ -29,7 +29,8 @@ const USAGE = `usage:
   tensorfleet worker --connect tcp://HOST:5555 [--gpus all|0,1,...]
   tensorfleet bench
   tensorfleet plot | convert | inspect | setup | keys   (see README)
-common flags: --backend, --metrics-host, --metrics-port, --quiet
+common flags: --backend, --metrics-host, --metrics-port, --quiet, --max-message-size BYTES, --join-token-file FILE
+security flags (docs/security.md): coordinator --curve-secret-key FILE [--allow-keys DIR]; worker --curve-server-key FILE [--curve-secret-key FILE]
 coordinator/local flags: --min-workers N, --max-workers N, --min-workers-timeout S, --checkpoint-every N, --resume, --round-deadline S, --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, --epochs N, --batch-size N, --verbose 0|1|2`;
 
 function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): CoordinatorOptions {
@@ -61,6 +62,12 @@ function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): Coordin
   });
 }
 
+/** Reads the key and token files the flags name (shared/security.ts), imported only when a role runs. */
+async function securityOf(role: 'coordinator' | 'worker', c: { 'max-message-size': number; 'join-token-file'?: string | undefined; 'curve-secret-key'?: string | undefined; 'allow-keys'?: string | undefined; 'curve-server-key'?: string | undefined }) {
+  const { loadSecurity } = await import('../shared/security.ts');
+  return loadSecurity(role, { maxMessageSize: c['max-message-size'], joinTokenFile: c['join-token-file'], curveSecretKey: c['curve-secret-key'], allowKeys: c['allow-keys'], curveServerKey: c['curve-server-key'] });
+}
+
 function fail(message: string): never {
   throw new FleetError('FLEET_ERR_CONFIG', message);
 }
@@ -72,13 +79,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       // Each command imports only what it runs, so `plot` or `--help` do not load tfjs and ZeroMQ.
       case 'local': {
-        const opts = coordinatorOptions(parseConfig('local', rest));
+        const c = parseConfig('local', rest);
+        const opts = coordinatorOptions(c);
         const { runLocal } = await import('./local.ts');
-        await runLocal(opts);
+        const workerArgs = ['--max-message-size', String(c['max-message-size']), ...(c['join-token-file'] !== undefined ? ['--join-token-file', c['join-token-file']] : [])];
+        await runLocal({ ...opts, security: await securityOf('coordinator', c), workerArgs });
         return 0;
       }
       case 'coordinator': {
-        const opts = coordinatorOptions(parseConfig('coordinator', rest));
+        const c = parseConfig('coordinator', rest);
+        const opts = { ...coordinatorOptions(c), security: await securityOf('coordinator', c) };
         const { runCoordinator } = await import('../coordinator/run.ts');
         await runCoordinator(opts);
         return 0;
@@ -90,7 +100,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           return await runPerGpu(rest);
         }
         const { runWorker } = await import('../worker/worker.ts');
-        return await runWorker({ connect: c.connect, backend: c.backend, metricsHost: c['metrics-host'], metricsPort: c['metrics-port'], coordinatorTimeoutMs: c['coordinator-timeout'] * 1000, quiet: c.quiet });
+        const security = await securityOf('worker', c);
+        return await runWorker({ connect: c.connect, backend: c.backend, metricsHost: c['metrics-host'], metricsPort: c['metrics-port'], coordinatorTimeoutMs: c['coordinator-timeout'] * 1000, quiet: c.quiet, security });
       }
       case 'bench': {
         const { runBench } = await import('../bench/bench.ts');

@@ -44,6 +44,11 @@ export class Collector<K extends ReplyKind> {
     if (this.waiting.size === 0) this.resolve(this.replies);
   }
 
+  /** True while `peer` still owes a reply. */
+  waitingFor(peer: Peer): boolean {
+    return this.waiting.has(peer.id);
+  }
+
   /** Ids of the participants that have not replied yet. */
   missing(): string[] {
     return [...this.waiting];

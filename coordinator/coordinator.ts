@@ -8,6 +8,10 @@ import { FleetError, isFleetError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { FleetMetrics } from '../shared/metrics.ts';
 import { checkTensors, decodeMessage, encodeMessage, type Header, type Message, type MessageOf, type TensorExpectation, type WireTensor } from '../shared/protocol.ts';
+import {
+  NO_SECURITY, checkHello, describeSecurity, needsZap, refusalReporter, reportHandshakeRefusals, serverSocketOptions, startAuthenticator,
+  type Refusal, type Security, type ZapHandler,
+} from '../shared/security.ts';
 import { SendQueue, frameBytes } from '../shared/transport.ts';
 import { Collector } from './collector.ts';
 import { PeerRegistry, type Peer } from './peers.ts';
@@ -24,6 +28,8 @@ export interface HubOptions {
   readonly setupTimeoutMs: number;
   /** Injected clock in milliseconds. */
   readonly now: () => number;
+  /** CURVE keys, allow-list, join token and frame cap; unset: NO_SECURITY. */
+  readonly security?: Security;
 }
 
 /** What a welcome carries besides the rank. */
@@ -39,7 +45,12 @@ export interface WelcomePayload {
 /** The coordinator's socket, peers and liveness; used by the training loop. */
 export class Hub {
   readonly peers: PeerRegistry;
-  private readonly router = new zmq.Router({ linger: 0, mandatory: false });
+  private readonly security: Security;
+  /** Its own context when there is an allow-list: a context has one ZAP handler, and it must be this hub's. */
+  private readonly context: zmq.Context;
+  private readonly router: zmq.Router;
+  private readonly refused: (r: Refusal) => void;
+  private zap: ZapHandler | undefined;
   private readonly out: SendQueue;
   private pending: Collector<'gradients'> | Collector<'evalResult'> | undefined;
   private welcome: WelcomePayload | undefined;
@@ -50,6 +61,12 @@ export class Hub {
   private loop: Promise<void> | undefined;
 
   constructor(private readonly opts: HubOptions, private readonly metrics: FleetMetrics, private readonly log: Logger) {
+    this.security = opts.security ?? NO_SECURITY;
+    this.context = needsZap(this.security) ? new zmq.Context() : zmq.context;
+    this.router = new zmq.Router({ linger: 0, mandatory: false, context: this.context, ...serverSocketOptions(this.security) });
+    // Refused peers retry every 100 ms: one log line per peer and reason a minute, every refusal counted.
+    this.refused = refusalReporter(log, opts.now, 60_000, () => metrics.rejectedMessages.inc({ code: 'FLEET_ERR_AUTH' }));
+    if (this.security.keys) reportHandshakeRefusals(this.router, this.refused);
     this.out = new SendQueue(this.router, (n) => metrics.bytesSent.inc(n));
     this.peers = new PeerRegistry((peer, from, reason) => {
       metrics.workerUp.set({ worker: String(peer.rank) }, peer.state === 'HEALTHY' ? 1 : 0);
@@ -65,6 +82,9 @@ export class Hub {
 
   /** Binds the socket and starts receiving; resolves with the bound endpoint. */
   async bind(): Promise<string> {
+    this.log.info(describeSecurity(this.security));
+    // The ZAP handler must answer before the first handshake; with an allow-list, none gets through without it.
+    this.zap = await startAuthenticator(this.context, this.security, this.refused);
     await this.router.bind(this.opts.bind);
     this.loop = this.receiveLoop();
     this.timers.push(setInterval(() => this.checkLiveness(), Math.min(200, this.opts.heartbeatIntervalMs)));
@@ -141,7 +161,22 @@ export class Hub {
     await new Promise((r) => setTimeout(r, 100));
     this.out.close();
     this.router.close();
+    await this.zap?.close();
     await this.loop?.catch(() => {});
+  }
+
+  /**
+   * A participant answered the request in flight with invalid data. It may still send a valid reply
+   * (the bad one is simply rejected), but if none comes within the heartbeat timeout it is evicted as
+   * lost, so a worker that keeps computing garbage cannot stall the round forever.
+   */
+  private strike(peer: Peer, pending: Collector<'gradients'> | Collector<'evalResult'>, err: FleetError): void {
+    const t = setTimeout(() => {
+      if (this.pending === pending && pending.waitingFor(peer) && peer.state === 'HEALTHY') {
+        this.peers.transition(peer, 'LOST', `sent an invalid ${pending.kind} (${err.code}: ${err.message}) and no valid one within ${this.opts.heartbeatTimeoutMs} ms`);
+      }
+    }, this.opts.heartbeatTimeoutMs);
+    t.unref();
   }
 
   private broadcast(header: Header<'heartbeat'>): void {
@@ -192,7 +227,12 @@ export class Hub {
         const pending = this.pending;
         const id = msg.kind === 'gradients' ? msg.roundId : msg.evalId;
         if (!pending || pending.kind !== msg.kind) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected no ${msg.kind} now (${pending ? `collecting ${pending.kind} ${pending.id}` : 'idle'}). Received: ${msg.kind} for id ${id}`);
-        (pending as Collector<typeof msg.kind>).offer(peer, msg as never, id);
+        try {
+          (pending as Collector<typeof msg.kind>).offer(peer, msg as never, id);
+        } catch (err) {
+          if (id === pending.id && pending.waitingFor(peer) && isFleetError(err) && err.code !== 'FLEET_ERR_STALE_ROUND') this.strike(peer, pending, err);
+          throw err;
+        }
         return;
       }
       case 'heartbeat':
@@ -229,6 +269,9 @@ export class Hub {
   }
 
   private onHello(routingId: Buffer, msg: MessageOf<'hello'>): void {
+    // First: a peer without the token learns nothing about admission. Throws FLEET_ERR_AUTH, which the
+    // receive loop logs ("rejected a message from unknown peer …"), counts and answers.
+    checkHello(msg.token, this.security.joinToken, `pid ${msg.pid} on ${msg.host}`);
     const welcome = this.welcome;
     const live = this.peers.inState('HEALTHY').length + this.peers.inState('JOINING').length;
     if (!welcome || live >= this.maxWorkers) {

@@ -16,6 +16,7 @@ import { createMetrics, serveMetrics } from '../shared/metrics.ts';
 import { saveModel } from '../shared/saving/index.ts';
 import { modelToKerasJson } from '../shared/model-json.ts';
 import { readWeights } from '../shared/weights.ts';
+import type { Security } from '../shared/security.ts';
 import { readLatestCheckpoint } from './checkpoint.ts';
 import { Hub } from './coordinator.ts';
 import { formatLogs, type ProgressSink } from './progress.ts';
@@ -37,6 +38,8 @@ export interface CoordinatorOptions {
   readonly heartbeatTimeoutMs: number;
   readonly joinTimeoutMs: number;
   readonly out?: string;
+  /** CURVE keys, allow-list, join token and frame cap (shared/security.ts); unset: none, default cap. */
+  readonly security?: Security;
   /** Checkpoint every N rounds too (0: epoch ends only); checkpoints go to <out>/checkpoints. */
   readonly checkpointEvery?: number;
   /** Continue from the latest checkpoint under <out>/checkpoints, if any. */
@@ -100,7 +103,7 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
   if (opts.resume) log.info(resume ? `resuming from ${resume.path}` : `--resume: no checkpoint in ${checkpointDir}; starting fresh`);
   const ownsOptimizer = !(job.compile.optimizer instanceof tf.Optimizer);
   const optimizer = makeOptimizer(job.compile.optimizer);
-  const hub = new Hub({ bind: opts.bind, heartbeatIntervalMs: opts.heartbeatIntervalMs, heartbeatTimeoutMs: opts.heartbeatTimeoutMs, setupTimeoutMs: opts.joinTimeoutMs, now: () => Date.now() }, metrics, log);
+  const hub = new Hub({ bind: opts.bind, heartbeatIntervalMs: opts.heartbeatIntervalMs, heartbeatTimeoutMs: opts.heartbeatTimeoutMs, setupTimeoutMs: opts.joinTimeoutMs, now: () => Date.now(), ...(opts.security && { security: opts.security }) }, metrics, log);
   let ok = false;
   let reason = 'training failed';
   try {

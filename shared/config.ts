@@ -16,8 +16,25 @@ const common = {
   quiet: z.boolean().default(false),
 };
 
+/** Flags of every role that talks ZeroMQ; shared/security.ts reads the files (loadSecurity). */
+const wire = {
+  /** Largest inbound ZeroMQ frame in bytes (the header, or one tensor); a bigger one drops the peer. -1: no limit. Default 1 GiB. */
+  'max-message-size': z.coerce.number().int().min(-1).refine((n) => n !== 0, 'a positive number of bytes, or -1 for no limit').default(2 ** 30),
+  /** File holding the join token, one line, mode 0600 (`tensorfleet keys --token` writes one). */
+  'join-token-file': z.string().optional(),
+};
+
+/** CURVE flags: this process's key pair file, NAME.key, mode 0600 (`tensorfleet keys` writes one). */
+const curve = {
+  'curve-secret-key': z.string().optional(),
+};
+
 const coordinatorFlags = {
   ...common,
+  ...wire,
+  ...curve,
+  /** Folder of NAME.pub files: only these worker keys complete the CURVE handshake (needs --curve-secret-key). */
+  'allow-keys': z.string().optional(),
   /** ZeroMQ endpoint the coordinator binds. */
   bind: z.string().regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://0.0.0.0:5555').default('tcp://0.0.0.0:5555'),
   /** Workers to wait for before training starts. */
@@ -53,6 +70,10 @@ const coordinatorFlags = {
 
 const workerFlags = {
   ...common,
+  ...wire,
+  ...curve,
+  /** The coordinator's NAME.pub: turns CURVE on (with --curve-secret-key, or a throwaway key pair). */
+  'curve-server-key': z.string().optional(),
   /** ZeroMQ endpoint of the coordinator. */
   connect: z.string({ error: 'a coordinator endpoint such as tcp://HOST:5555' }).regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://HOST:5555'),
   /** Port of this worker's /metrics (0 picks a free port). */
@@ -66,7 +87,7 @@ const workerFlags = {
 const schemas = {
   coordinator: z.strictObject(coordinatorFlags),
   worker: z.strictObject(workerFlags),
-  local: z.strictObject({ ...coordinatorFlags, bind: coordinatorFlags.bind.default('tcp://127.0.0.1:*'), 'metrics-host': common['metrics-host'].default('127.0.0.1') }),
+  local: z.strictObject({ ...coordinatorFlags, bind: coordinatorFlags.bind.default('tcp://127.0.0.1:*'), 'metrics-host': common['metrics-host'].default('127.0.0.1') }).omit({ 'curve-secret-key': true, 'allow-keys': true }),
 } as const;
 
 /** A subcommand that takes flags. */

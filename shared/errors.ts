@@ -61,7 +61,13 @@ export function describe(value: unknown): string {
     const text = JSON.stringify(value);
     return text.length > 120 ? `${text.slice(0, 117)}...` : text;
   } catch {
-    return String(value);
+    // JSON.stringify throws on BigInt and cycles, and String() overflows the stack on deep nesting.
+    try {
+      const text = String(value);
+      return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+    } catch {
+      return `<unprintable ${typeof value}>`;
+    }
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { pack, unpack } from 'msgpackr';
 import { z } from 'zod';
-import { FleetError, describe, expected } from './errors.ts';
+import { FleetError, describe, expected, isFleetError } from './errors.ts';
 
 /** Bumped on any incompatible change to a header or frame layout. */
 export const PROTOCOL_VERSION = 1;
@@ -138,8 +138,21 @@ export function encodeMessage<K extends MessageKind>(header: Header<K>, tensors:
   return frames;
 }
 
-/** Decodes and validates one inbound multipart message; throws FleetError with a precise code. */
+/**
+ * Decodes and validates one inbound multipart message; throws FleetError with a precise code, and only
+ * FleetError: hostile bytes (msgpack nested deep enough to overflow the stack, say) must never surface as
+ * a RangeError or TypeError, which the receive loops treat as bugs and rethrow, ending the loop.
+ */
 export function decodeMessage(frames: readonly Buffer[]): Message {
+  try {
+    return decodeFrames(frames);
+  } catch (err) {
+    if (isFleetError(err)) throw err;
+    throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a message the decoder can read', `${(err as Error).name}: ${(err as Error).message}`);
+  }
+}
+
+function decodeFrames(frames: readonly Buffer[]): Message {
   const [head, ...payload] = frames;
   if (head === undefined || head.byteLength === 0) throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a msgpack header frame', `${frames.length} frames, first empty`);
   if (head.byteLength > MAX_HEADER_BYTES) throw expected('FLEET_ERR_PROTOCOL_DECODE', `a header of at most ${MAX_HEADER_BYTES} bytes`, `${head.byteLength} bytes`);
@@ -153,7 +166,7 @@ export function decodeMessage(frames: readonly Buffer[]): Message {
   const { v, tensors: rawSpecs, ...fields } = raw as Record<string, unknown>;
   if (v !== PROTOCOL_VERSION) throw expected('FLEET_ERR_PROTOCOL_VERSION', `protocol version ${PROTOCOL_VERSION}`, v, { received: v });
   const kind = fields['kind'];
-  if (typeof kind !== 'string' || !(kind in headerSchemas)) {
+  if (typeof kind !== 'string' || !Object.hasOwn(headerSchemas, kind)) {
     throw expected('FLEET_ERR_PROTOCOL_SCHEMA', `kind to be one of ${MESSAGE_KINDS.join(', ')}`, kind);
   }
   const schema = headerSchemas[kind as MessageKind];

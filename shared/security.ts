@@ -13,7 +13,7 @@ import * as zmq from 'zeromq';
 import { FleetError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { checkPrivate, loadAllowedKeys, loadKeyPair, loadPublicKey, type KeyPair, type PublicKey } from './security/keys.ts';
-import { ZapHandler, type HandshakeFailure, type ZapDecision } from './security/zap.ts';
+import { ZapHandler, watchHandshakes, type HandshakeFailure, type ZapDecision } from './security/zap.ts';
 
 export { derivePublicKey, loadAllowedKeys, loadKeyPair, loadPublicKey, writeKeyPair, type KeyPair, type PublicKey } from './security/keys.ts';
 export { ZAP_ENDPOINT, ZapHandler, decideZap, watchHandshakes, type HandshakeFailure, type ZapDecision } from './security/zap.ts';
@@ -181,8 +181,31 @@ export function handshakeRefusal(f: HandshakeFailure): Refusal {
     : f.detail === 'ERR_ZMTP_CRYPTOGRAPHIC' ? 'the peer does not hold the coordinator\'s public key (ERR_ZMTP_CRYPTOGRAPHIC)'
       : f.detail === 'ERR_ZMTP_MECHANISM_MISMATCH' ? 'the peer does not speak CURVE (ERR_ZMTP_MECHANISM_MISMATCH)'
         : f.detail === 'EFAULT' ? 'no ZAP handler was there to check its key (EFAULT), so it was refused'
-          : `${f.kind} error ${f.detail}`;
+          : f.kind === 'other' ? `the handshake did not complete (${f.detail}): a wrong server key or a peer without CURVE, most likely`
+            : `CURVE protocol error ${f.detail}`;
   return { via: 'handshake', peer: `a peer on ${f.endpoint}`, reason: why };
+}
+
+/** Reports the coordinator socket's failed handshakes as refusals. A ZAP refusal also fails the handshake;
+ * the ZAP handler already reported it with the key, so 'auth' failures are not reported twice. */
+export function reportHandshakeRefusals(socket: zmq.Socket, refused: (r: Refusal) => void): void {
+  watchHandshakes(socket, (f) => { if (f.kind !== 'auth') refused(handshakeRefusal(f)); });
+}
+
+/**
+ * The worker's side: a ZAP refusal is final (`onRefused` gets a FLEET_ERR_AUTH to stop with), any other
+ * failed handshake is logged once as a likely wrong --curve-server-key while libzmq keeps retrying.
+ */
+export function watchWorkerHandshakes(socket: zmq.Socket, sec: Security, log: Logger, onRefused: (err: FleetError) => void): void {
+  let warned = false;
+  watchHandshakes(socket, (f) => {
+    if (f.kind === 'auth') {
+      onRefused(new FleetError('FLEET_ERR_AUTH', `Expected the coordinator to accept this worker's CURVE key "${sec.keys?.publicKey}" (${sec.keys?.file}). Received: a refusal (${f.detail}); put ${sec.keys?.name}.pub into the coordinator's --allow-keys folder`));
+    } else if (!warned) {
+      warned = true;
+      log.warn(`CURVE handshake with ${f.endpoint || 'the coordinator'} failed (${f.detail}); is --curve-server-key (${sec.serverKey?.file}) the coordinator's public key? Retrying until --coordinator-timeout`);
+    }
+  });
 }
 
 /**
@@ -211,5 +234,6 @@ export function describeSecurity(sec: Security): string {
   const curve = !sec.keys ? 'CURVE off (plain TCP: anyone on the network can read and send traffic)'
     : sec.serverKey ? `CURVE on (coordinator key "${sec.serverKey.publicKey}", own key ${sec.keys.name} "${sec.keys.publicKey}")`
       : `CURVE on (public key "${sec.keys.publicKey}")${sec.allowedKeys ? `, ${sec.allowedKeys.length} allowed worker key(s)` : ', any worker key'}`;
-  return `security: ${curve}; join token ${sec.joinToken === undefined ? 'off' : 'on'}; max inbound frame ${size}`;
+  const token = sec.joinToken === undefined ? 'off' : sec.keys ? 'on' : 'on (sent in clear without CURVE)';
+  return `security: ${curve}; join token ${token}; max inbound frame ${size}`;
 }

@@ -117,3 +117,43 @@ describe('bad messages on the wire', () => {
     expect(result.history.history['val_loss']?.[0]).toBeCloseTo(clean.history.history['val_loss']?.[0] as number, 5);
   });
 });
+
+describe('a worker that only ever sends invalid gradients', () => {
+  it('is evicted after the heartbeat timeout instead of stalling the round, and its share is redone', async () => {
+    const job = await loadJob(JOB);
+    let rogueDone: Promise<void> | undefined;
+    const logs: string[] = [];
+    const result = await runCoordinator({
+      bind: 'tcp://127.0.0.1:*', workers: 2, job: JOB, backend: 'cpu', metricsHost: '127.0.0.1', metricsPort: 0,
+      heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2000, joinTimeoutMs: 60_000, quiet: true,
+      onListening: ({ endpoint }) => {
+        procs.push(startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--quiet']));
+        rogueDone = (async () => {
+          const dealer = new zmq.Dealer({ linger: 0 });
+          dealer.connect(endpoint);
+          await dealer.send(encodeMessage({ kind: 'hello', pid: process.pid, host: 'broken', backend: 'cpu' }));
+          // Alive (heartbeats) but useless: every gradient it sends has the wrong shape.
+          const beat = setInterval(() => void dealer.send(encodeMessage({ kind: 'heartbeat', sentAtMs: Date.now() })).catch(() => {}), 200);
+          for await (const frames of dealer) {
+            const msg = decodeMessage(frames);
+            if (msg.kind === 'welcome') await dealer.send(encodeMessage({ kind: 'ready', numTensors: 0 }));
+            if (msg.kind === 'error') logs.push(msg.code);
+            if (msg.kind === 'round') {
+              const n = (msg.tensors[msg.weightCount]?.data as Int32Array).length;
+              await dealer.send(encodeMessage({ kind: 'gradients', roundId: msg.roundId, samples: n, lossSum: 1, metricSums: [0], computeSeconds: 0, numTensors: 0 }, msg.tensors.slice(0, 1)));
+            }
+            if (msg.kind === 'done' || logs.includes('FLEET_ERR_UNKNOWN_PEER')) break;
+          }
+          clearInterval(beat);
+          dealer.close();
+        })();
+      },
+    });
+    await rogueDone;
+    expect(logs[0]).toBe('FLEET_ERR_TENSOR_SHAPE');
+    expect(logs).toContain('FLEET_ERR_UNKNOWN_PEER'); // evicted: its heartbeats are no longer accepted
+    const clean = await runTestCluster('dense-sgd.ts', 2);
+    expect(maxRelativeDiff(result.model, clean.model)).toBeLessThan(1e-5);
+    expect(job.fit.epochs).toBe(1);
+  });
+});

@@ -242,7 +242,12 @@ describe('fuzzing a live coordinator', () => {
     };
     const send = (m: Mutant, verdict = predictUnknown(m.frames)) => {
       unknown.sent.push({ how: m.how, expect: verdict });
+      crashCheck(m, verdict);
       void fuzzer?.send(m.frames);
+    };
+    /** A decode that throws something other than a FleetError ends the coordinator's receive loop: fail now, clearly. */
+    const crashCheck = (m: Mutant, verdict: Verdict) => {
+      if (verdict.startsWith('crash:')) fail(new Error(`decodeMessage threw a non-FleetError on a "${m.how}" message (seed ${SEED}): ${verdict.slice(7)}. The coordinator's receive loop rethrows it and stops answering. First bytes: ${m.frames[0]?.subarray(0, 48).toString('hex')}`));
     };
 
     /** The relay's hook: fuzz around one genuine gradients reply from the admitted worker behind `back`. */
@@ -251,7 +256,9 @@ describe('fuzzing a live coordinator', () => {
       const pre: (Mutant & Sent)[] = [];
       const post: (Mutant & Sent)[] = [];
       for (let tries = 0; (pre.length < PRE_PER_REPLY || post.length < POST_PER_REPLY) && tries < 20_000; tries++) {
-        const m = mutator.mutate(frames);
+        // Mostly mutations of the genuine reply; now and then an intact message of another kind (a round,
+        // a done...), which an admitted worker must never send.
+        const m = mutator.int(10) === 0 ? { how: 'intact message of another kind', frames: mutator.pick(corpus) } : mutator.mutate(frames);
         const before = predictBefore(m.frames, genuine);
         if (before !== 'skip' && before !== 'accept') {
           if (pre.length < PRE_PER_REPLY) pre.push({ ...m, expect: before });
@@ -260,7 +267,7 @@ describe('fuzzing a live coordinator', () => {
         const after = predictAfter(m.frames, genuine);
         if (after !== 'skip' && post.length < POST_PER_REPLY) post.push({ ...m, expect: after });
       }
-      for (const m of pre) { inbox.sent.push(m); void back.send(m.frames); }
+      for (const m of pre) { inbox.sent.push(m); crashCheck(m, m.expect); void back.send(m.frames); }
       await back.send(frames);
       for (const m of post) { inbox.sent.push(m); void back.send(m.frames); }
       await inbox.wait(inbox.sent.length);

@@ -12,8 +12,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isFleetError } from '../../shared/errors.ts';
 import {
   DEFAULT_MAX_MESSAGE_SIZE, NO_SECURITY, checkHello, clientSocketOptions, decideZap, derivePublicKey, describeSecurity, handshakeRefusal,
-  loadAllowedKeys, loadKeyPair, loadPublicKey, loadSecurity, needsZap, refusalLine, refusalReporter, serverSocketOptions, startAuthenticator,
-  watchHandshakes, writeKeyPair, type HandshakeFailure, type Refusal, type Security,
+  loadAllowedKeys, loadKeyPair, loadPublicKey, loadSecurity, needsZap, refusalLine, refusalReporter, reportHandshakeRefusals, serverSocketOptions,
+  startAuthenticator, watchHandshakes, watchWorkerHandshakes, writeKeyPair, type HandshakeFailure, type Refusal, type Security,
 } from '../../shared/security.ts';
 import { formatKeyFile } from '../../shared/security/keys.ts';
 import { z85Decode, z85Encode } from '../../shared/security/z85.ts';
@@ -242,7 +242,7 @@ async function startServer(sec: Security) {
   const report = (r: Refusal) => refusals.push(r);
   const zap = await startAuthenticator(context, sec, report);
   const router = new zmq.Router({ context, linger: 0, ...serverSocketOptions(sec) });
-  watchHandshakes(router, (f) => report(handshakeRefusal(f)));
+  reportHandshakeRefusals(router, report);
   await router.bind('tcp://127.0.0.1:*');
   const received: string[] = [];
   const loop = (async () => {
@@ -299,6 +299,12 @@ describe('CURVE with a ZAP allow-list on real sockets', () => {
     const stray = client({ curveServerKey: coord.pubFile, curveSecretKey: stranger.keyFile }, 'from the stranger');
     const wrongServer = client({ curveServerKey: stranger.pubFile, curveSecretKey: allowed.keyFile }, 'to the wrong server');
     const plain = client({}, 'in plain text');
+    // The worker side, as the worker wires it: a ZAP refusal is final, other failures are one warning.
+    const strayErrors: string[] = [];
+    const warnings: string[] = [];
+    const quietLog = { info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} };
+    watchWorkerHandshakes(stray.dealer, loadSecurity('worker', { curveServerKey: coord.pubFile, curveSecretKey: stranger.keyFile }), quietLog, (e) => strayErrors.push(`${e.code}: ${e.message}`));
+    watchWorkerHandshakes(wrongServer.dealer, loadSecurity('worker', { curveServerKey: stranger.pubFile, curveSecretKey: allowed.keyFile }), quietLog, (e) => strayErrors.push(e.message));
     await until(() => stray.failures.some((f) => f.kind === 'auth'), 'the stranger to be refused');
     await until(() => server.refusals.some((r) => r.reason.includes('ERR_ZMTP_CRYPTOGRAPHIC')), 'the wrong server key to fail');
     await until(() => server.refusals.some((r) => r.reason.includes('ERR_ZMTP_MECHANISM_MISMATCH')), 'the plain client to fail');
@@ -311,6 +317,11 @@ describe('CURVE with a ZAP allow-list on real sockets', () => {
     const zapRefusal = server.refusals.find((r) => r.via === 'zap');
     expect(zapRefusal).toMatchObject({ peer: '127.0.0.1', key: stranger.publicKey, reason: 'key is not in the allow-list (1 allowed key)' });
     expect(refusalLine(zapRefusal as Refusal)).toContain(`refused 127.0.0.1 (CURVE key "${stranger.publicKey}") by the key allow-list`);
+    expect(server.refusals.filter((r) => r.via === 'zap')).toHaveLength(1); // reported once, by ZAP, not again as a handshake failure
+    expect(server.refusals.every((r) => r.via === 'zap' || r.via === 'handshake')).toBe(true);
+    expect(strayErrors).toEqual([`FLEET_ERR_AUTH: Expected the coordinator to accept this worker's CURVE key "${stranger.publicKey}" (${stranger.keyFile}). Received: a refusal (ZAP status 400); put stranger.pub into the coordinator's --allow-keys folder`]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/CURVE handshake with tcp:\/\/127.0.0.1:\d+ failed \(.*\); is --curve-server-key \(.*stranger.pub\) the coordinator's public key\?/);
   });
 
   it('with CURVE but no allow-list (token mode), a worker with a throwaway key gets through', async () => {
