@@ -5,7 +5,7 @@
  * that Python's tensorboard reads.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -110,7 +110,7 @@ describe('callbacks on the cluster', () => {
   it('ModelCheckpoint with saveBestOnly writes files only for improving epochs', async () => {
     const dir = tmp();
     const schedule = new LearningRateScheduler((epoch) => (epoch % 2 === 0 ? 0.3 : 6)); // alternate good and bad epochs
-    const ckpt = new ModelCheckpoint(path.join(dir, 'ckpt-{epoch:02d}-{val_loss:.2f}'), { monitor: 'val_loss', saveBestOnly: true });
+    const ckpt = new ModelCheckpoint(path.join(dir, 'ckpt-{epoch:02d}-{val_loss:.2f}.keras'), { monitor: 'val_loss', saveBestOnly: true });
     const history = await cluster.fit(smallModel(tf.train.sgd(0.3)), data.x, data.y, { ...fitArgs, epochs: 6, callbacks: [schedule, ckpt] });
     const valLoss = history.history['val_loss'] as number[];
     let best = Infinity;
@@ -118,12 +118,13 @@ describe('callbacks on the cluster', () => {
     valLoss.forEach((v, e) => {
       if (v < best) {
         best = v;
-        expected.push(path.join(dir, `ckpt-${String(e + 1).padStart(2, '0')}-${v.toFixed(2)}`));
+        expected.push(path.join(dir, `ckpt-${String(e + 1).padStart(2, '0')}-${v.toFixed(2)}.keras`));
       }
     });
     expect(expected.length).toBeLessThan(valLoss.length);
     expect(ckpt.saved).toEqual(expected);
-    for (const f of expected) expect(existsSync(path.join(f, 'model.json'))).toBe(true);
+    for (const f of expected) expect(existsSync(f)).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(expected.map((f) => path.basename(f)).sort()); // nothing for worse epochs
   });
 
   it('CSVLogger writes a header and one row per epoch; LearningRateScheduler sets each epoch\'s rate', async () => {
