@@ -269,7 +269,8 @@ function startClient(endpoint: string, opts: zmq.SocketOptions<zmq.Dealer>, text
   return { dealer, failures, replies };
 }
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+// Generous: handshake events take longer on a loaded 2-core machine; a healthy run sees them in milliseconds.
+async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
   const start = Date.now();
   while (!cond()) {
     if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
