@@ -3,6 +3,8 @@
  * same model, backend and global batch, measured side by side in one run and printed as ratios.
  * Also a per-round time breakdown, and the transport against raw ZeroMQ and memcpy.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as zmq from 'zeromq';
@@ -67,10 +69,21 @@ function memcpy(bytes: number, iters: number): number {
 
 const ms = (s: number, rounds: number) => `${((s / rounds) * 1000).toFixed(2)} ms`;
 
-/** Runs the benchmark and prints ratios; `--backend X` picks the backend (default wasm). */
+/**
+ * Runs the benchmark and prints ratios. `--backend X` picks one backend; by default wasm, and then the
+ * native tensorflow backend too when `tensorfleet setup native` has built it.
+ */
 export async function runBench(argv: readonly string[]): Promise<void> {
   const i = argv.indexOf('--backend');
-  const backend = (i >= 0 ? argv[i + 1] : 'wasm') as BackendRequest;
+  if (i >= 0) return benchBackend(argv[i + 1] as BackendRequest);
+  await benchBackend('wasm');
+  const require = createRequire(import.meta.url);
+  const stamp = (() => { try { return path.join(path.dirname(require.resolve('@tensorflow/tfjs-node/package.json')), 'deps', 'tensorfleet-native.json'); } catch { return ''; } })();
+  if (stamp && existsSync(stamp)) await benchBackend('tensorflow');
+  else process.stdout.write('(native tensorflow backend not built: run `npx tensorfleet setup native --from-pip` to bench it too)\n');
+}
+
+async function benchBackend(backend: BackendRequest): Promise<void> {
   const print = (s: string) => process.stdout.write(`${s}\n`);
   print(`tensorfleet bench: guide MLP (784-128-64-10), MNIST 6,400 images, global batch 64, backend ${backend}`);
   const plain = await plainFit(backend);
