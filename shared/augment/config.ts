@@ -45,7 +45,7 @@ export type KerasAugmentationConfig = z.input<typeof kerasAugmentationSchema>;
 /**
  * A job's `augment` option: Keras augmentation layers applied, in order, to every training batch in
  * the worker's batch threads (never to validation or test rows). `seed` (default 0) seeds the stream,
- * together with the epoch, step and worker rank of each batch.
+ * together with the epoch and the dataset row of each image.
  */
 export const augmentSpecSchema = z.strictObject({
   layers: z.array(kerasAugmentationSchema).min(1),

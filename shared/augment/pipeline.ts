@@ -36,20 +36,23 @@ export function resolveAugmentSpec(spec: AugmentSpec, xShape: readonly number[])
   return { layers, seed: parsed.data.seed ?? 0, image: [h, w, c] };
 }
 
-/** The seed of one training batch: distinct per epoch, step and worker rank, reproducible across runs. */
-export function batchSeed(pipelineSeed: number, epoch: number, step: number, rank: number): number {
-  return mixSeed(pipelineSeed, epoch, step, rank);
-}
-
-/** Augments the n images at the front of x in place, each layer in order, drawing from `seed`. */
-export function augmentRows(x: Float32Array, n: number, pipeline: AugmentPipeline, seed: number): void {
+/**
+ * Augments the images at the front of x in place, image i being dataset row rows[i]: each layer in
+ * order, with parameters drawn from a stream seeded by (pipeline seed, epoch, row, layer). So a row's
+ * augmentation depends on neither the batch nor the worker that computes it: a run on any number of
+ * workers (or one process) sees the same augmented epoch, and a redone shard is augmented the same.
+ */
+export function augmentRows(x: Float32Array, rows: ArrayLike<number>, pipeline: AugmentPipeline, epoch: number): void {
   const [h, w, c] = pipeline.image;
-  const s: ImageShape = { n, h, w, c };
-  const view = x.subarray(0, n * h * w * c);
-  let cur: Float32Array = view;
-  pipeline.layers.forEach((layer, i) => {
-    const rand = seededRandom(mixSeed(seed, i, layer.seed ?? 0));
-    cur = applyParams(layer, drawParams(layer, rand, s), cur, s);
-  });
-  if (cur !== view) view.set(cur);
+  const size = h * w * c;
+  const one: ImageShape = { n: 1, h, w, c };
+  for (let i = 0; i < rows.length; i++) {
+    const view = x.subarray(i * size, (i + 1) * size);
+    let cur: Float32Array = view;
+    pipeline.layers.forEach((layer, j) => {
+      const rand = seededRandom(mixSeed(pipeline.seed, epoch, rows[i] as number, j, layer.seed ?? 0));
+      cur = applyParams(layer, drawParams(layer, rand, one), cur, one);
+    });
+    if (cur !== view) view.set(cur);
+  }
 }
