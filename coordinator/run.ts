@@ -14,6 +14,7 @@ import { createLogger } from '../shared/log.ts';
 import { makeOptimizer } from '../shared/keras/optimizers.ts';
 import { createMetrics, serveMetrics } from '../shared/metrics.ts';
 import { saveModel } from '../shared/saving/index.ts';
+import { modelToKerasJson } from '../shared/model-json.ts';
 import { readWeights } from '../shared/weights.ts';
 import type { Security } from '../shared/security.ts';
 import { readLatestCheckpoint } from './checkpoint.ts';
@@ -110,7 +111,7 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
     log.info(`listening on ${endpoint}; waiting for ${opts.workers} worker(s)`);
     await opts.onListening?.({ endpoint, metricsPort: server.port, backend: choice.taken });
     const compile = { loss: typeof job.compile.loss === 'string' ? job.compile.loss : 'custom', metrics: job.compile.metrics ?? [] };
-    const welcome = { jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(model.toJSON(null, false)), compile, backend: choice.taken, weights: readWeights(model) };
+    const welcome = { jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)), compile, backend: choice.taken, weights: readWeights(model) };
     await hub.admit(opts.workers, welcome, opts.joinTimeoutMs, opts.maxWorkers ?? opts.workers);
     const metricNames = job.compile.metrics ?? [];
     const trainer = new Trainer({

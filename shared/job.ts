@@ -8,7 +8,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { augmentSpecSchema, type AugmentSpec } from './augment/config.ts';
 import type { Callback } from './callbacks.ts';
+import type { TrainStep } from './custom-step.ts';
 import type { ArrayData } from './data/dataset.ts';
 import { FleetError } from './errors.ts';
 import { canonicalLoss, canonicalMetric, lossFunction, metricFunction, type SampleFn } from './keras/losses.ts';
@@ -56,6 +58,10 @@ export interface Job {
   fit: FitSpec;
   /** Keras callbacks for this fit; a function so that workers, which import the job too, build none. */
   callbacks?: () => Callback[];
+  /** Keras augmentation layers ({ class_name, config }) applied to every training batch in the workers' batch threads. */
+  augment?: AugmentSpec;
+  /** A custom training step (model, x, y) => { loss, predictions? } that every worker runs instead of the compiled loss. */
+  trainStep?: TrainStep;
 }
 
 /** Identity helper that gives job modules type checking. */
@@ -83,6 +89,8 @@ const jobSchema = z.looseObject({
     initialEpoch: z.number().int().min(0).optional(),
   }),
   callbacks: fnSchema.optional(),
+  augment: augmentSpecSchema.optional(),
+  trainStep: fnSchema.optional(),
 });
 
 /** Imports and validates a job module (a Job, or a factory called with `args`); errors name the file. */

@@ -20,8 +20,11 @@ export function stateWeights(model: tf.LayersModel): tf.LayerVariable[] {
   const out: tf.LayerVariable[] = [];
   const visit = (layer: tf.layers.Layer) => {
     const inner = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
-    if (inner) for (const l of inner) if (l.trainable) visit(l);
-    else if (layer.getClassName() === 'BatchNormalization' && layer.trainable) out.push(...layer.nonTrainableWeights);
+    if (inner) {
+      for (const l of inner) if (l.trainable) visit(l);
+    } else if (layer.getClassName() === 'BatchNormalization' && layer.trainable) {
+      out.push(...layer.nonTrainableWeights);
+    }
   };
   for (const l of model.layers) if (l.trainable) visit(l);
   return out;

@@ -1,5 +1,6 @@
 /** The worker's batch pipeline: a piscina pool that assembles batches off the main thread. */
 import { Piscina } from 'piscina';
+import type { AugmentPipeline } from '../shared/augment/pipeline.ts';
 import type { ArrayData } from '../shared/data/dataset.ts';
 import { rowSize } from '../shared/data/dataset.ts';
 import { tsxLoaderUrl } from '../shared/tsx.ts';
@@ -16,14 +17,14 @@ export class BatchPool {
   private readonly pool: Piscina;
   private readonly rows: Record<string, { xRow: number }> = {};
 
-  /** `sources` maps a split name ('train', 'validation', 'test') to its data. */
-  constructor(sources: Record<string, ArrayData>, threads = 1) {
+  /** `sources` maps a split name ('train', 'validation', 'test') to its data; `augment` runs on requests that name an epoch. */
+  constructor(sources: Record<string, ArrayData>, threads = 1, augment?: AugmentPipeline) {
     const splits: Record<string, SharedSplit> = {};
     for (const [name, d] of Object.entries(sources)) {
       splits[name] = { x: toShared(d.x), y: toShared(d.y), xRow: rowSize(d.xShape), yRow: rowSize(d.yShape) };
       this.rows[name] = { xRow: rowSize(d.xShape) };
     }
-    const workerData: BatchWorkerData = { splits };
+    const workerData: BatchWorkerData = { splits, ...(augment && { augment }) };
     this.pool = new Piscina({
       filename: new URL('./batch-task.ts', import.meta.url).href,
       minThreads: threads,
@@ -34,9 +35,9 @@ export class BatchPool {
     });
   }
 
-  /** Gathers rows `indices` of `source` into fresh contiguous arrays. */
-  async gather(source: string, indices: Int32Array): Promise<{ x: Float32Array; y: Float32Array }> {
-    const req: BatchRequest = { source, indices };
+  /** Gathers rows `indices` of `source` into fresh contiguous arrays, augmented for `augmentEpoch` when given (training only). */
+  async gather(source: string, indices: Int32Array, augmentEpoch?: number): Promise<{ x: Float32Array; y: Float32Array }> {
+    const req: BatchRequest = { source, indices, ...(augmentEpoch !== undefined && { augmentEpoch }) };
     const out = (await this.pool.run(req)) as Float32Array;
     const xLen = indices.length * (this.rows[source]?.xRow ?? 0);
     return { x: out.subarray(0, xLen), y: out.subarray(xLen) };

@@ -4,6 +4,7 @@
  */
 import { move } from 'piscina';
 import { workerData } from 'node:worker_threads';
+import { augmentRows, type AugmentPipeline } from '../shared/augment/pipeline.ts';
 
 /** One shared split: x and y over SharedArrayBuffers, with per-example row sizes. */
 export interface SharedSplit {
@@ -16,18 +17,22 @@ export interface SharedSplit {
 /** What the pool's threads are started with. */
 export interface BatchWorkerData {
   splits: Record<string, SharedSplit>;
+  /** The job's augment option, resolved for the training images. */
+  augment?: AugmentPipeline;
 }
 
 /** A batch request: rows `indices` (absolute row numbers) of split `source`. */
 export interface BatchRequest {
   source: string;
   indices: Int32Array;
+  /** The epoch of this training batch, whose augmentation it seeds with each row; absent: no augmentation (validation, test). */
+  augmentEpoch?: number;
 }
 
-const { splits } = workerData as BatchWorkerData;
+const { splits, augment } = workerData as BatchWorkerData;
 
 /** Gathers one batch into one buffer, x rows then y rows; the buffer is transferred to the caller. */
-export default function gather({ source, indices }: BatchRequest): Float32Array {
+export default function gather({ source, indices, augmentEpoch }: BatchRequest): Float32Array {
   const split = splits[source];
   if (split === undefined) throw new Error(`Expected a split among ${Object.keys(splits).join(', ')}. Received: ${source}`);
   const { xRow, yRow } = split;
@@ -39,5 +44,6 @@ export default function gather({ source, indices }: BatchRequest): Float32Array 
     x.set(split.x.subarray(r * xRow, (r + 1) * xRow), i * xRow);
     y.set(split.y.subarray(r * yRow, (r + 1) * yRow), i * yRow);
   }
+  if (augment && augmentEpoch !== undefined) augmentRows(x, indices, augment, augmentEpoch);
   return move(out) as Float32Array;
 }

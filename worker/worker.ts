@@ -15,6 +15,10 @@ import { createMetrics, serveMetrics, type FleetMetrics } from '../shared/metric
 import { checkTensors, decodeMessage, encodeMessage, firstNonFinite, type Header, type Message, type MessageOf, type WireTensor } from '../shared/protocol.ts';
 import { NO_SECURITY, clientSocketOptions, describeSecurity, watchWorkerHandshakes, type Security } from '../shared/security.ts';
 import { evaluateBatch, gradientStep } from '../shared/step.ts';
+import { resolveAugmentSpec, type AugmentPipeline } from '../shared/augment/pipeline.ts';
+import { customGradientStep, type TrainStep } from '../shared/custom-step.ts';
+import '../shared/layers/index.ts'; // registers RandomFlip, RandomRotation, RandomZoom, RandomContrast for the model JSON
+import { modelFromKerasJson } from '../shared/model-json.ts';
 import { SendQueue, frameBytes } from '../shared/transport.ts';
 import { gradientsToWire, readState, weightSpecs, writeWeights } from '../shared/weights.ts';
 import { BatchPool } from './batch-pool.ts';
@@ -42,6 +46,10 @@ interface Session {
   readonly metrics: SampleFn[];
   readonly splits: Splits;
   readonly pool: BatchPool;
+  /** The job's own train step, used instead of the compiled loss. */
+  readonly trainStep?: TrainStep;
+  /** The job's batch-pipeline augmentation, applied to training batches in the pool threads. */
+  readonly augment?: AugmentPipeline;
   weightsVersion: number;
 }
 
@@ -147,7 +155,8 @@ async function startSession(msg: MessageOf<'welcome'>, log: Logger): Promise<Ses
   log.info(`joined as rank ${msg.rank}; loading job ${msg.jobPath}`);
   const job = await loadJob(msg.jobPath, msg.jobArgs); // registers the job's custom layers in this process
   const splits = resolveSplits(await job.data(), job.fit.validationSplit);
-  const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(msg.modelConfig) });
+  const model = await modelFromKerasJson(JSON.parse(msg.modelConfig));
+  const augment = job.augment && resolveAugmentSpec(job.augment, splits.train.data.xShape);
   const specs = weightSpecs(model);
   checkTensors(msg.tensors, specs, { finite: true });
   writeWeights(model, msg.tensors);
@@ -158,7 +167,9 @@ async function startSession(msg: MessageOf<'welcome'>, log: Logger): Promise<Ses
     model,
     ...compiledFunctions(job.compile),
     splits,
-    pool: new BatchPool(sources),
+    pool: new BatchPool(sources, 1, augment),
+    ...(job.trainStep && { trainStep: job.trainStep }),
+    ...(augment && { augment }),
     weightsVersion: 0, // the welcome carried version 0
   };
 }
@@ -220,12 +231,12 @@ async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics:
   const rest = takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion);
   const indices = indicesOf(rest, s.splits.train);
   const started = performance.now();
-  const batch = await s.pool.gather('train', indices);
+  const batch = await s.pool.gather('train', indices, s.augment ? msg.epoch : undefined);
   const n = indices.length;
   const view = s.splits.train.data;
   const x = tf.tensor(batch.x, [n, ...view.xShape.slice(1)]);
   const y = tf.tensor(batch.y, [n, ...view.yShape.slice(1)]);
-  const step = gradientStep(s.model, s.loss, s.metrics, x, y);
+  const step = s.trainStep ? customGradientStep(s.model, s.trainStep, s.metrics, x, y) : gradientStep(s.model, s.loss, s.metrics, x, y);
   tf.dispose([x, y]);
   const grads = gradientsToWire(s.model, step.grads);
   const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => firstNonFinite(g.data) >= 0)?.name;
