@@ -9,6 +9,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../shared/backend/select.ts';
+import { nativeSetupState } from '../../shared/native/state.ts';
 import { augmentRows, resolveAugmentSpec } from '../../shared/augment/pipeline.ts';
 import { loadJob, type Job } from '../../shared/job.ts';
 import { makeOptimizer } from '../../shared/keras/optimizers.ts';
@@ -84,27 +85,33 @@ async function fitReference(job: Job, x: tf.Tensor, y: tf.Tensor): Promise<tf.La
   return model;
 }
 
-describe('layer types on 2 workers match single-process training (cpu backend)', () => {
-  beforeAll(async () => {
-    await selectBackend('cpu');
-  });
+const native = nativeSetupState(path.resolve(import.meta.dirname, '../..'), 'cpu');
 
-  it.each([
-    ['conv-bn.ts', 'per-shard gradients in one process', perShardReference],
-    ['lstm.ts', 'tfjs model.fit at batch 32', fitReference],
-  ] as const)('%s matches %s to 1e-4 relative, moving statistics included', async (file, _what, reference) => {
-    const { job, x, y } = await jobAndData(file);
-    expect(maxRelativeDiff(job.model(), job.model())).toBe(0); // seeded: coordinator and reference start equal
-    const expected = await reference(job, x, y);
-    const distributed = await runTestCluster(file, WORKERS);
-    expect(distributed.history.history['loss']).toHaveLength(1);
-    expect(distributed.model.getWeights().length).toBe(expected.getWeights().length);
-    expect(maxRelativeDiff(distributed.model, expected)).toBeLessThan(1e-4);
-    // The weights (and BN statistics) must have moved, or the comparison proves nothing.
-    expect(maxRelativeDiff(job.model(), expected)).toBeGreaterThan(1e-2);
-    tf.dispose([x, y]);
+for (const backend of ['cpu', 'tensorflow'] as const) {
+  const skip = backend === 'tensorflow' && !native.ready ? native.reason : null;
+  describe.skipIf(skip !== null)(`layer types on 2 workers match single-process training (${backend} backend)${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    beforeAll(async () => {
+      await selectBackend(backend);
+    });
+
+    it.each([
+      ['conv-bn.ts', 'per-shard gradients in one process', perShardReference],
+      ['lstm.ts', 'tfjs model.fit at batch 32', fitReference],
+    ] as const)('%s matches %s to 1e-4 relative, moving statistics included', async (file, _what, reference) => {
+      const { job, x, y } = await jobAndData(file);
+      expect(maxRelativeDiff(job.model(), job.model())).toBe(0); // seeded: coordinator and reference start equal
+      const expected = await reference(job, x, y);
+      const distributed = await runTestCluster(file, WORKERS, { backend });
+      expect(distributed.backend).toBe(backend);
+      expect(distributed.history.history['loss']).toHaveLength(1);
+      expect(distributed.model.getWeights().length).toBe(expected.getWeights().length);
+      expect(maxRelativeDiff(distributed.model, expected)).toBeLessThan(1e-4);
+      // The weights (and BN statistics) must have moved, or the comparison proves nothing.
+      expect(maxRelativeDiff(job.model(), expected)).toBeGreaterThan(1e-2);
+      tf.dispose([x, y]);
+    });
   });
-});
+}
 
 describe('the same models on the wasm backend', () => {
   it.each(['conv-bn.ts', 'lstm.ts'])('%s trains on 2 wasm workers and its loss falls', async (file) => {
