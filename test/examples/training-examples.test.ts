@@ -3,9 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startCli } from '../helpers/procs.ts';
+import { runToEnd, startCli } from '../helpers/procs.ts';
 import { ENTRY, nodeArgs } from '../../cli/local.ts';
-import { spawnSync } from 'node:child_process';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ex = (f: string) => path.join(ROOT, 'examples', f);
@@ -29,15 +28,15 @@ describe('training examples', () => {
 
   it('training-callbacks stops early, checkpoints and logs for TensorBoard', async () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'tf-cb-'));
-    const p = spawnSync(process.execPath, nodeArgs(ENTRY, ['local', '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', '--epochs', '12', ex('training-callbacks.ts')]), { cwd, encoding: 'utf8' });
+    const p = await runToEnd(process.execPath, nodeArgs(ENTRY, ['local', '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', '--epochs', '12', ex('training-callbacks.ts')]), { cwd });
     expect(p.status, p.stderr.slice(-2000)).toBe(0);
     expect(p.stdout).toMatch(/early stopping/);
     expect(existsSync(path.join(cwd, 'runs/training-callbacks/best_model/model.json'))).toBe(true);
     expect(readdirSync(path.join(cwd, 'runs/training-callbacks/logs/train')).some((f) => f.startsWith('events.out.tfevents'))).toBe(true);
   });
 
-  it('evaluate-predict prints the guide\'s lines', () => {
-    const p = spawnSync(process.execPath, ['--import', 'tsx', ex('evaluate-predict.ts'), '--epochs', '1', '--backend', 'cpu'], { cwd: ROOT, encoding: 'utf8' });
+  it('evaluate-predict prints the guide\'s lines', async () => {
+    const p = await runToEnd(process.execPath, ['--import', 'tsx', ex('evaluate-predict.ts'), '--epochs', '1', '--backend', 'cpu'], { cwd: ROOT });
     expect(p.status, p.stderr.slice(-2000)).toBe(0);
     expect(p.stdout).toMatch(/Test accuracy: \d\.\d{4}\nTest loss: \d\.\d{4}\nPredictions shape: \[100, 10\]\nPredicted classes: \[(\d, ){9}\d\]/);
   });

@@ -54,3 +54,19 @@ export async function freePort(): Promise<number> {
 export function killAll(procs: readonly Proc[]): void {
   for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
 }
+
+/**
+ * Runs a command to completion without blocking the event loop (spawnSync would stall vitest's own
+ * worker RPC for as long as the child runs, and a long child then fails the whole run).
+ */
+export function runToEnd(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
