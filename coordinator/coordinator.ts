@@ -156,7 +156,8 @@ export class Hub {
     for (const t of this.timers) clearInterval(t);
     const live = this.peers.all().filter((p) => p.state === 'HEALTHY' || p.state === 'JOINING');
     await Promise.all(live.map((p) => this.send(p, { kind: 'done', reason, ok }).catch(() => {})));
-    for (const p of live) this.peers.transition(p, 'DONE', reason);
+    // A peer may have been lost while the done messages were sent: only live ones become DONE.
+    for (const p of live) if (p.state === 'HEALTHY' || p.state === 'JOINING') this.peers.transition(p, 'DONE', reason);
     // Give ZeroMQ a moment to flush the done messages before the socket goes away.
     await new Promise((r) => setTimeout(r, 100));
     this.out.close();
