@@ -20,7 +20,8 @@ export class Collector<K extends ReplyKind> {
   constructor(
     readonly kind: K,
     readonly id: number,
-    participants: readonly Peer[],
+    /** Who was asked, whether or not they have replied. */
+    readonly participants: readonly Peer[],
     private readonly validate: (peer: Peer, msg: MessageOf<K>) => void,
   ) {
     this.waiting = new Set(participants.map((p) => p.id));

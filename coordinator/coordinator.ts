@@ -15,6 +15,7 @@ import {
 import { SendQueue, frameBytes } from '../shared/transport.ts';
 import { Collector } from './collector.ts';
 import { PeerRegistry, type Peer } from './peers.ts';
+import { Reduction } from './reduction.ts';
 
 /** Network settings of a coordinator, frozen by the CLI. */
 export interface HubOptions {
@@ -53,6 +54,8 @@ export class Hub {
   private zap: ZapHandler | undefined;
   private readonly out: SendQueue;
   private pending: Collector<'gradients'> | Collector<'evalResult'> | undefined;
+  /** The all-reduces of the round in flight (synchronized BatchNormalization), created by its first reduce. */
+  private reduction: Reduction | undefined;
   private welcome: WelcomePayload | undefined;
   private maxWorkers = 0;
   private readonly setupFailures: Peer[] = [];
@@ -148,6 +151,7 @@ export class Hub {
     } finally {
       if (timer) clearInterval(timer);
       this.pending = undefined;
+      this.reduction = undefined;
     }
   }
 
@@ -201,13 +205,17 @@ export class Hub {
       if (routingId === undefined) continue;
       this.metrics.bytesReceived.inc(frameBytes([routingId, ...frames]));
       const peer = this.peers.get(routingId);
+      let msg: Message | undefined;
       try {
-        this.dispatch(routingId, peer, decodeMessage(frames));
+        msg = decodeMessage(frames);
+        this.dispatch(routingId, peer, msg);
       } catch (err) {
         if (!isFleetError(err)) throw err;
         this.metrics.rejectedMessages.inc({ code: err.code });
         this.log.warn(`rejected a message from ${peer ? `worker ${peer.rank}` : `unknown peer ${routingId.toString('hex')}`}: ${err.code}: ${err.message}`);
-        void this.out.send([routingId, ...encodeMessage({ kind: 'error', code: err.code, message: err.message })]).catch(() => {});
+        // A refused reduce names its round, so the worker waiting on the sum stops waiting.
+        const reply = msg?.kind === 'reduce' ? { inReplyTo: 'reduce', replyId: msg.roundId } : {};
+        void this.out.send([routingId, ...encodeMessage({ kind: 'error', code: err.code, message: err.message, ...reply })]).catch(() => {});
       }
     }
   }
@@ -236,6 +244,9 @@ export class Hub {
         }
         return;
       }
+      case 'reduce':
+        this.onReduce(peer, msg);
+        return;
       case 'heartbeat':
         return;
       case 'ready':
@@ -260,13 +271,39 @@ export class Hub {
       case 'welcome':
       case 'round':
       case 'evaluate':
+      case 'reduced':
       case 'done':
-        throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected gradients, evalResult, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`);
+        throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected gradients, evalResult, reduce, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`);
       default: {
         const never: never = msg;
         throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);
       }
     }
+  }
+
+  /**
+   * A participant's vector for an all-reduce of the round in flight; when it completes the set, the
+   * sum goes to every participant. Non-finite values fail the round as diverged; other bad vectors
+   * are refused and count as a strike, like bad gradients.
+   */
+  private onReduce(peer: Peer, msg: MessageOf<'reduce'>): void {
+    const pending = this.pending;
+    if (!pending || pending.kind !== 'gradients' || pending.id !== msg.roundId) {
+      throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected reduce only for the round in flight (${pending?.kind === 'gradients' ? `round ${pending.id}` : 'none now'}). Received: reduce ${msg.seq} for round ${msg.roundId}`);
+    }
+    if (!pending.waitingFor(peer)) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected reduce only from participants of round ${pending.id} that have not replied. Received: one from worker ${peer.rank}`);
+    if (this.reduction?.roundId !== pending.id) this.reduction = new Reduction(pending.id, pending.participants);
+    let sum: Float32Array | undefined;
+    try {
+      sum = this.reduction.offer(peer, msg.seq, msg.tensors);
+    } catch (err) {
+      if (isFleetError(err, 'FLEET_ERR_NONFINITE')) pending.fail(peer, new FleetError('FLEET_ERR_NONFINITE', `worker ${peer.rank} could not reduce in round ${pending.id}: ${err.message}`));
+      else if (isFleetError(err) && err.code !== 'FLEET_ERR_STALE_ROUND') this.strike(peer, pending, err);
+      throw err;
+    }
+    if (!sum) return;
+    const total: WireTensor = { name: 'sum', dtype: 'float32', shape: [sum.length], data: sum };
+    for (const p of this.reduction.members()) void this.send(p, { kind: 'reduced', roundId: pending.id, seq: msg.seq }, [total]).catch(() => {});
   }
 
   private onHello(routingId: Buffer, msg: MessageOf<'hello'>): void {

@@ -92,6 +92,10 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
   const model = job.model();
   checkDataMatchesModel(model, splits, ref.path);
   checkLabelsFitLoss(model, job, splits, ref.path);
+  if (job.syncBatchNorm && (opts.roundDeadlineMs ?? 0) > 0) {
+    // A straggler's shard cannot move mid-round: the others wait for its share of every all-reduce.
+    throw new FleetError('FLEET_ERR_CONFIG', `Expected --round-deadline 0 with syncBatchNorm (job ${ref.path}): every worker takes part in each BatchNormalization all-reduce. Received: --round-deadline ${opts.roundDeadlineMs}`);
+  }
   const choice = await selectBackend(opts.backend);
   log.info(describeChoice(choice));
   const metrics = createMetrics('coordinator', choice.taken, () => tf.memory());

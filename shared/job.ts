@@ -62,6 +62,12 @@ export interface Job {
   augment?: AugmentSpec;
   /** A custom training step (model, x, y) => { loss, predictions? } that every worker runs instead of the compiled loss. */
   trainStep?: TrainStep;
+  /**
+   * Every BatchNormalization layer normalises with the statistics of the whole global batch, across
+   * workers (Keras `synchronized=True`, PyTorch SyncBatchNorm), so training matches one process at
+   * the global batch size. Costs 2 round trips per layer per step and re-runs the step (shared/sync-bn).
+   */
+  syncBatchNorm?: boolean;
 }
 
 /** Identity helper that gives job modules type checking. */
@@ -91,6 +97,7 @@ const jobSchema = z.looseObject({
   callbacks: fnSchema.optional(),
   augment: augmentSpecSchema.optional(),
   trainStep: fnSchema.optional(),
+  syncBatchNorm: z.boolean().optional(),
 });
 
 /** Imports and validates a job module (a Job, or a factory called with `args`); errors name the file. */

@@ -93,6 +93,19 @@ const evalResult = z.strictObject({
   lossSum: finite,
   metricSums: z.array(finite).max(64),
 });
+/** A worker's contribution to an all-reduce inside round `roundId` (synchronized BatchNormalization): one float32 vector. */
+const reduce = z.strictObject({
+  kind: z.literal('reduce'),
+  roundId: id,
+  /** The reduction's position in the round; every participant makes the same sequence of reductions. */
+  seq: z.number().int().min(0).max(4095),
+});
+/** The elementwise sum of every participant's `reduce` vector for (roundId, seq). */
+const reduced = z.strictObject({
+  kind: z.literal('reduced'),
+  roundId: id,
+  seq: z.number().int().min(0).max(4095),
+});
 const heartbeat = z.strictObject({ kind: z.literal('heartbeat'), sentAtMs: z.number().min(0) });
 const done = z.strictObject({ kind: z.literal('done'), reason: z.string().max(4096), ok: z.boolean() });
 const errorMsg = z.strictObject({
@@ -113,6 +126,8 @@ const headerSchemas = {
   gradients,
   evaluate,
   evalResult,
+  reduce,
+  reduced,
   heartbeat,
   done,
   error: errorMsg,

@@ -21,7 +21,9 @@ import '../shared/layers/index.ts'; // registers RandomFlip, RandomRotation, Ran
 import { modelFromKerasJson } from '../shared/model-json.ts';
 import { SendQueue, frameBytes } from '../shared/transport.ts';
 import { gradientsToWire, readState, weightSpecs, writeWeights } from '../shared/weights.ts';
+import { synchronizeBatchNorm, synchronizedStep } from '../shared/sync-bn/step.ts';
 import { BatchPool } from './batch-pool.ts';
+import { ReduceClient } from './reduce-client.ts';
 
 /** Worker options, parsed and frozen by the CLI. */
 export interface WorkerOptions {
@@ -50,6 +52,8 @@ interface Session {
   readonly trainStep?: TrainStep;
   /** The job's batch-pipeline augmentation, applied to training batches in the pool threads. */
   readonly augment?: AugmentPipeline;
+  /** The job's BatchNormalization layers normalise over the global batch (job.syncBatchNorm). */
+  readonly syncBatchNorm: boolean;
   weightsVersion: number;
 }
 
@@ -74,12 +78,26 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   let heartbeat: NodeJS.Timeout | undefined;
   let lastHeard = Date.now();
   let exitCode = 1;
+  const reducer = new ReduceClient((h, t) => send(h, t));
+  // Requests run one at a time, off the receive loop, so the loop can still take the `reduced` sums a
+  // synchronized step waits for.
+  let work: Promise<void> = Promise.resolve();
   const watchdog = setInterval(() => {
     if (Date.now() - lastHeard > opts.coordinatorTimeoutMs) {
       log.error(`coordinator at ${opts.connect} silent for ${opts.coordinatorTimeoutMs} ms; giving up`);
       dealer.close();
     }
   }, 250);
+
+  /** A failure on one request (say, labels the loss cannot take) is reported to the coordinator, not fatal. */
+  const reportFailure = async (msg: Message | undefined, caught: unknown): Promise<void> => {
+    const err = isFleetError(caught) ? caught : new FleetError('FLEET_ERR_COMPUTE', `Failed to compute ${msg?.kind ?? 'a request'}: ${(caught as Error).message}`);
+    metrics.rejectedMessages.inc({ code: err.code });
+    log.warn(`rejected a message: ${err.code}: ${err.message}`);
+    // Name the request this answers, so the coordinator fails it instead of waiting for a reply.
+    const replyId = msg?.kind === 'round' ? msg.roundId : msg?.kind === 'evaluate' ? msg.evalId : undefined;
+    await send({ kind: 'error', code: err.code, message: err.message, ...(msg && { inReplyTo: msg.kind }), ...(replyId !== undefined && { replyId }) }).catch(() => {});
+  };
 
   const hello = () => send({ kind: 'hello', pid: process.pid, host: os.hostname(), backend: choice.taken, ...(security.joinToken !== undefined && { token: security.joinToken }) });
   await hello();
@@ -92,7 +110,23 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
       let msg: Message | undefined;
       try {
         msg = decodeMessage(frames);
+        if (msg.kind === 'reduced') {
+          reducer.deliver(msg);
+          continue;
+        }
+        if (msg.kind === 'error' && msg.inReplyTo === 'reduce' && msg.replyId !== undefined) {
+          reducer.refused(msg.replyId, new FleetError('FLEET_ERR_REMOTE', `the coordinator refused a reduce of round ${msg.replyId}: ${msg.code}: ${msg.message}`));
+          continue;
+        }
+        if (msg.kind === 'round' || msg.kind === 'evaluate') {
+          reducer.supersede(msg.kind === 'round' ? msg.roundId : undefined);
+          const request = msg;
+          const current = session;
+          work = work.then(() => handle(request, current, send, metrics, log, reducer).catch((caught: unknown) => reportFailure(request, caught)));
+          continue;
+        }
         if (msg.kind === 'done') {
+          reducer.supersede();
           log.info(`coordinator says done: ${msg.reason}`);
           exitCode = msg.ok ? 0 : 1;
           break;
@@ -127,19 +161,15 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           await send({ kind: 'ready', numTensors: tf.memory().numTensors });
           continue;
         }
-        await handle(msg, session, send, metrics, log);
+        await handle(msg, session, send, metrics, log, reducer);
       } catch (caught) {
-        // A tfjs failure on one request (say, labels the loss cannot take) is reported, not fatal.
-        const err = isFleetError(caught) ? caught : msg && (msg.kind === 'round' || msg.kind === 'evaluate') ? new FleetError('FLEET_ERR_COMPUTE', `Failed to compute ${msg.kind}: ${(caught as Error).message}`) : undefined;
-        if (err === undefined) throw caught;
-        metrics.rejectedMessages.inc({ code: err.code });
-        log.warn(`rejected a message: ${err.code}: ${err.message}`);
-        // Name the request this answers, so the coordinator fails it instead of waiting for a reply.
-        const replyId = msg?.kind === 'round' ? msg.roundId : msg?.kind === 'evaluate' ? msg.evalId : undefined;
-        await send({ kind: 'error', code: err.code, message: err.message, ...(msg && { inReplyTo: msg.kind }), ...(replyId !== undefined && { replyId }) });
+        if (!isFleetError(caught)) throw caught;
+        await reportFailure(msg, caught);
       }
     }
   } finally {
+    reducer.supersede();
+    await work;
     clearInterval(watchdog);
     clearInterval(joinLoop);
     if (heartbeat) clearInterval(heartbeat);
@@ -156,6 +186,8 @@ async function startSession(msg: MessageOf<'welcome'>, log: Logger): Promise<Ses
   const job = await loadJob(msg.jobPath, msg.jobArgs); // registers the job's custom layers in this process
   const splits = resolveSplits(await job.data(), job.fit.validationSplit);
   const model = await modelFromKerasJson(JSON.parse(msg.modelConfig));
+  const synchronized = job.syncBatchNorm ? synchronizeBatchNorm(model) : 0;
+  if (job.syncBatchNorm) log.info(`syncBatchNorm: ${synchronized} BatchNormalization layer(s) normalise over the global batch`);
   const augment = job.augment && resolveAugmentSpec(job.augment, splits.train.data.xShape);
   const specs = weightSpecs(model);
   checkTensors(msg.tensors, specs, { finite: true });
@@ -170,18 +202,19 @@ async function startSession(msg: MessageOf<'welcome'>, log: Logger): Promise<Ses
     pool: new BatchPool(sources, 1, augment),
     ...(job.trainStep && { trainStep: job.trainStep }),
     ...(augment && { augment }),
+    syncBatchNorm: synchronized > 0,
     weightsVersion: 0, // the welcome carried version 0
   };
 }
 
 type Send = <K extends Message['kind']>(h: Header<K>, t?: readonly WireTensor[]) => Promise<void>;
 
-async function handle(msg: Message, s: Session | undefined, send: Send, metrics: FleetMetrics, log: Logger): Promise<void> {
+async function handle(msg: Message, s: Session | undefined, send: Send, metrics: FleetMetrics, log: Logger, reducer: ReduceClient): Promise<void> {
   switch (msg.kind) {
     case 'round':
     case 'evaluate':
       if (!s) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "welcome" before "${msg.kind}". Received: "${msg.kind}" first`);
-      return msg.kind === 'round' ? onRound(msg, s, send, metrics) : onEvaluate(msg, s, send);
+      return msg.kind === 'round' ? onRound(msg, s, send, metrics, reducer) : onEvaluate(msg, s, send);
     case 'heartbeat':
       return;
     case 'error':
@@ -191,6 +224,8 @@ async function handle(msg: Message, s: Session | undefined, send: Send, metrics:
     case 'ready':
     case 'gradients':
     case 'evalResult':
+    case 'reduce':
+    case 'reduced':
     case 'welcome':
     case 'done':
       throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected round, evaluate, heartbeat or done from the coordinator. Received: "${msg.kind}"`);
@@ -227,7 +262,7 @@ function indicesOf(rest: readonly WireTensor[], view: DataView_): Int32Array {
   return abs;
 }
 
-async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics: FleetMetrics): Promise<void> {
+async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics: FleetMetrics, reducer: ReduceClient): Promise<void> {
   const rest = takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion);
   const indices = indicesOf(rest, s.splits.train);
   const started = performance.now();
@@ -236,8 +271,13 @@ async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics:
   const view = s.splits.train.data;
   const x = tf.tensor(batch.x, [n, ...view.xShape.slice(1)]);
   const y = tf.tensor(batch.y, [n, ...view.yShape.slice(1)]);
-  const step = s.trainStep ? customGradientStep(s.model, s.trainStep, s.metrics, x, y) : gradientStep(s.model, s.loss, s.metrics, x, y);
-  tf.dispose([x, y]);
+  const compute = () => (s.trainStep ? customGradientStep(s.model, s.trainStep, s.metrics, x, y) : gradientStep(s.model, s.loss, s.metrics, x, y));
+  let step;
+  try {
+    step = s.syncBatchNorm ? await synchronizedStep(n, reducer.forRound(msg.roundId), compute, (r) => tf.dispose(r.grads)) : compute();
+  } finally {
+    tf.dispose([x, y]);
+  }
   const grads = gradientsToWire(s.model, step.grads);
   const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => firstNonFinite(g.data) >= 0)?.name;
   if (bad !== undefined) {

@@ -95,6 +95,7 @@ for (const backend of ['cpu', 'tensorflow'] as const) {
     });
 
     it.each([
+      ['conv-bn-sync.ts', 'tfjs model.fit at batch 32 (syncBatchNorm)', fitReference],
       ['conv-bn.ts', 'per-shard gradients in one process', perShardReference],
       ['lstm.ts', 'tfjs model.fit at batch 32', fitReference],
     ] as const)('%s matches %s to 1e-4 relative, moving statistics included', async (file, _what, reference) => {

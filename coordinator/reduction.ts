@@ -1,0 +1,55 @@
+/**
+ * All-reduce inside one training round (synchronized BatchNormalization): every participant sends a
+ * float32 vector for each step `seq` of the round; once all have, the elementwise sum goes back to
+ * all of them. Sums run in float64, in rank order, so every run adds in the same order.
+ */
+import { FleetError, expected } from '../shared/errors.ts';
+import { firstNonFinite, type WireTensor } from '../shared/protocol.ts';
+import type { Peer } from './peers.ts';
+
+/** Largest vector accepted, in elements: two per channel plus one, for layers of up to 64 Ki channels. */
+export const MAX_REDUCE_ELEMENTS = (1 << 17) + 1;
+
+/** One round's reductions. */
+export class Reduction {
+  private readonly parts = new Map<number, Map<string, Float32Array>>();
+  private readonly participants: readonly Peer[];
+
+  constructor(readonly roundId: number, participants: readonly Peer[]) {
+    this.participants = [...participants].sort((a, b) => a.rank - b.rank);
+  }
+
+  /**
+   * Takes `peer`'s vector for `seq`; returns the sum when it was the last one missing, else undefined.
+   * Throws a typed error for a vector that is not one finite float32 vector of the same length as the others'.
+   */
+  offer(peer: Peer, seq: number, tensors: readonly WireTensor[]): Float32Array | undefined {
+    if (!this.participants.includes(peer)) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected reduce only from round ${this.roundId}'s participants. Received: one from worker ${peer.rank}`);
+    const t = tensors[0];
+    if (tensors.length !== 1 || !t || t.dtype !== 'float32' || t.shape.length !== 1) {
+      throw expected('FLEET_ERR_TENSOR_SHAPE', 'one float32 vector in a reduce', tensors.map((x) => `${x.dtype} [${x.shape}]`).join(', ') || 'no tensors');
+    }
+    if (t.data.length === 0 || t.data.length > MAX_REDUCE_ELEMENTS) throw expected('FLEET_ERR_TENSOR_SHAPE', `a reduce vector of 1 to ${MAX_REDUCE_ELEMENTS} elements`, `${t.data.length} elements`);
+    const bad = firstNonFinite(t.data);
+    if (bad >= 0) throw expected('FLEET_ERR_NONFINITE', `finite values in reduce ${seq} of round ${this.roundId}`, `${t.data[bad]} at index ${bad}`);
+    let got = this.parts.get(seq);
+    if (!got) this.parts.set(seq, (got = new Map()));
+    if (got.has(peer.id)) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected one reduce ${seq} per worker in round ${this.roundId}. Received: a duplicate from worker ${peer.rank}`);
+    const first = got.values().next().value as Float32Array | undefined;
+    if (first && first.length !== t.data.length) throw expected('FLEET_ERR_TENSOR_SHAPE', `reduce ${seq} of round ${this.roundId} to have ${first.length} elements, as the other workers' do`, `${t.data.length} from worker ${peer.rank}`);
+    got.set(peer.id, Float32Array.from(t.data));
+    if (got.size < this.participants.length) return undefined;
+    this.parts.delete(seq);
+    const acc = new Float64Array(t.data.length);
+    for (const p of this.participants) {
+      const v = got.get(p.id) as Float32Array;
+      for (let i = 0; i < v.length; i++) acc[i] = (acc[i] as number) + (v[i] as number);
+    }
+    return Float32Array.from(acc);
+  }
+
+  /** The participants, in rank order: who gets the sum. */
+  members(): readonly Peer[] {
+    return this.participants;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The worker's side of the all-reduces inside a round (synchronized BatchNormalization): numbered
+ * `reduce` requests for the round being computed, answered by the coordinator's `reduced` sum or by
+ * an error naming the round. A newer request from the coordinator means the round was abandoned
+ * (a worker was lost and it is being redone), so waiting reductions are failed, never left hanging.
+ */
+import { FleetError } from '../shared/errors.ts';
+import type { Header, MessageOf, WireTensor } from '../shared/protocol.ts';
+import type { AllReduce } from '../shared/sync-bn/step.ts';
+
+type SendReduce = (h: Header<'reduce'>, t: readonly WireTensor[]) => Promise<void>;
+
+interface Waiting {
+  readonly length: number;
+  readonly resolve: (v: Float32Array) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** Numbered reductions of the current round. */
+export class ReduceClient {
+  private roundId = -1;
+  private seq = 0;
+  private newest = -1;
+  private readonly waiting = new Map<number, Waiting>();
+
+  constructor(private readonly send: SendReduce) {}
+
+  /** The all-reduce for round `roundId`: its n-th call is reduction n of that round. */
+  forRound(roundId: number): AllReduce {
+    return (local) => {
+      if (roundId < this.newest) return Promise.reject(new FleetError('FLEET_ERR_STALE_ROUND', `Round ${roundId} was superseded by round ${this.newest}; not reducing for it`));
+      if (roundId !== this.roundId) {
+        this.roundId = roundId;
+        this.seq = 0;
+      }
+      const seq = this.seq++;
+      const done = new Promise<Float32Array>((resolve, reject) => this.waiting.set(seq, { length: local.length, resolve, reject }));
+      this.send({ kind: 'reduce', roundId, seq }, [{ name: 'local', dtype: 'float32', shape: [local.length], data: local }]).catch((err: Error) => this.fail(err));
+      return done;
+    };
+  }
+
+  /** The coordinator's sum; throws a typed error when it answers nothing this worker asked. */
+  deliver(msg: MessageOf<'reduced'>): void {
+    const w = this.waiting.get(msg.seq);
+    if (msg.roundId !== this.roundId || !w) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected a sum for a reduce of round ${this.roundId} in flight. Received: reduced ${msg.seq} for round ${msg.roundId}`);
+    const t = msg.tensors[0];
+    if (msg.tensors.length !== 1 || !t || t.dtype !== 'float32' || t.data.length !== w.length) {
+      const got = msg.tensors.map((x) => `${x.dtype} [${x.shape}]`).join(', ') || 'no tensors';
+      this.waiting.delete(msg.seq);
+      w.reject(new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected one float32 vector of ${w.length} elements as reduced ${msg.seq}. Received: ${got}`));
+      throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected one float32 vector of ${w.length} elements as reduced ${msg.seq}. Received: ${got}`);
+    }
+    this.waiting.delete(msg.seq);
+    w.resolve(Float32Array.from(t.data));
+  }
+
+  /** The coordinator refused a reduce of round `roundId`: fail what is waiting for that round. */
+  refused(roundId: number, err: FleetError): void {
+    if (roundId === this.roundId) this.fail(err);
+  }
+
+  /** A request for round `roundId` (or, undefined, any other request) arrived: older rounds' reductions will never complete. */
+  supersede(roundId?: number): void {
+    if (roundId !== undefined) this.newest = Math.max(this.newest, roundId);
+    if (roundId === undefined || roundId > this.roundId) this.fail(new FleetError('FLEET_ERR_STALE_ROUND', `Round ${this.roundId} was abandoned by the coordinator while reducing`));
+  }
+
+  private fail(err: Error): void {
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+  }
+}
