@@ -35,6 +35,8 @@ export interface LocalClusterOptions {
   /** Port of the coordinator's /metrics (0, the default here, picks a free one). */
   metricsPort?: number;
   quiet?: boolean;
+  /** BatchNormalization over the whole global batch, across workers (a job's `syncBatchNorm`). */
+  syncBatchNorm?: boolean;
 }
 
 /** Keras fit arguments, camelCased; `batchSize` is the global batch. */
@@ -99,7 +101,7 @@ export class LocalCluster {
     if (typeof compile.loss !== 'string') throw new FleetError('FLEET_ERR_LOSS', 'Expected a loss name for the programmatic API (custom loss functions need a job module, which workers import). Received: a function');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tensorfleet-inline-'));
     try {
-      const meta: InlineMeta = { compile: { loss: compile.loss, metrics: compile.metrics ?? [] }, fit, splits: {}, modules: (this.opts.modules ?? []).map((m) => path.resolve(m)) };
+      const meta: InlineMeta = { compile: { loss: compile.loss, metrics: compile.metrics ?? [] }, fit, splits: {}, modules: (this.opts.modules ?? []).map((m) => path.resolve(m)), ...(this.opts.syncBatchNorm && { syncBatchNorm: true }) };
       mkdirSync(dir, { recursive: true });
       for (const [name, d] of Object.entries(splits)) {
         if (!d) continue;
@@ -109,7 +111,7 @@ export class LocalCluster {
       }
       writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta));
       const empty: ArrayData = { x: new Float32Array(0), xShape: [0, ...(splits.test?.xShape.slice(1) ?? [])], y: new Float32Array(0), yShape: [0] };
-      const job: Job = { model: () => model, compile, data: () => ({ train: splits.train ?? empty, ...(splits.validation && { validation: splits.validation }), ...(splits.test && { test: splits.test }) }), fit, callbacks: () => callbacks };
+      const job: Job = { model: () => model, compile, data: () => ({ train: splits.train ?? empty, ...(splits.validation && { validation: splits.validation }), ...(splits.test && { test: splits.test }) }), fit, callbacks: () => callbacks, ...(this.opts.syncBatchNorm && { syncBatchNorm: true }) };
       for (const m of meta.modules) await import(new URL(`file://${m}`).href);
       const local: LocalOptions & { task: Task } = {
         job: INLINE_JOB, workers: this.opts.workers, backend: this.opts.backend ?? 'auto', metricsHost: '127.0.0.1', metricsPort: this.opts.metricsPort ?? 0,

@@ -75,6 +75,11 @@ function fail(message: string): never {
 /** Runs one command line; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `tensorfleet local --help` (any role) prints the usage, as every CLI does, instead of a flag error.
+  if ((command === 'local' || command === 'coordinator' || command === 'worker') && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   try {
     switch (command) {
       // Each command imports only what it runs, so `plot` or `--help` do not load tfjs and ZeroMQ.

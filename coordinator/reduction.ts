@@ -13,6 +13,7 @@ export const MAX_REDUCE_ELEMENTS = (1 << 17) + 1;
 /** One round's reductions. */
 export class Reduction {
   private readonly parts = new Map<number, Map<string, Float32Array>>();
+  private readonly completed = new Set<number>();
   private readonly participants: readonly Peer[];
 
   constructor(readonly roundId: number, participants: readonly Peer[]) {
@@ -32,14 +33,15 @@ export class Reduction {
     if (t.data.length === 0 || t.data.length > MAX_REDUCE_ELEMENTS) throw expected('FLEET_ERR_TENSOR_SHAPE', `a reduce vector of 1 to ${MAX_REDUCE_ELEMENTS} elements`, `${t.data.length} elements`);
     const bad = firstNonFinite(t.data);
     if (bad >= 0) throw expected('FLEET_ERR_NONFINITE', `finite values in reduce ${seq} of round ${this.roundId}`, `${t.data[bad]} at index ${bad}`);
-    let got = this.parts.get(seq);
-    if (!got) this.parts.set(seq, (got = new Map()));
-    if (got.has(peer.id)) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected one reduce ${seq} per worker in round ${this.roundId}. Received: a duplicate from worker ${peer.rank}`);
+    const got = this.parts.get(seq) ?? new Map<string, Float32Array>();
+    if (got.has(peer.id) || this.completed.has(seq)) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected one reduce ${seq} per worker in round ${this.roundId}. Received: a duplicate from worker ${peer.rank}`);
     const first = got.values().next().value as Float32Array | undefined;
     if (first && first.length !== t.data.length) throw expected('FLEET_ERR_TENSOR_SHAPE', `reduce ${seq} of round ${this.roundId} to have ${first.length} elements, as the other workers' do`, `${t.data.length} from worker ${peer.rank}`);
     got.set(peer.id, Float32Array.from(t.data));
+    this.parts.set(seq, got);
     if (got.size < this.participants.length) return undefined;
     this.parts.delete(seq);
+    this.completed.add(seq);
     const acc = new Float64Array(t.data.length);
     for (const p of this.participants) {
       const v = got.get(p.id) as Float32Array;

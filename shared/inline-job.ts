@@ -17,6 +17,8 @@ export interface InlineMeta {
   splits: Partial<Record<'train' | 'validation' | 'test', { xShape: number[]; yShape: number[] }>>;
   /** Modules to import first, e.g. ones that register custom layers. */
   modules: string[];
+  /** The cluster's syncBatchNorm option. */
+  syncBatchNorm?: boolean;
 }
 
 function readSplit(dir: string, name: string, shapes: { xShape: number[]; yShape: number[] }): ArrayData {
@@ -44,5 +46,6 @@ export default async function inlineJob(args: Record<string, unknown>): Promise<
     compile,
     data: () => data as JobData,
     fit: meta.fit,
+    ...(meta.syncBatchNorm && { syncBatchNorm: true }),
   };
 }

@@ -25,6 +25,28 @@ describe('tensorfleet.local() programmatic API', () => {
     expect(maxRelativeDiff(model, reference)).toBeLessThan(1e-5);
   });
 
+  it('with syncBatchNorm, a model with BatchNormalization trains like model.fit at the global batch', async () => {
+    const bnModel = () => {
+      const m = tf.sequential({
+        layers: [
+          tf.layers.dense({ units: 16, useBias: false, inputShape: [20], kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          tf.layers.batchNormalization({}),
+          tf.layers.activation({ activation: 'relu' }),
+          tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+        ],
+      });
+      m.compile({ optimizer: tf.train.sgd(0.1), loss: 'sparseCategoricalCrossentropy' });
+      return m;
+    };
+    const { x, y } = tensors(256);
+    const model = bnModel();
+    const reference = bnModel();
+    await (await local({ workers: 2, backend: 'cpu', syncBatchNorm: true })).fit(model, x, y, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0 });
+    await reference.fit(x, y, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0 });
+    expect(maxRelativeDiff(model, reference)).toBeLessThan(1e-4); // moving statistics included
+    expect(maxRelativeDiff(bnModel(), reference)).toBeGreaterThan(1e-2);
+  });
+
   it('evaluate and predict equal single-process results to 1e-5, rows in order', async () => {
     const cluster = await local({ workers: 3, backend: 'cpu' });
     const model = smallModel();

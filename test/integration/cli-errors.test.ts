@@ -31,4 +31,11 @@ describe('command-line errors', () => {
     expect(cmd.code).toBe(1);
     expect(cmd.out).toMatch(/Expected a command among local, coordinator, worker, bench.*Received: "trian"/);
   });
+
+  it.each(['local', 'coordinator', 'worker'])('%s --help prints the usage and exits 0', async (role) => {
+    const r = await run([role, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^usage:\n  tensorfleet local --workers N/);
+    expect(r.out).toMatch(/--round-deadline S/);
+  });
 });

@@ -1,0 +1,174 @@
+/**
+ * Synchronized BatchNormalization on real processes and sockets. With it, what the cluster computes
+ * does not depend on how many workers share a batch: 3 workers, one of them SIGKILLed mid-run (its
+ * round redone by the other two), end where plain model.fit at the global batch ends. And bad
+ * `reduce` messages from an admitted worker are each refused with a typed error naming the round,
+ * while training ends exactly as an undisturbed run does.
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import * as zmq from 'zeromq';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCoordinator } from '../../coordinator/run.ts';
+import { selectBackend } from '../../shared/backend/select.ts';
+import { resolveSplits } from '../../shared/data/dataset.ts';
+import { isFleetError } from '../../shared/errors.ts';
+import { compiledFunctions, loadJob } from '../../shared/job.ts';
+import { makeOptimizer } from '../../shared/keras/optimizers.ts';
+import { decodeMessage, encodeMessage, type Message, type MessageOf } from '../../shared/protocol.ts';
+import { gradientStep } from '../../shared/step.ts';
+import { synchronizeBatchNorm, synchronizedStep } from '../../shared/sync-bn/step.ts';
+import { gradientsToWire, readState, writeWeights } from '../../shared/weights.ts';
+import { JOBS, runTestCluster } from '../helpers/local.ts';
+import { killAll, startCli, type Proc } from '../helpers/procs.ts';
+import { maxRelativeDiff } from '../helpers/weights.ts';
+
+const procs: Proc[] = [];
+afterEach(() => killAll(procs.splice(0)));
+beforeAll(async () => {
+  await selectBackend('cpu');
+});
+
+const base = { bind: 'tcp://127.0.0.1:*', backend: 'cpu' as const, metricsHost: '127.0.0.1', metricsPort: 0, joinTimeoutMs: 60_000, quiet: true };
+const cliWorker = (endpoint: string) => {
+  const w = startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--quiet']);
+  procs.push(w);
+  return w;
+};
+
+/** Plain tfjs model.fit at the job's global batch, in order: what synchronized workers must reproduce. */
+async function fitReference(file: string): Promise<tf.LayersModel> {
+  const job = await loadJob(path.join(JOBS, file));
+  const d = (await job.data()).train;
+  const model = job.model();
+  model.compile({ optimizer: makeOptimizer(job.compile.optimizer), loss: 'sparseCategoricalCrossentropy' });
+  const [x, y] = [tf.tensor(d.x, [...d.xShape]), tf.tensor(d.y, [...d.yShape])];
+  await model.fit(x, y, { batchSize: job.fit.batchSize, epochs: job.fit.epochs, shuffle: false, verbose: 0 });
+  tf.dispose([x, y]);
+  return model;
+}
+
+describe('synchronized BatchNormalization on a cluster (cpu backend)', () => {
+  it('3 workers, one SIGKILLed mid-run, end where model.fit at batch 32 ends', async () => {
+    const job = path.join(JOBS, 'conv-bn-sync-long.ts');
+    const workers: Proc[] = [];
+    let killed = false;
+    const result = await runCoordinator({
+      ...base, job, workers: 3, minWorkers: 2, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2000, fit: { verbose: 2 },
+      sink: {
+        isTTY: false,
+        now: () => Date.now(),
+        write: (text: string) => {
+          // verbose 2 prints a line per epoch: lose a worker somewhere inside epoch 2.
+          if (!killed && /Epoch 1\/4/.test(text)) {
+            killed = true;
+            setTimeout(() => workers[0]?.child.kill('SIGKILL'), 20 + Math.random() * 150);
+          }
+        },
+      },
+      onListening: ({ endpoint }) => { for (let i = 0; i < 3; i++) workers.push(cliWorker(endpoint)); },
+    });
+    expect(killed).toBe(true);
+    expect(await workers[0]?.exited.then((e) => e.signal)).toBe('SIGKILL');
+    const expected = await fitReference('conv-bn-sync-long.ts');
+    expect(result.history.history['loss']).toHaveLength(4);
+    expect(maxRelativeDiff(result.model, expected)).toBeLessThan(1e-4);
+    expect(maxRelativeDiff((await loadJob(job)).model(), expected)).toBeGreaterThan(1e-2);
+  });
+
+  it('a job with syncBatchNorm refuses --round-deadline before any worker starts', async () => {
+    const err = await runCoordinator({ ...base, job: path.join(JOBS, 'conv-bn-sync.ts'), workers: 2, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 10_000, roundDeadlineMs: 500 }).catch((e: unknown) => e);
+    expect(isFleetError(err, 'FLEET_ERR_CONFIG')).toBe(true);
+    expect((err as Error).message).toMatch(/Expected --round-deadline 0 with syncBatchNorm .* Received: --round-deadline 500/);
+  });
+});
+
+/**
+ * An admitted worker that computes honest synchronized steps, but before each honest reduce sends
+ * four bad ones and after it a duplicate. Returns the error codes it got back for reduces.
+ */
+async function rogue(endpoint: string, file: string): Promise<{ codes: string[]; replyIdsMatch: boolean }> {
+  const job = await loadJob(path.join(JOBS, file));
+  const splits = resolveSplits(await job.data(), job.fit.validationSplit);
+  const { loss, metrics } = compiledFunctions(job.compile);
+  const dealer = new zmq.Dealer({ linger: 0 });
+  dealer.connect(endpoint);
+  const send = (frames: Buffer[]) => dealer.send(frames);
+  const codes: string[] = [];
+  let replyIdsMatch = true;
+  let model: tf.LayersModel | undefined;
+  const sums = new Map<number, (v: Float32Array) => void>();
+  let work = Promise.resolve();
+  const onRound = async (msg: MessageOf<'round'>) => {
+    const m = model as tf.LayersModel;
+    writeWeights(m, msg.tensors.slice(0, msg.weightCount));
+    const idx = Array.from(msg.tensors[msg.weightCount]?.data as Int32Array);
+    const d = splits.train.data;
+    const x = tf.tidy(() => tf.gather(tf.tensor(d.x, [...d.xShape]), idx));
+    const y = tf.tidy(() => tf.gather(tf.tensor(d.y, [...d.yShape]), idx));
+    let seq = 0;
+    const allReduce = async (local: Float32Array) => {
+      const s = seq++;
+      const header = { kind: 'reduce' as const, roundId: msg.roundId, seq: s };
+      const vec = { name: 'local', dtype: 'float32' as const, shape: [local.length], data: local };
+      await send(encodeMessage({ ...header, roundId: msg.roundId + 1000 }, [vec])); // a round not in flight
+      await send(encodeMessage(header, [vec, vec])); // two vectors
+      await send(encodeMessage(header, [{ ...vec, dtype: 'int32', data: new Int32Array(local.length) }])); // int32
+      await send(encodeMessage(header, [{ ...vec, shape: [0], data: new Float32Array(0) }])); // empty
+      const sum = new Promise<Float32Array>((resolve) => sums.set(s, resolve));
+      await send(encodeMessage(header, [vec]));
+      await send(encodeMessage(header, [vec])); // duplicate
+      return sum;
+    };
+    const step = await synchronizedStep(idx.length, allReduce, () => gradientStep(m, loss, metrics, x, y), (r) => tf.dispose(r.grads));
+    tf.dispose([x, y]);
+    const n = idx.length;
+    await send(encodeMessage({ kind: 'gradients', roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums, computeSeconds: 0, numTensors: 0 }, [...gradientsToWire(m, step.grads), ...readState(m)]));
+    tf.dispose(step.grads);
+  };
+  await send(encodeMessage({ kind: 'hello', pid: process.pid, host: 'rogue', backend: 'cpu' }));
+  for await (const frames of dealer) {
+    const msg: Message = decodeMessage(frames);
+    if (msg.kind === 'done') break;
+    if (msg.kind === 'error' && msg.inReplyTo === 'reduce') {
+      codes.push(msg.code);
+      if (msg.replyId === undefined) replyIdsMatch = false;
+    }
+    if (msg.kind === 'reduced') sums.get(msg.seq)?.(Float32Array.from(msg.tensors[0]?.data as Float32Array));
+    if (msg.kind === 'welcome') {
+      model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(msg.modelConfig) });
+      synchronizeBatchNorm(model);
+      writeWeights(model, msg.tensors);
+      await send(encodeMessage({ kind: 'ready', numTensors: 0 }));
+    }
+    if (msg.kind === 'round') {
+      const r = msg;
+      work = work.then(() => onRound(r));
+    }
+  }
+  await work;
+  dealer.close();
+  return { codes, replyIdsMatch };
+}
+
+describe('bad reduce messages', () => {
+  it('are each refused with a typed error naming the round, and training ends as an undisturbed run', async () => {
+    let rogueDone: Promise<{ codes: string[]; replyIdsMatch: boolean }> | undefined;
+    const result = await runCoordinator({
+      ...base, job: path.join(JOBS, 'conv-bn-sync.ts'), workers: 2, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 10_000,
+      onListening: ({ endpoint }) => {
+        cliWorker(endpoint);
+        rogueDone = rogue(endpoint, 'conv-bn-sync.ts');
+      },
+    });
+    const { codes, replyIdsMatch } = await rogueDone!;
+    const count = (c: string) => codes.filter((x) => x === c).length;
+    const reduces = 10 * 2; // 10 steps, a forward and a backward reduction for the one BatchNormalization layer
+    expect(count('FLEET_ERR_STALE_ROUND')).toBe(2 * reduces); // a round not in flight; a duplicate
+    expect(count('FLEET_ERR_TENSOR_SHAPE')).toBe(3 * reduces); // two vectors; int32; empty
+    expect(codes).toHaveLength(5 * reduces);
+    expect(replyIdsMatch).toBe(true);
+    const clean = await runTestCluster('conv-bn-sync.ts', 2);
+    expect(maxRelativeDiff(result.model, clean.model)).toBeLessThan(1e-6);
+  });
+});
