@@ -21,7 +21,7 @@ import '../shared/layers/index.ts'; // registers RandomFlip, RandomRotation, Ran
 import { modelFromKerasJson } from '../shared/model-json.ts';
 import { SendQueue, frameBytes } from '../shared/transport.ts';
 import { gradientsToWire, readState, weightSpecs, writeWeights } from '../shared/weights.ts';
-import { synchronizeBatchNorm, synchronizedStep } from '../shared/sync-bn/step.ts';
+import { prepareBatchNorm, synchronizedStep } from '../shared/sync-bn/step.ts';
 import { BatchPool } from './batch-pool.ts';
 import { ReduceClient } from './reduce-client.ts';
 
@@ -186,7 +186,7 @@ async function startSession(msg: MessageOf<'welcome'>, log: Logger): Promise<Ses
   const job = await loadJob(msg.jobPath, msg.jobArgs); // registers the job's custom layers in this process
   const splits = resolveSplits(await job.data(), job.fit.validationSplit);
   const model = await modelFromKerasJson(JSON.parse(msg.modelConfig));
-  const synchronized = job.syncBatchNorm ? synchronizeBatchNorm(model) : 0;
+  const synchronized = prepareBatchNorm(model, { synchronized: job.syncBatchNorm === true });
   if (job.syncBatchNorm) log.info(`syncBatchNorm: ${synchronized} BatchNormalization layer(s) normalise over the global batch`);
   const augment = job.augment && resolveAugmentSpec(job.augment, splits.train.data.xShape);
   const specs = weightSpecs(model);

@@ -16,29 +16,42 @@ export type AllReduce = (local: Float32Array) => Promise<Float32Array>;
 let active: SyncBnPass | undefined;
 
 /**
- * Makes every BatchNormalization layer of `model` (nested models included) synchronized while
- * `synchronizedStep` runs; outside it, and in inference, they behave as before. Returns how many.
+ * Gives every BatchNormalization layer of `model` (nested models included) Keras 3's training
+ * semantics: a frozen layer (`trainable = false`) runs in inference mode, with its moving statistics,
+ * where tfjs would normalise with the batch's; and with `synchronized`, a trainable layer normalises
+ * over the global batch while `synchronizedStep` runs. Elsewhere, and in inference, nothing changes.
+ * Returns how many layers are synchronized. Idempotent per layer.
  */
-export function synchronizeBatchNorm(model: tf.LayersModel): number {
+export function prepareBatchNorm(model: tf.LayersModel, opts: { synchronized: boolean }): number {
   let count = 0;
-  const visit = (layers: readonly tf.layers.Layer[]) => {
+  const visit = (layers: readonly tf.layers.Layer[], containers: readonly tf.layers.Layer[]) => {
     for (const layer of layers) {
-      if (layer instanceof tf.LayersModel) visit(layer.layers);
-      else if (layer.getClassName() === 'BatchNormalization' && !(layer as unknown as { synchronized?: boolean }).synchronized) {
-        const bn = layer as unknown as BnLayer & { synchronized?: boolean };
-        const original = bn.call.bind(bn);
-        bn.call = (inputs, kwargs) => {
-          const pass = active;
-          if (!pass || kwargs?.['training'] !== true) return original(inputs, kwargs);
-          return pass.normalize(bn, Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs);
-        };
-        bn.synchronized = true;
-        count++;
+      if (layer instanceof tf.LayersModel) visit(layer.layers, [...containers, layer]);
+      else if (layer.getClassName() === 'BatchNormalization') {
+        const bn = layer as unknown as BnLayer & { kerasSemantics?: { synchronized: boolean } };
+        if (!bn.kerasSemantics) {
+          const original = bn.call.bind(bn);
+          bn.call = (inputs, kwargs) => {
+            if (kwargs?.['training'] !== true) return original(inputs, kwargs);
+            // Frozen as Keras 3 means it: the layer, or a model that contains it (tfjs leaves the layer's own flag set then).
+            if (!layer.trainable || containers.some((c) => !c.trainable)) return original(inputs, { ...kwargs, training: false });
+            const pass = active;
+            if (!pass || !bn.kerasSemantics?.synchronized) return original(inputs, kwargs);
+            return pass.normalize(bn, Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs);
+          };
+        }
+        bn.kerasSemantics = { synchronized: opts.synchronized };
+        if (opts.synchronized) count++;
       }
     }
   };
-  visit(model.layers);
+  visit(model.layers, [model]);
   return count;
+}
+
+/** prepareBatchNorm with synchronization on; returns how many layers are synchronized. */
+export function synchronizeBatchNorm(model: tf.LayersModel): number {
+  return prepareBatchNorm(model, { synchronized: true });
 }
 
 /**

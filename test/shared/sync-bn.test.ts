@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../shared/backend/select.ts';
 import { lossFunction } from '../../shared/keras/losses.ts';
 import { gradientStep, trainableVariables } from '../../shared/step.ts';
-import { synchronizeBatchNorm, synchronizedStep, type AllReduce } from '../../shared/sync-bn/step.ts';
+import { prepareBatchNorm, synchronizeBatchNorm, synchronizedStep, type AllReduce } from '../../shared/sync-bn/step.ts';
 import { convBnModel, shapedData } from '../fixtures/jobs/layer-models.ts';
 import { maxRelativeDiff } from '../helpers/weights.ts';
 
@@ -149,5 +149,35 @@ describe('synchronized BatchNormalization (cpu backend, in one process)', () => 
     const p1 = plain.predict(x) as tf.Tensor;
     const p2 = synced.predict(x) as tf.Tensor;
     expect(tf.max(tf.abs(tf.sub(p1, p2))).dataSync()[0]).toBeLessThan(1e-5);
+  });
+
+  it('a frozen BatchNormalization runs in inference mode in training, as in Keras 3, alone or inside a frozen base', async () => {
+    const d = shapedData(32, [12], 5);
+    const x = tf.tensor(d.x, d.xShape);
+    const y = tf.tensor(d.y, d.yShape);
+    const loss = lossFunction('sparse_categorical_crossentropy');
+    const build = () => {
+      const bn = tf.layers.batchNormalization({});
+      const base = tf.sequential({ layers: [tf.layers.dense({ units: 8, inputShape: [12], useBias: false, kernelInitializer: glorot(41) }), bn] });
+      const model = tf.sequential({ layers: [base, tf.layers.activation({ activation: 'relu' }), tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: glorot(42) })] });
+      // Moving statistics away from (0, 1), so that inference mode is visibly not batch mode.
+      bn.setWeights([...bn.getWeights().slice(0, 2), tf.fill([8], 0.3), tf.fill([8], 2)]);
+      return { model, base, bn };
+    };
+    const gap = (base: tf.LayersModel) => tf.max(tf.abs(tf.sub(base.apply(x, { training: true }) as tf.Tensor, base.apply(x, { training: false }) as tf.Tensor))).dataSync()[0] as number;
+    for (const freeze of ['layer', 'base'] as const) {
+      const { model, base, bn } = build();
+      if (freeze === 'layer') bn.trainable = false;
+      else base.trainable = false;
+      expect(gap(base)).toBeGreaterThan(0.1); // tfjs: batch statistics even when frozen
+      prepareBatchNorm(model, { synchronized: false });
+      expect(gap(base)).toBe(0); // Keras 3: the moving statistics
+      const moving = Array.from(bn.getWeights()[2]?.dataSync() ?? []);
+      tf.dispose(gradientStep(model, loss, [], x, y).grads);
+      expect(Array.from(bn.getWeights()[2]?.dataSync() ?? [])).toEqual(moving); // not updated by training
+    }
+    const { model, base } = build(); // a trainable one keeps batch statistics
+    prepareBatchNorm(model, { synchronized: false });
+    expect(gap(base)).toBeGreaterThan(0.1);
   });
 });
