@@ -115,7 +115,7 @@ for (const backend of ['cpu', 'tensorflow'] as const) {
 }
 
 describe('the same models on the wasm backend', () => {
-  it.each(['conv-bn.ts', 'lstm.ts'])('%s trains on 2 wasm workers and its loss falls', async (file) => {
+  it.each(['conv-bn.ts', 'conv-bn-sync.ts', 'lstm.ts'])('%s trains on 2 wasm workers and its loss falls', async (file) => {
     const r = await runTestCluster(file, WORKERS, { backend: 'wasm', fit: { epochs: 2 } });
     expect(r.backend).toBe('wasm');
     const loss = r.history.history['loss'] as number[];
