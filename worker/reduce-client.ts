@@ -66,6 +66,14 @@ export class ReduceClient {
     if (roundId === undefined || roundId > this.roundId) this.fail(new FleetError('FLEET_ERR_STALE_ROUND', `Round ${this.roundId} was abandoned by the coordinator while reducing`));
   }
 
+  /** A new session (the coordinator restarted, and round ids start over): fail what waits and forget the rounds seen. */
+  reset(): void {
+    this.fail(new FleetError('FLEET_ERR_STALE_ROUND', `Round ${this.roundId} ended with the coordinator session`));
+    this.newest = -1;
+    this.roundId = -1;
+    this.seq = 0;
+  }
+
   private fail(err: Error): void {
     for (const w of this.waiting.values()) w.reject(err);
     this.waiting.clear();

@@ -141,12 +141,14 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           log.warn('the coordinator does not know this worker (restarted?); joining again');
           if (heartbeat) clearInterval(heartbeat);
           heartbeat = undefined;
+          reducer.reset();
           await session?.pool.close();
           session = undefined;
           await hello();
           continue;
         }
         if (msg.kind === 'welcome') {
+          reducer.reset();
           log = createLogger(`worker ${msg.rank}`, opts.quiet);
           heartbeat = setInterval(() => void send({ kind: 'heartbeat', sentAtMs: Date.now() }), msg.heartbeatIntervalMs);
           try {

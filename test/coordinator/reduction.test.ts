@@ -77,4 +77,15 @@ describe('ReduceClient', () => {
     expect(codeOf(() => client.deliver({ kind: 'reduced', roundId: 6, seq: 1, tensors: vec(1) }))).toBe('FLEET_ERR_TENSOR_SHAPE');
     await expect(short).rejects.toMatchObject({ code: 'FLEET_ERR_TENSOR_SHAPE' });
   });
+
+  it('starts over with a new coordinator session, whose round ids start over too', async () => {
+    const client = new ReduceClient(async () => {});
+    client.supersede(57);
+    const waiting = client.forRound(57)(Float32Array.of(1));
+    client.reset(); // the coordinator restarted (--resume): the old round will never complete
+    await expect(waiting).rejects.toMatchObject({ code: 'FLEET_ERR_STALE_ROUND' });
+    const fresh = client.forRound(0)(Float32Array.of(1)); // not "superseded by 57"
+    client.deliver({ kind: 'reduced', roundId: 0, seq: 0, tensors: vec(4) });
+    expect(Array.from(await fresh)).toEqual([4]);
+  });
 });

@@ -21,17 +21,17 @@ beforeAll(async () => {
   await selectBackend('cpu');
 });
 
-function coordinator(endpoint: string, out: string, extra: string[] = []): Proc {
+function coordinator(job: string, endpoint: string, out: string, extra: string[] = []): Proc {
   const p = startCli(['coordinator', '--bind', endpoint, '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1',
-    '--heartbeat-interval', '0.2', '--verbose', '2', '--checkpoint-every', '3', '--out', out, ...extra, path.join(JOBS, 'resume.ts')]);
+    '--heartbeat-interval', '0.2', '--verbose', '2', '--checkpoint-every', '3', '--out', out, ...extra, path.join(JOBS, job)]);
   procs.push(p);
   return p;
 }
 
-async function run(kill: boolean): Promise<{ out: string; log: string }> {
+async function run(job: string, kill: boolean): Promise<{ out: string; log: string }> {
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const out = mkdtempSync(path.join(os.tmpdir(), 'tf-resume-'));
-  const first = coordinator(endpoint, out);
+  const first = coordinator(job, endpoint, out);
   await waitFor(first, /listening on/);
   for (let i = 0; i < 2; i++) procs.push(startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1']));
   if (!kill) {
@@ -43,16 +43,19 @@ async function run(kill: boolean): Promise<{ out: string; log: string }> {
   first.child.kill('SIGKILL');
   await first.exited;
   expect(existsSync(path.join(out, 'checkpoints', 'LATEST'))).toBe(true);
-  const second = coordinator(endpoint, out, ['--resume']);
+  const second = coordinator(job, endpoint, out, ['--resume']);
   const { code } = await second.exited;
   expect(code, second.stderr.slice(-2000)).toBe(0);
   return { out, log: second.stderr };
 }
 
 describe('coordinator killed and resumed', () => {
-  it('ends with bit-identical weights and the same history as an uninterrupted run', async () => {
-    const calm = await run(false);
-    const resumed = await run(true);
+  it.each([
+    ['resume.ts', 'a dense model'],
+    ['resume-sync-bn.ts', 'synchronized BatchNormalization'],
+  ])('%s (%s) ends with bit-identical weights and the same history as an uninterrupted run', async (job) => {
+    const calm = await run(job, false);
+    const resumed = await run(job, true);
     expect(resumed.log).toMatch(/resumed from .*ckpt-\d+-\d+-\d+: epoch [3-6], step \d+/);
     expect(resumed.log).toMatch(/the coordinator does not know this worker|worker \d joined/);
     const a = (await loadModel(path.join(calm.out, 'model.keras'))).model.getWeights();
