@@ -12,7 +12,7 @@ import { registerWasmKernels } from '../../shared/backend/wasm-kernels/index.ts'
 const REL_TOL = 1e-4;
 
 const MISSING_IN_422 = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum'];
-const REPLACED = ['Conv2DBackpropInput', 'MaxPoolGrad'];
+const REPLACED = ['Conv2DBackpropInput', 'MaxPoolGrad', 'Tile'];
 
 let choice: BackendChoice;
 
@@ -176,6 +176,7 @@ describe('every kernel, called directly outside any tidy', () => {
     { name: 'DepthwiseConv2dNativeBackpropFilter', make: () => ({ x: seeded([2, 5, 5, 3], 36), dy: seeded([2, 3, 3, 6], 37) }), attrs: attrsOf({ ...same, dilations: 1, filterShape: [3, 3, 3, 2] }) },
     { name: 'MaxPoolGrad', make: () => ({ dy: seeded([2, 3, 3, 3], 38), input: seeded([2, 5, 5, 3], 39), output: seeded([2, 3, 3, 3], 40) }), attrs: attrsOf({ filterSize: 2, ...same }) },
     { name: 'UnsortedSegmentSum', make: () => ({ x: seeded([5, 3], 41), segmentIds: tf.tensor1d([3, 0, 3, 1, 9], 'int32') }), attrs: attrsOf({ numSegments: 4 }) },
+    { name: 'Tile', make: () => ({ x: seeded([2, 1, 3], 42) }), attrs: attrsOf({ reps: [2, 3, 1] }) },
   ];
   for (const { name, make, attrs } of calls) {
     it(`${name} returns one new tensor and frees every intermediate`, async () => {
@@ -312,6 +313,31 @@ describe('UnsortedSegmentSum', () => {
       () => [seeded([4, 3], 18), tf.tensor1d([0, 2, 2], 'int32')],
       ([params, ids]) => [tf.grad((p: tf.Tensor) => tf.sum(tf.gather(p, ids as tf.Tensor)))(params as tf.Tensor)],
     );
+  });
+});
+
+describe('Tile', () => {
+  it('matches cpu for every rank, reps of 1 and more, and float32, int32 and bool', async () => {
+    const cases: [number[], number[]][] = [[[5], [3]], [[1, 1, 1, 4], [2, 3, 5, 1]], [[2, 3, 1, 2], [1, 2, 4, 3]], [[3, 2], [1, 1]], [[2, 2, 2, 2, 2], [2, 1, 3, 1, 2]], [[0, 3], [2, 2]]];
+    for (const [shape, reps] of cases) {
+      const label = `[${shape}] x [${reps}]`;
+      if (shape.includes(0)) {
+        await expectSameOnBoth(label, () => [tf.tile(tf.zeros(shape), reps).reshape([-1]).concat(tf.ones([1]))]);
+        continue;
+      }
+      await expectSameOnBoth(`${label} float32`, () => [tf.tile(seeded(shape, 20), reps)]);
+      await expectSameOnBoth(`${label} int32`, () => [tf.tile(tf.cast(tf.mul(seeded(shape, 21), 100), 'int32'), reps).toFloat()]);
+      await expectSameOnBoth(`${label} bool`, () => [tf.tile(tf.greater(seeded(shape, 22), 0), reps).toFloat().add(1)]);
+    }
+    await expectSameOnBoth('scalar', () => [tf.tile(tf.scalar(3), [])]);
+  });
+
+  it('gives BatchNormalization, which tiles its statistics, the gradients of cpu', async () => {
+    await expectSameOnBoth('bn', () => {
+      const x = seeded([4, 5, 5, 3], 23);
+      const bn = tf.layers.batchNormalization({});
+      return [tf.grad((v: tf.Tensor) => tf.sum(tf.mul(bn.apply(v, { training: true }) as tf.Tensor, seeded([4, 5, 5, 3], 24))))(x)];
+    });
   });
 });
 

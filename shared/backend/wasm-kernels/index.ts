@@ -1,6 +1,6 @@
 /**
  * tensorfleet's kernels for the tfjs wasm backend: the gradient kernels wasm 4.22 lacks, and
- * replacements for the built-in ones that are wrong (MaxPoolGrad) or slow (Conv2DBackpropInput),
+ * replacements for the built-in ones that are wrong (MaxPoolGrad) or slow (Conv2DBackpropInput, Tile),
  * so that every Keras layer trains on wasm.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -10,6 +10,7 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.ts';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { tileConfig } from './tile.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 
 const KERNELS: readonly tf.KernelConfig[] = [
@@ -19,6 +20,7 @@ const KERNELS: readonly tf.KernelConfig[] = [
   depthwiseBackpropFilterConfig,
   maxPoolGradConfig,
   unsortedSegmentSumConfig,
+  tileConfig,
 ];
 
 /** Registers tensorfleet's kernels on the wasm backend (idempotent); returns their names. */
