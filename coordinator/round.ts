@@ -7,6 +7,7 @@
 import type { Logger } from '../shared/log.ts';
 import type { FleetMetrics } from '../shared/metrics.ts';
 import type { MessageOf, TensorExpectation, WireTensor } from '../shared/protocol.ts';
+import type { WeightsMessage } from './broadcast.ts';
 import { gradientValidator, type Hub } from './coordinator.ts';
 import type { Peer } from './peers.ts';
 import { shardBatch } from './shard.ts';
@@ -23,7 +24,8 @@ export interface RoundRequest {
   readonly nextId: () => number;
   readonly epoch: number;
   readonly step: number;
-  readonly weights: readonly WireTensor[];
+  /** The weights each participant is sent (coordinator/broadcast.ts). */
+  readonly weightsFor: (peer: Peer) => WeightsMessage;
   readonly weightsVersion: number;
   readonly specs: readonly TensorExpectation[];
   /** Per-request deadline in ms; 0 waits for everyone (liveness still comes from heartbeats). */
@@ -46,7 +48,9 @@ async function collectShards(req: RoundRequest, pairs: readonly (readonly [Peer,
   const replies = await hub.collect('gradients', id, pairs.map(([p]) => p), (peer) => {
     const idx = shardOf.get(peer.id) as Int32Array;
     const indices: WireTensor = { name: 'indices', dtype: 'int32', shape: [idx.length], data: idx };
-    return hub.send(peer, { kind: 'round', roundId: id, epoch: req.epoch, step: req.step, weightsVersion: req.weightsVersion, weightCount: req.weights.length }, [...req.weights, indices]);
+    const w = req.weightsFor(peer);
+    const header = { kind: 'round' as const, roundId: id, epoch: req.epoch, step: req.step, weightsVersion: req.weightsVersion, weightCount: w.tensors.length, ...(w.indices && { weightIndices: w.indices }) };
+    return hub.send(peer, header, [...w.tensors, indices]);
   }, gradientValidator(req.specs, new Map(pairs.map(([p, s]) => [p.id, s.length]))), deadlineMs);
   const accepted = pairs.filter(([p]) => replies.has(p.id)).map(([peer]) => ({ peer, msg: replies.get(peer.id) as MessageOf<'gradients'> }));
   const late = pairs.filter(([p]) => !replies.has(p.id));

@@ -15,6 +15,7 @@ import type { WireTensor } from '../shared/protocol.ts';
 import { epochPermutation, identityOrder } from '../shared/rng.ts';
 import { trainableVariables } from '../shared/step.ts';
 import { gradientSpecs, readWeights, stateSpecs, writeState } from '../shared/weights.ts';
+import { WeightBroadcast } from './broadcast.ts';
 import { weightedAverage } from './aggregate.ts';
 import type { Hub } from './coordinator.ts';
 import { gatherGradients, type Accepted } from './round.ts';
@@ -80,10 +81,12 @@ export class Trainer {
   private weightsVersion = 0;
   private readonly gradSpecs;
   private readonly variables: tf.Variable[];
+  private readonly broadcast: WeightBroadcast;
 
   constructor(private readonly ctx: TrainerContext) {
     this.gradSpecs = [...gradientSpecs(ctx.model), ...stateSpecs(ctx.model)];
     this.variables = trainableVariables(ctx.model);
+    this.broadcast = new WeightBroadcast(ctx.model);
     this.control = { model: ctx.model, optimizer: ctx.optimizer, stopTraining: false, params: { epochs: ctx.fit.epochs, steps: 0, batchSize: ctx.fit.batchSize, verbose: ctx.fit.verbose ?? 1 } };
   }
 
@@ -224,12 +227,12 @@ export class Trainer {
   private async attemptRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     const { hub, metrics } = this.ctx;
     const t0 = performance.now();
-    const weights = readWeights(this.ctx.model);
+    this.weightsVersion = this.broadcast.update(readWeights(this.ctx.model), this.weightsVersion);
     const t1 = performance.now();
     let accepted: Accepted[];
     try {
       accepted = await gatherGradients({
-        hub, nextId: () => this.roundId++, epoch, step, weights, weightsVersion: this.weightsVersion, specs: this.gradSpecs,
+        hub, nextId: () => this.roundId++, epoch, step, weightsFor: (peer) => this.broadcast.forPeer(peer), weightsVersion: this.weightsVersion, specs: this.gradSpecs,
         deadlineMs: this.ctx.roundDeadlineMs ?? 0, metrics, ...(this.ctx.log && { log: this.ctx.log }),
       }, batch);
     } catch (err) {
@@ -247,6 +250,7 @@ export class Trainer {
     const t4 = performance.now();
     for (const a of accepted) {
       a.peer.weightsVersion = this.weightsVersion;
+      this.broadcast.delivered(a.peer);
       a.peer.tensorCounts.push(a.msg.numTensors);
     }
     this.weightsVersion++;
@@ -286,19 +290,23 @@ export class Trainer {
     const view = splits[split];
     if (!view) throw new Error(`no ${split} split`);
     const evalId = this.evalId++;
-    const weights = readWeights(this.ctx.model);
+    // A callback may have written weights since the last round (EarlyStopping restoring the best epoch's before the test split).
+    this.weightsVersion = this.broadcast.update(readWeights(this.ctx.model), this.weightsVersion);
     const workers = hub.peers.inState('HEALTHY');
     const ranges = shardRange(view.count, workers.length);
     const participants = workers.filter((_, i) => (ranges[i] as { count: number }).count > 0);
     const replies = await hub.collect('evalResult', evalId, participants, (peer: Peer) => {
       const range = ranges[workers.indexOf(peer)] as { start: number; count: number };
-      const send = peer.weightsVersion !== this.weightsVersion;
-      return hub.send(peer, { kind: 'evaluate', evalId, split, start: range.start, count: range.count, weightsVersion: this.weightsVersion, weightCount: send ? weights.length : 0, mode }, send ? weights : []);
+      const w = peer.weightsVersion !== this.weightsVersion ? this.broadcast.forPeer(peer) : { tensors: [] };
+      return hub.send(peer, { kind: 'evaluate', evalId, split, start: range.start, count: range.count, weightsVersion: this.weightsVersion, weightCount: w.tensors.length, ...(w.indices && { weightIndices: w.indices }), mode }, w.tensors);
     }, (peer, msg) => {
       const want = (ranges[workers.indexOf(peer)] as { count: number }).count;
       if (msg.samples !== want) throw new Error(`worker ${peer.rank} evaluated ${msg.samples} rows, expected ${want}`);
     });
-    for (const p of participants) p.weightsVersion = this.weightsVersion;
+    for (const p of participants) {
+      p.weightsVersion = this.weightsVersion;
+      this.broadcast.delivered(p);
+    }
     const ordered = participants.map((p) => replies.get(p.id) as NonNullable<ReturnType<typeof replies.get>>);
     return {
       samples: ordered.reduce((a, r) => a + r.samples, 0),

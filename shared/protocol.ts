@@ -63,6 +63,8 @@ const round = z.strictObject({
   weightsVersion: id,
   /** Number of weight tensors at the front of `tensors`; 0 when the worker already has this version. */
   weightCount: id,
+  /** When set, those tensors are model.weights[i] for these ascending indices, the rest unchanged; unset: all weights, in order. */
+  weightIndices: z.array(id).max(1 << 16).optional(),
 });
 const gradients = z.strictObject({
   kind: z.literal('gradients'),
@@ -83,6 +85,8 @@ const evaluate = z.strictObject({
   count: id,
   weightsVersion: id,
   weightCount: id,
+  /** As in `round`. */
+  weightIndices: z.array(id).max(1 << 16).optional(),
   /** 'metrics' returns sums; 'predict' also returns the outputs as a tensor. */
   mode: z.enum(['metrics', 'predict']),
 });

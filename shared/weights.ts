@@ -1,5 +1,6 @@
 /** Moving model weights and gradients between tfjs models and wire tensors. */
 import * as tf from '@tensorflow/tfjs';
+import { FleetError } from './errors.ts';
 import type { TensorExpectation, WireTensor } from './protocol.ts';
 
 /** Expected wire layout of all model weights (trainable and not), in model.weights order. */
@@ -56,6 +57,30 @@ export function writeWeights(model: tf.LayersModel, tensors: readonly WireTensor
     model.weights.forEach((w, i) => {
       const t = tensors[i] as WireTensor;
       w.write(tf.tensor(t.data, [...t.shape], 'float32'));
+    });
+  });
+}
+
+/**
+ * The expected layout of a message carrying only model.weights[indices]: one tensor per index, indices
+ * strictly ascending and in range. Throws FLEET_ERR_TENSOR_SHAPE saying what was received otherwise.
+ */
+export function subsetSpecs(specs: readonly TensorExpectation[], indices: readonly number[], weightCount: number): TensorExpectation[] {
+  const ok = indices.length === weightCount && indices.every((i, k) => i < specs.length && (k === 0 || i > (indices[k - 1] as number)));
+  if (!ok) {
+    const shown = `[${indices.slice(0, 8).join(', ')}${indices.length > 8 ? ', ...' : ''}]`;
+    throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected ${weightCount} strictly ascending weight indices below ${specs.length}. Received: ${indices.length} indices ${shown}`);
+  }
+  return indices.map((i) => specs[i] as TensorExpectation);
+}
+
+/** Writes wire tensors into model.weights[indices[i]]; shapes must already be checked. */
+export function writeWeightsAt(model: tf.LayersModel, indices: readonly number[], tensors: readonly WireTensor[]): void {
+  const all = model.weights;
+  tf.tidy(() => {
+    indices.forEach((at, i) => {
+      const t = tensors[i] as WireTensor;
+      (all[at] as (typeof all)[number]).write(tf.tensor(t.data, [...t.shape], 'float32'));
     });
   });
 }

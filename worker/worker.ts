@@ -20,7 +20,7 @@ import { customGradientStep, type TrainStep } from '../shared/custom-step.ts';
 import '../shared/layers/index.ts'; // registers RandomFlip, RandomRotation, RandomZoom, RandomContrast for the model JSON
 import { modelFromKerasJson } from '../shared/model-json.ts';
 import { SendQueue, frameBytes } from '../shared/transport.ts';
-import { gradientsToWire, readState, weightSpecs, writeWeights } from '../shared/weights.ts';
+import { gradientsToWire, readState, subsetSpecs, weightSpecs, writeWeights, writeWeightsAt } from '../shared/weights.ts';
 import { prepareBatchNorm, synchronizedStep } from '../shared/sync-bn/step.ts';
 import { BatchPool } from './batch-pool.ts';
 import { ReduceClient } from './reduce-client.ts';
@@ -238,12 +238,18 @@ async function handle(msg: Message, s: Session | undefined, send: Send, metrics:
   }
 }
 
-/** Applies the weights carried at the front of a round/evaluate message, if any. */
-function takeWeights(s: Session, tensors: readonly WireTensor[], weightCount: number, version: number): WireTensor[] {
+/** Applies the weights carried at the front of a round/evaluate message (all, or those at `indices`), if any. */
+function takeWeights(s: Session, tensors: readonly WireTensor[], weightCount: number, version: number, indices?: readonly number[]): WireTensor[] {
   if (weightCount > 0) {
     const weights = tensors.slice(0, weightCount);
-    checkTensors(weights, weightSpecs(s.model), { finite: true });
-    writeWeights(s.model, weights);
+    const specs = weightSpecs(s.model);
+    if (indices) {
+      checkTensors(weights, subsetSpecs(specs, indices, weightCount), { finite: true });
+      writeWeightsAt(s.model, indices, weights);
+    } else {
+      checkTensors(weights, specs, { finite: true });
+      writeWeights(s.model, weights);
+    }
     s.weightsVersion = version;
   } else if (s.weightsVersion !== version) {
     throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected weights for version ${version} (this worker has ${s.weightsVersion}). Received: a message without weights`);
@@ -265,7 +271,7 @@ function indicesOf(rest: readonly WireTensor[], view: DataView_): Int32Array {
 }
 
 async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics: FleetMetrics, reducer: ReduceClient): Promise<void> {
-  const rest = takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion);
+  const rest = takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion, msg.weightIndices);
   const indices = indicesOf(rest, s.splits.train);
   const started = performance.now();
   const batch = await s.pool.gather('train', indices, s.augment ? msg.epoch : undefined);
@@ -300,7 +306,7 @@ async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics:
 }
 
 async function onEvaluate(msg: MessageOf<'evaluate'>, s: Session, send: Send): Promise<void> {
-  takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion);
+  takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion, msg.weightIndices);
   const view = s.splits[msg.split];
   if (!view || msg.start + msg.count > view.count) {
     throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected rows within split "${msg.split}" (${view?.count ?? 0} rows). Received: [${msg.start}, ${msg.start + msg.count})`);
