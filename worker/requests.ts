@@ -1,0 +1,157 @@
+/**
+ * Answering the coordinator's requests within a session: a training round (this worker's shard of the
+ * global batch: gradients, loss and BatchNormalization state) and an evaluation or prediction over a
+ * range of a split. Both take the weights carried at the front of the message first.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { customGradientStep } from '../shared/custom-step.ts';
+import type { DataView_ } from '../shared/data/dataset.ts';
+import { FleetError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { FleetMetrics } from '../shared/metrics.ts';
+import { checkTensors, firstNonFinite, type Header, type Message, type MessageOf, type WireTensor } from '../shared/protocol.ts';
+import { evaluateBatch, gradientStep } from '../shared/step.ts';
+import { synchronizedStep } from '../shared/sync-bn/step.ts';
+import { gradientsToWire, readState, subsetSpecs, weightSpecs, writeWeights, writeWeightsAt } from '../shared/weights.ts';
+import type { ReduceClient } from './reduce-client.ts';
+import type { Session } from './session.ts';
+
+/** Rows per evaluation chunk: bounds memory while keeping kernels busy. */
+const EVAL_CHUNK = 1024;
+
+/** Sends one message to the coordinator. */
+export type Send = <K extends Message['kind']>(h: Header<K>, t?: readonly WireTensor[]) => Promise<void>;
+
+/** Handles one request or notice from the coordinator; throws a FleetError for one it cannot answer. */
+export async function handle(msg: Message, s: Session | undefined, send: Send, metrics: FleetMetrics, log: Logger, reducer: ReduceClient): Promise<void> {
+  switch (msg.kind) {
+    case 'round':
+    case 'evaluate':
+      if (!s) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "welcome" before "${msg.kind}". Received: "${msg.kind}" first`);
+      return msg.kind === 'round' ? onRound(msg, s, send, metrics, reducer) : onEvaluate(msg, s, send);
+    case 'heartbeat':
+      return;
+    case 'error':
+      log.warn(`coordinator reported ${msg.code}: ${msg.message}`);
+      return;
+    case 'hello':
+    case 'ready':
+    case 'gradients':
+    case 'evalResult':
+    case 'reduce':
+    case 'reduced':
+    case 'welcome':
+    case 'done':
+      throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected round, evaluate, heartbeat or done from the coordinator. Received: "${msg.kind}"`);
+    default: {
+      const never: never = msg;
+      throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);
+    }
+  }
+}
+
+/** Applies the weights carried at the front of a round/evaluate message (all, or those at `indices`), if any. */
+function takeWeights(s: Session, tensors: readonly WireTensor[], weightCount: number, version: number, indices?: readonly number[]): WireTensor[] {
+  if (weightCount > 0) {
+    const weights = tensors.slice(0, weightCount);
+    const specs = weightSpecs(s.model);
+    if (indices) {
+      checkTensors(weights, subsetSpecs(specs, indices, weightCount), { finite: true });
+      writeWeightsAt(s.model, indices, weights);
+    } else {
+      checkTensors(weights, specs, { finite: true });
+      writeWeights(s.model, weights);
+    }
+    s.weightsVersion = version;
+  } else if (s.weightsVersion !== version) {
+    throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected weights for version ${version} (this worker has ${s.weightsVersion}). Received: a message without weights`);
+  }
+  return tensors.slice(weightCount);
+}
+
+function indicesOf(rest: readonly WireTensor[], view: DataView_): Int32Array {
+  const t = rest[0];
+  if (!t || t.dtype !== 'int32' || t.shape.length !== 1) throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected one int32 index vector after the weights. Received: ${t ? `${t.dtype} [${t.shape}]` : 'none'}`);
+  const idx = t.data as Int32Array;
+  const abs = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    const v = idx[i] as number;
+    if (v < 0 || v >= view.count) throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected indices in [0, ${view.count}). Received: ${v}`);
+    abs[i] = view.offset + v;
+  }
+  return abs;
+}
+
+async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics: FleetMetrics, reducer: ReduceClient): Promise<void> {
+  const rest = takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion, msg.weightIndices);
+  const indices = indicesOf(rest, s.splits.train);
+  const started = performance.now();
+  const batch = await s.pool.gather('train', indices, s.augment ? msg.epoch : undefined);
+  const n = indices.length;
+  const view = s.splits.train.data;
+  const x = tf.tensor(batch.x, [n, ...view.xShape.slice(1)]);
+  const y = tf.tensor(batch.y, [n, ...view.yShape.slice(1)]);
+  const compute = () => (s.trainStep ? customGradientStep(s.model, s.trainStep, s.metrics, x, y) : gradientStep(s.model, s.loss, s.metrics, x, y));
+  let step;
+  try {
+    step = s.syncBatchNorm ? await synchronizedStep(n, reducer.forRound(msg.roundId), compute, (r) => tf.dispose(r.grads)) : compute();
+  } finally {
+    tf.dispose([x, y]);
+  }
+  const grads = gradientsToWire(s.model, step.grads);
+  const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => firstNonFinite(g.data) >= 0)?.name;
+  if (bad !== undefined) {
+    // Never send non-finite gradients: say so, so the coordinator fails the round rather than waiting.
+    await send({ kind: 'error', code: 'FLEET_ERR_NONFINITE', message: `Expected finite values; ${bad} is not finite (loss ${step.loss}) in round ${msg.roundId}`, inReplyTo: 'round', replyId: msg.roundId });
+    return;
+  }
+  const state = readState(s.model);
+  const computeSeconds = (performance.now() - started) / 1000;
+  metrics.roundDuration.observe({ phase: 'compute' }, computeSeconds);
+  metrics.samplesTotal.inc(n);
+  metrics.samplesPerSecond.set(n / computeSeconds);
+  metrics.loss.set({ scope: 'round', split: 'train' }, step.loss);
+  await send(
+    { kind: 'gradients', roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums, computeSeconds, numTensors: tf.memory().numTensors },
+    [...grads, ...state],
+  );
+}
+
+async function onEvaluate(msg: MessageOf<'evaluate'>, s: Session, send: Send): Promise<void> {
+  takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion, msg.weightIndices);
+  const view = s.splits[msg.split];
+  if (!view || msg.start + msg.count > view.count) {
+    throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected rows within split "${msg.split}" (${view?.count ?? 0} rows). Received: [${msg.start}, ${msg.start + msg.count})`);
+  }
+  let lossSum = 0;
+  let metricSums = s.metrics.map(() => 0);
+  const preds: Float32Array[] = [];
+  let outShape: number[] = [];
+  for (let at = msg.start; at < msg.start + msg.count; at += EVAL_CHUNK) {
+    const n = Math.min(EVAL_CHUNK, msg.start + msg.count - at);
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) idx[i] = view.offset + at + i;
+    const batch = await s.pool.gather(view.source, idx);
+    const x = tf.tensor(batch.x, [n, ...view.data.xShape.slice(1)]);
+    const y = tf.tensor(batch.y, [n, ...view.data.yShape.slice(1)]);
+    if (msg.mode === 'metrics') {
+      const r = evaluateBatch(s.model, s.loss, s.metrics, x, y);
+      lossSum += r.lossSum;
+      metricSums = metricSums.map((v, i) => v + (r.metricSums[i] as number));
+    } else {
+      const p = tf.tidy(() => s.model.predict(x) as tf.Tensor);
+      outShape = p.shape.slice(1);
+      preds.push(p.dataSync() as Float32Array);
+      p.dispose();
+    }
+    tf.dispose([x, y]);
+  }
+  const tensors: WireTensor[] = [];
+  if (msg.mode === 'predict') {
+    const all = new Float32Array(preds.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of preds) { all.set(p, o); o += p.length; }
+    tensors.push({ name: 'predictions', dtype: 'float32', shape: [msg.count, ...outShape], data: all });
+  }
+  await send({ kind: 'evalResult', evalId: msg.evalId, samples: msg.count, lossSum, metricSums }, tensors);
+}

@@ -1,0 +1,60 @@
+/**
+ * A worker's session with one coordinator: the job loaded, the model rebuilt from the welcome's Keras
+ * JSON and weights, the data resolved, and the batch pool that gathers training rows.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { resolveAugmentSpec, type AugmentPipeline } from '../shared/augment/pipeline.ts';
+import type { TrainStep } from '../shared/custom-step.ts';
+import { resolveSplits, type DataView_, type Splits } from '../shared/data/dataset.ts';
+import { compiledFunctions, loadJob } from '../shared/job.ts';
+import type { SampleFn } from '../shared/keras/losses.ts';
+import '../shared/layers/index.ts'; // registers RandomFlip, RandomRotation, RandomZoom, RandomContrast for the model JSON
+import type { Logger } from '../shared/log.ts';
+import { modelFromKerasJson } from '../shared/model-json.ts';
+import { checkTensors, type MessageOf } from '../shared/protocol.ts';
+import { prepareBatchNorm } from '../shared/sync-bn/step.ts';
+import { weightSpecs, writeWeights } from '../shared/weights.ts';
+import { BatchPool } from './batch-pool.ts';
+
+/** What a worker holds between requests. */
+export interface Session {
+  readonly model: tf.LayersModel;
+  readonly loss: SampleFn;
+  readonly metrics: SampleFn[];
+  readonly splits: Splits;
+  readonly pool: BatchPool;
+  /** The job's own train step, used instead of the compiled loss. */
+  readonly trainStep?: TrainStep;
+  /** The job's batch-pipeline augmentation, applied to training batches in the pool threads. */
+  readonly augment?: AugmentPipeline;
+  /** The job's BatchNormalization layers normalise over the global batch (job.syncBatchNorm). */
+  readonly syncBatchNorm: boolean;
+  weightsVersion: number;
+}
+
+/** Builds the session a welcome describes; throws (FleetError or tfjs) when the job, data or model cannot be set up. */
+export async function startSession(msg: MessageOf<'welcome'>, log: Logger): Promise<Session> {
+  log.info(`joined as rank ${msg.rank}; loading job ${msg.jobPath}`);
+  const job = await loadJob(msg.jobPath, msg.jobArgs); // registers the job's custom layers in this process
+  const splits = resolveSplits(await job.data(), job.fit.validationSplit);
+  const model = await modelFromKerasJson(JSON.parse(msg.modelConfig));
+  const synchronized = prepareBatchNorm(model, { synchronized: job.syncBatchNorm === true });
+  if (job.syncBatchNorm) log.info(`syncBatchNorm: ${synchronized} BatchNormalization layer(s) normalise over the global batch`);
+  const augment = job.augment && resolveAugmentSpec(job.augment, splits.train.data.xShape);
+  const specs = weightSpecs(model);
+  checkTensors(msg.tensors, specs, { finite: true });
+  writeWeights(model, msg.tensors);
+  const sources: Record<string, DataView_['data']> = { train: splits.train.data };
+  if (splits.validation) sources['validation'] = splits.validation.data;
+  if (splits.test) sources['test'] = splits.test.data;
+  return {
+    model,
+    ...compiledFunctions(job.compile),
+    splits,
+    pool: new BatchPool(sources, 1, augment),
+    ...(job.trainStep && { trainStep: job.trainStep }),
+    ...(augment && { augment }),
+    syncBatchNorm: synchronized > 0,
+    weightsVersion: 0, // the welcome carried version 0
+  };
+}
