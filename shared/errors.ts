@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   FLEET_ERR_NONFINITE: 'A tensor on the wire holds NaN or Inf values.',
   FLEET_ERR_UNKNOWN_PEER: 'A message came from a peer that never completed the hello handshake.',
   FLEET_ERR_UNEXPECTED_MESSAGE: 'A valid message arrived at a time or from a role where it makes no sense.',
-  FLEET_ERR_STALE_ROUND: 'A result arrived for a round that is not in flight (old or duplicate).',
+  FLEET_ERR_STALE_ROUND: 'A result or a reduce arrived for a round that is not in flight, or twice.',
   FLEET_ERR_WORKER_LOST: 'A worker stopped answering heartbeats or exited.',
   FLEET_ERR_REMOTE: 'The peer reported an error.',
   FLEET_ERR_COMPUTE: 'A worker failed computing a step or an evaluation (a tfjs error, e.g. a shape the model rejects).',
