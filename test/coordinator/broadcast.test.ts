@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WeightBroadcast } from '../../coordinator/broadcast.ts';
 import { PeerRegistry } from '../../coordinator/peers.ts';
 import { selectBackend } from '../../shared/backend/select.ts';
+import { vgg16 } from '../../shared/applications/vgg16.ts';
 import { loadJob } from '../../shared/job.ts';
 import { readWeights } from '../../shared/weights.ts';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
@@ -62,6 +63,30 @@ describe('WeightBroadcast', () => {
     expect(b.update(readWeights(m), 5)).toBe(5); // nothing changed: workers at 5 need nothing
     (m.layers[2] as tf.layers.Layer).setWeights([tf.zeros([4, 2]), tf.ones([2])]);
     expect(b.update(readWeights(m), 5)).toBe(6); // a callback wrote weights: version 5 is stale
+  });
+});
+
+describe('the guide\'s transfer learning, VGG16 under its head', () => {
+  it('sends 0.54 MB per worker per round with the base frozen, not 59 MB; 29 MB while block5 fine-tunes', () => {
+    const base = vgg16({ includeTop: false, inputShape: [32, 32, 3] });
+    const model = tf.sequential({ layers: [base, tf.layers.globalAveragePooling2d({}), tf.layers.dense({ units: 256, activation: 'relu' }), tf.layers.dropout({ rate: 0.5 }), tf.layers.dense({ units: 10, activation: 'softmax' })] });
+    const peer = new PeerRegistry().admit(Buffer.from([1]), { pid: 1, host: 'h', backend: 'cpu' }, 0);
+    const bytes = (b: WeightBroadcast) => b.forPeer(peer).tensors.reduce((n, t) => n + t.data.byteLength, 0);
+    const roundBytes = () => {
+      const b = new WeightBroadcast(model);
+      b.update(readWeights(model), 0);
+      const first = bytes(b);
+      b.delivered(peer);
+      return [first, bytes(b)];
+    };
+    base.trainable = false;
+    // VGG16's 14,714,688 weights plus the head's 133,898, then the head's alone.
+    expect(roundBytes()).toEqual([(14_714_688 + 133_898) * 4, 133_898 * 4]);
+    base.trainable = true;
+    for (const layer of base.layers) layer.trainable = layer.name.startsWith('block5_');
+    // Fine-tuning: block5's three 3x3x512x512 convolutions and biases join the head.
+    expect(roundBytes()[1]).toBe((3 * (3 * 3 * 512 * 512 + 512) + 133_898) * 4);
+    model.dispose();
   });
 });
 
