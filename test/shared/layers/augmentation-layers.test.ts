@@ -123,12 +123,14 @@ describe('training through the layers', () => {
         tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
       ],
     });
-    model.compile({ optimizer: tf.train.adam(0.05), loss: 'sparseCategoricalCrossentropy' });
+    model.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy' });
     const x = tf.randomUniform([32, 6, 6, 3], 0, 1, 'float32', 7);
     const y = tf.cast(tf.greater(tf.mean(x, [1, 2, 3]), 0.5), 'float32');
-    const h = await model.fit(x, y, { epochs: 5, batchSize: 16, verbose: 0 });
+    // shuffle: false, because tfjs shuffles with the unseeded Math.random: with it, this run (and the
+    // loss it reaches) changed from one run to the next, and it failed about one time in six.
+    const h = await model.fit(x, y, { epochs: 10, batchSize: 16, shuffle: false, verbose: 0 });
     const loss = h.history['loss'] as number[];
-    expect(loss[4]).toBeLessThan(loss[0] as number);
+    expect(loss[9]).toBeLessThan((loss[0] as number) * 0.9); // deterministic; measured 0.830 -> 0.591
   });
 
   it('rejects bad arguments with what was expected and what was received', () => {
