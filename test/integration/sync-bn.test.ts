@@ -59,7 +59,7 @@ describe('synchronized BatchNormalization on a cluster (cpu backend)', () => {
         isTTY: false,
         now: () => Date.now(),
         write: (text: string) => {
-          // verbose 2 prints a line per epoch: lose a worker somewhere inside epoch 2.
+          // verbose 2 prints "Epoch 1/4" as epoch 1 begins: lose a worker 20-170 ms into it (an epoch takes seconds).
           if (!killed && /Epoch 1\/4/.test(text)) {
             killed = true;
             setTimeout(() => workers[0]?.child.kill('SIGKILL'), 20 + Math.random() * 150);
