@@ -41,8 +41,10 @@ export class WeightBroadcast {
     const prev = this.current;
     const first = prev.length !== all.length;
     const sameAt = (i: number) => !first && sameData((all[i] as WireTensor).data, (prev[i] as WireTensor).data);
-    if (first || !this.fixed.every(sameAt)) this.generation++;
-    const next = !first && version === this.currentVersion && !all.every((_, i) => sameAt(i)) ? version + 1 : version;
+    const fixedSame = !first && this.fixed.every(sameAt);
+    if (!fixedSame) this.generation++;
+    // Re-sent under the version they last went out as, the weights must be unchanged (fixed ones compared above).
+    const next = !first && version === this.currentVersion && !(fixedSame && this.changing.every(sameAt)) ? version + 1 : version;
     this.current = all;
     this.currentVersion = next;
     return next;

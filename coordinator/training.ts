@@ -227,7 +227,7 @@ export class Trainer {
   private async attemptRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     const { hub, metrics } = this.ctx;
     const t0 = performance.now();
-    this.weightsVersion = this.broadcast.update(readWeights(this.ctx.model), this.weightsVersion);
+    this.takeWeights();
     const t1 = performance.now();
     let accepted: Accepted[];
     try {
@@ -263,6 +263,14 @@ export class Trainer {
     return { lossSum, metricSums };
   }
 
+  /**
+   * Reads the weights the next request sends. Weights written since the last request without a round
+   * (EarlyStopping restoring the best epoch's before the test split) get a new version.
+   */
+  private takeWeights(): void {
+    this.weightsVersion = this.broadcast.update(readWeights(this.ctx.model), this.weightsVersion);
+  }
+
   /** Distributed evaluation of a split: rows sharded across workers, sums gathered; keys get `prefix`. */
   async evaluate(split: 'validation' | 'test' | 'train', prefix: string): Promise<Record<string, number>> {
     const r = await this.evaluateSplit(split, 'metrics');
@@ -290,8 +298,7 @@ export class Trainer {
     const view = splits[split];
     if (!view) throw new Error(`no ${split} split`);
     const evalId = this.evalId++;
-    // A callback may have written weights since the last round (EarlyStopping restoring the best epoch's before the test split).
-    this.weightsVersion = this.broadcast.update(readWeights(this.ctx.model), this.weightsVersion);
+    this.takeWeights();
     const workers = hub.peers.inState('HEALTHY');
     const ranges = shardRange(view.count, workers.length);
     const participants = workers.filter((_, i) => (ranges[i] as { count: number }).count > 0);

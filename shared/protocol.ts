@@ -32,6 +32,9 @@ const tensorSpec = z.strictObject({ name: z.string().max(256), dtype: z.enum(WIR
 const finite = z.number().refine(Number.isFinite, 'a finite number');
 const id = z.number().int().min(0);
 
+/** Of round and evaluate: the weight tensors at the front are model.weights[i] for these ascending indices, the rest unchanged; unset: all weights, in order. */
+const weightIndices = z.array(id).max(1 << 16).optional();
+
 const hello = z.strictObject({
   kind: z.literal('hello'),
   pid: id,
@@ -63,8 +66,7 @@ const round = z.strictObject({
   weightsVersion: id,
   /** Number of weight tensors at the front of `tensors`; 0 when the worker already has this version. */
   weightCount: id,
-  /** When set, those tensors are model.weights[i] for these ascending indices, the rest unchanged; unset: all weights, in order. */
-  weightIndices: z.array(id).max(1 << 16).optional(),
+  weightIndices,
 });
 const gradients = z.strictObject({
   kind: z.literal('gradients'),
@@ -85,8 +87,7 @@ const evaluate = z.strictObject({
   count: id,
   weightsVersion: id,
   weightCount: id,
-  /** As in `round`. */
-  weightIndices: z.array(id).max(1 << 16).optional(),
+  weightIndices,
   /** 'metrics' returns sums; 'predict' also returns the outputs as a tensor. */
   mode: z.enum(['metrics', 'predict']),
 });

@@ -53,12 +53,7 @@ export function readWeights(model: tf.LayersModel): WireTensor[] {
 
 /** Writes wire tensors into the model's weights, in model.weights order; shapes must already be checked. */
 export function writeWeights(model: tf.LayersModel, tensors: readonly WireTensor[]): void {
-  tf.tidy(() => {
-    model.weights.forEach((w, i) => {
-      const t = tensors[i] as WireTensor;
-      w.write(tf.tensor(t.data, [...t.shape], 'float32'));
-    });
-  });
+  writeWeightsAt(model, model.weights.map((_, i) => i), tensors);
 }
 
 /**

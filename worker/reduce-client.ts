@@ -47,9 +47,10 @@ export class ReduceClient {
     const t = msg.tensors[0];
     if (msg.tensors.length !== 1 || !t || t.dtype !== 'float32' || t.data.length !== w.length) {
       const got = msg.tensors.map((x) => `${x.dtype} [${x.shape}]`).join(', ') || 'no tensors';
+      const err = new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected one float32 vector of ${w.length} elements as reduced ${msg.seq}. Received: ${got}`);
       this.waiting.delete(msg.seq);
-      w.reject(new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected one float32 vector of ${w.length} elements as reduced ${msg.seq}. Received: ${got}`));
-      throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected one float32 vector of ${w.length} elements as reduced ${msg.seq}. Received: ${got}`);
+      w.reject(err);
+      throw err;
     }
     this.waiting.delete(msg.seq);
     w.resolve(Float32Array.from(t.data));

@@ -17,6 +17,7 @@ import { epochPermutation } from '../../shared/rng.ts';
 import { AUGMENT } from '../fixtures/jobs/augment-pipeline.ts';
 import { smoothedStep } from '../fixtures/jobs/custom-step.ts';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
+import { fitReference } from '../helpers/reference.ts';
 import { maxRelativeDiff } from '../helpers/weights.ts';
 
 const WORKERS = 2;
@@ -74,14 +75,6 @@ async function perShardReference(job: Job, x: tf.Tensor, y: tf.Tensor): Promise<
     moving.forEach((w, i) => w.write(stateSums[i] as tf.Tensor));
     tf.dispose([...before, ...gradSums, ...stateSums]);
   }
-  return model;
-}
-
-/** The reference for a model without BatchNormalization: plain tfjs model.fit at the global batch, in order. */
-async function fitReference(job: Job, x: tf.Tensor, y: tf.Tensor): Promise<tf.LayersModel> {
-  const model = job.model();
-  model.compile({ optimizer: makeOptimizer(job.compile.optimizer), loss: 'sparseCategoricalCrossentropy' });
-  await model.fit(x, y, { batchSize: job.fit.batchSize, epochs: job.fit.epochs, shuffle: false, verbose: 0 });
   return model;
 }
 

@@ -14,13 +14,13 @@ import { selectBackend } from '../../shared/backend/select.ts';
 import { resolveSplits } from '../../shared/data/dataset.ts';
 import { isFleetError } from '../../shared/errors.ts';
 import { compiledFunctions, loadJob } from '../../shared/job.ts';
-import { makeOptimizer } from '../../shared/keras/optimizers.ts';
 import { decodeMessage, encodeMessage, type Message, type MessageOf } from '../../shared/protocol.ts';
 import { gradientStep } from '../../shared/step.ts';
 import { synchronizeBatchNorm, synchronizedStep } from '../../shared/sync-bn/step.ts';
 import { gradientsToWire, readState, writeWeights } from '../../shared/weights.ts';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
 import { killAll, startCli, type Proc } from '../helpers/procs.ts';
+import { fitReference } from '../helpers/reference.ts';
 import { maxRelativeDiff } from '../helpers/weights.ts';
 
 const procs: Proc[] = [];
@@ -37,13 +37,11 @@ const cliWorker = (endpoint: string) => {
 };
 
 /** Plain tfjs model.fit at the job's global batch, in order: what synchronized workers must reproduce. */
-async function fitReference(file: string): Promise<tf.LayersModel> {
+async function fitJob(file: string): Promise<tf.LayersModel> {
   const job = await loadJob(path.join(JOBS, file));
   const d = (await job.data()).train;
-  const model = job.model();
-  model.compile({ optimizer: makeOptimizer(job.compile.optimizer), loss: 'sparseCategoricalCrossentropy' });
   const [x, y] = [tf.tensor(d.x, [...d.xShape]), tf.tensor(d.y, [...d.yShape])];
-  await model.fit(x, y, { batchSize: job.fit.batchSize, epochs: job.fit.epochs, shuffle: false, verbose: 0 });
+  const model = await fitReference(job, x, y);
   tf.dispose([x, y]);
   return model;
 }
@@ -70,7 +68,7 @@ describe('synchronized BatchNormalization on a cluster (cpu backend)', () => {
     });
     expect(killed).toBe(true);
     expect(await workers[0]?.exited.then((e) => e.signal)).toBe('SIGKILL');
-    const expected = await fitReference('conv-bn-sync-long.ts');
+    const expected = await fitJob('conv-bn-sync-long.ts');
     expect(result.history.history['loss']).toHaveLength(4);
     expect(maxRelativeDiff(result.model, expected)).toBeLessThan(1e-4);
     expect(maxRelativeDiff((await loadJob(job)).model(), expected)).toBeGreaterThan(1e-2);
