@@ -14,17 +14,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { runLocalJob, type LocalOptions } from '../cli/local.ts';
+import { runLocalJob, type LocalOptions } from './launcher.ts';
 import type { RunResult, Task } from '../coordinator/run.ts';
 import type { History } from '../coordinator/training.ts';
-import type { BackendRequest } from '../shared/backend/select.ts';
-import type { Callback } from '../shared/callbacks.ts';
-import type { ArrayData } from '../shared/data/dataset.ts';
-import { FleetError, describe } from '../shared/errors.ts';
-import type { InlineMeta } from '../shared/inline-job.ts';
-import type { CompileSpec, FitSpec, Job } from '../shared/job.ts';
+import type { BackendRequest } from '../shared/runtime/backend/select.ts';
+import type { Callback } from '../shared/model/callbacks.ts';
+import type { ArrayData } from '../shared/model/data/dataset.ts';
+import { FleetError, describe } from '../shared/runtime/errors.ts';
+import type { InlineMeta } from './inline-job.ts';
+import type { CompileSpec, FitSpec, Job } from '../shared/model/job.ts';
 
-const INLINE_JOB = fileURLToPath(new URL('../shared/inline-job.ts', import.meta.url));
+const INLINE_JOB = fileURLToPath(new URL('./inline-job.ts', import.meta.url));
 
 /** Options of `tensorfleet.local(...)`. */
 export interface LocalClusterOptions {

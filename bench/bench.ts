@@ -6,13 +6,14 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import * as zmq from 'zeromq';
-import { runLocal } from '../cli/local.ts';
+import { runLocal } from '../api/launcher.ts';
 import type { PhaseTimes } from '../coordinator/training.ts';
-import { selectBackend, type BackendRequest } from '../shared/backend/select.ts';
-import { loadJob } from '../shared/job.ts';
-import { makeOptimizer } from '../shared/keras/optimizers.ts';
+import { selectBackend, type BackendRequest } from '../shared/runtime/backend/select.ts';
+import { loadJob } from '../shared/model/job.ts';
+import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
 
 const JOB = path.resolve(import.meta.dirname, 'jobs/mlp.ts');
 
@@ -102,4 +103,8 @@ async function benchBackend(backend: BackendRequest): Promise<void> {
   print(`raw ZeroMQ round trip of ${(bytes / 1024).toFixed(0)} KiB over loopback: ${rt.toFixed(3)} ms; memcpy of the same: ${cp.toFixed(3)} ms (zmq/memcpy ${(rt / cp).toFixed(0)}x)`);
   const transferPerRound = one.times.transfer / one.times.rounds * 1000;
   print(`tensorfleet transfer per round (1 worker) / raw ZeroMQ round trip: ${(transferPerRound / rt).toFixed(2)}x`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await runBench(process.argv.slice(2));
 }

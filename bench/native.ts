@@ -8,10 +8,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend, type BackendRequest } from '../shared/backend/select.ts';
-import { loadMnist } from '../shared/data/mnist.ts';
-import { loadJob } from '../shared/job.ts';
-import { makeOptimizer } from '../shared/keras/optimizers.ts';
+import { selectBackend, type BackendRequest } from '../shared/runtime/backend/select.ts';
+import { loadMnist } from '../shared/model/data/mnist.ts';
+import { loadJob } from '../shared/model/job.ts';
+import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
 
 const MLP_JOB = path.resolve(import.meta.dirname, 'jobs/mlp.ts');
 const BACKENDS: readonly BackendRequest[] = ['wasm', 'tensorflow'];

@@ -6,10 +6,10 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { runLocalJob } from '../cli/local.ts';
-import { selectBackend, type BackendRequest } from '../shared/backend/select.ts';
-import { loadJob } from '../shared/job.ts';
-import { makeOptimizer } from '../shared/keras/optimizers.ts';
+import { runLocalJob } from '../api/launcher.ts';
+import { selectBackend, type BackendRequest } from '../shared/runtime/backend/select.ts';
+import { loadJob } from '../shared/model/job.ts';
+import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
 
 const JOB = path.resolve(import.meta.dirname, 'jobs/convbn.ts');
 const backend = (process.argv[process.argv.indexOf('--backend') + 1] ?? 'wasm') as BackendRequest;

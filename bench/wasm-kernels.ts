@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { selectBackend } from '../shared/backend/select.ts';
-import { builtinKernel } from '../shared/backend/wasm-kernels/builtins.ts';
+import { selectBackend } from '../shared/runtime/backend/select.ts';
+import { builtinKernel } from '../shared/runtime/backend/wasm-kernels/builtins.ts';
 
 const BATCH = 64;
 

@@ -6,8 +6,8 @@
  *   node bin/tensorfleet.mjs convert model.h5 tfjs-model/
  */
 import * as tf from '@tensorflow/tfjs';
-import { expectArgs } from '../shared/saving/inspect.ts';
-import { loadModel, saveModel } from '../shared/saving/index.ts';
+import { expectArgs } from '../shared/io/saving/inspect.ts';
+import { loadModel, saveModel } from '../shared/io/saving/index.ts';
 
 /** Runs the command; returns the exit code (FleetErrors propagate to cli/main.ts, which prints them). */
 export async function run(argv: readonly string[]): Promise<number> {

@@ -8,10 +8,10 @@
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { FleetError, describe } from '../shared/errors.ts';
-import { ENTRY, nodeArgs } from './local.ts';
+import { FleetError, describe } from '../shared/runtime/errors.ts';
+import { ENTRY, nodeArgs } from '../api/launcher.ts';
 
-/** Port of a worker's /metrics when `--metrics-port` is not given (as in shared/config.ts). */
+/** Port of a worker's /metrics when `--metrics-port` is not given (as in shared/runtime/config.ts). */
 const DEFAULT_WORKER_METRICS_PORT = 9401;
 /** Seconds `nvidia-smi -L` may take before the probe gives up on it. */
 const NVIDIA_SMI_TIMEOUT_MS = 10_000;

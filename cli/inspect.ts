@@ -4,7 +4,7 @@
  *   node bin/tensorfleet.mjs inspect model.h5
  */
 import * as tf from '@tensorflow/tfjs';
-import { expectArgs, formatReport, inspectFile } from '../shared/saving/inspect.ts';
+import { expectArgs, formatReport, inspectFile } from '../shared/io/saving/inspect.ts';
 
 /** Runs the command; returns the exit code (FleetErrors propagate to cli/main.ts, which prints them). */
 export async function run(argv: readonly string[]): Promise<number> {

@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as zmq from 'zeromq';
-import { FleetError } from '../shared/errors.ts';
-import { KEY_NAME, writeKeyPair, writePrivate } from '../shared/security/keys.ts';
+import { FleetError } from '../shared/runtime/errors.ts';
+import { KEY_NAME, writeKeyPair, writePrivate } from '../shared/wire/security/keys.ts';
 
 const USAGE = `usage: tensorfleet keys [--out DIR] [--name coordinator|worker|NAME] [--force]
        tensorfleet keys --token [--out DIR] [--name join] [--force]

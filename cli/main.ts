@@ -8,15 +8,15 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { CoordinatorOptions } from '../coordinator/run.ts';
-import { parseConfig, type Config } from '../shared/config.ts';
-import { FleetError, isFleetError } from '../shared/errors.ts';
+import { parseConfig, type Config } from '../shared/runtime/config.ts';
+import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 
 /**
  * Commands that live in their own module under cli/, each exporting `run(argv): Promise<number>`.
  * They are imported only when used, so the training path never loads HDF5, plotting or build tooling.
  */
 const EXTRA_COMMANDS: Record<string, string> = {
-  plot: './plot.ts',
+  plot: './plot/command.ts',
   convert: './convert.ts',
   inspect: './inspect.ts',
   setup: './setup.ts',
@@ -27,7 +27,6 @@ const USAGE = `usage:
   tensorfleet local --workers N [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] <job.ts>
   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --workers N <job.ts>
   tensorfleet worker --connect tcp://HOST:5555 [--gpus all|0,1,...]
-  tensorfleet bench
   tensorfleet plot | convert | inspect | setup | keys   (see README)
 common flags: --backend, --metrics-host, --metrics-port, --quiet, --max-message-size BYTES, --join-token-file FILE
 security flags (docs/security.md): coordinator --curve-secret-key FILE [--allow-keys DIR]; worker --curve-server-key FILE [--curve-secret-key FILE]
@@ -62,9 +61,9 @@ function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): Coordin
   });
 }
 
-/** Reads the key and token files the flags name (shared/security.ts), imported only when a role runs. */
+/** Reads the key and token files the flags name (shared/wire/security), imported only when a role runs. */
 async function securityOf(role: 'coordinator' | 'worker', c: { 'max-message-size': number; 'join-token-file'?: string | undefined; 'curve-secret-key'?: string | undefined; 'allow-keys'?: string | undefined; 'curve-server-key'?: string | undefined }) {
-  const { loadSecurity } = await import('../shared/security.ts');
+  const { loadSecurity } = await import('../shared/wire/security/index.ts');
   return loadSecurity(role, { maxMessageSize: c['max-message-size'], joinTokenFile: c['join-token-file'], curveSecretKey: c['curve-secret-key'], allowKeys: c['allow-keys'], curveServerKey: c['curve-server-key'] });
 }
 
@@ -86,7 +85,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'local': {
         const c = parseConfig('local', rest);
         const opts = coordinatorOptions(c);
-        const { runLocal } = await import('./local.ts');
+        const { runLocal } = await import('../api/launcher.ts');
         const workerArgs = ['--max-message-size', String(c['max-message-size']), ...(c['join-token-file'] !== undefined ? ['--join-token-file', c['join-token-file']] : [])];
         await runLocal({ ...opts, security: await securityOf('coordinator', c), workerArgs });
         return 0;
@@ -108,11 +107,6 @@ export async function main(argv: readonly string[]): Promise<number> {
         const security = await securityOf('worker', c);
         return await runWorker({ connect: c.connect, backend: c.backend, metricsHost: c['metrics-host'], metricsPort: c['metrics-port'], coordinatorTimeoutMs: c['coordinator-timeout'] * 1000, quiet: c.quiet, security });
       }
-      case 'bench': {
-        const { runBench } = await import('../bench/bench.ts');
-        await runBench(rest);
-        return 0;
-      }
       case undefined:
       case '-h':
       case '--help':
@@ -124,7 +118,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           const mod = (await import(new URL(extra, import.meta.url).href)) as { run(argv: readonly string[]): Promise<number> };
           return await mod.run(rest);
         }
-        throw new FleetError('FLEET_ERR_CONFIG', `Expected a command among local, coordinator, worker, bench, ${Object.keys(EXTRA_COMMANDS).join(', ')}. Received: "${command}"\n${USAGE}`);
+        throw new FleetError('FLEET_ERR_CONFIG', `Expected a command among local, coordinator, worker, ${Object.keys(EXTRA_COMMANDS).join(', ')}. Received: "${command}"\n${USAGE}`);
       }
     }
   } catch (err) {

@@ -5,10 +5,10 @@
  *   tensorfleet setup native --check                 # exit 0 when the native backend is set up
  * See docs/native.md.
  */
-import { FleetError, describe } from '../shared/errors.ts';
-import { setupNative } from '../shared/native/setup.ts';
-import { USAGE, parseNativeArgs } from '../shared/native/spec.ts';
-import { nativeSetupState } from '../shared/native/state.ts';
+import { FleetError, describe } from '../shared/runtime/errors.ts';
+import { setupNative } from './native/setup.ts';
+import { USAGE, parseNativeArgs } from './native/spec.ts';
+import { nativeSetupState } from './native/state.ts';
 
 const TOPICS = ['native'] as const;
 

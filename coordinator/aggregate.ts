@@ -1,5 +1,5 @@
 /** Gradient averaging: the heart of synchronous data parallelism. */
-import type { WireTensor } from '../shared/protocol.ts';
+import type { WireTensor } from '../shared/wire/protocol.ts';
 
 /** One worker's contribution to a round: gradients of its shard's mean loss, and its sample count. */
 export interface Contribution {

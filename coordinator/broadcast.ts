@@ -4,8 +4,8 @@
  * head) is sent to a worker once and then only when it changes, instead of every round.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { WireTensor } from '../shared/protocol.ts';
-import { stateWeights } from '../shared/weights.ts';
+import type { WireTensor } from '../shared/wire/protocol.ts';
+import { stateWeights } from '../shared/wire/weights.ts';
 import type { Peer } from './peers.ts';
 
 /** What to send one worker: tensors, and the model.weights indices they are when not all of them. */

@@ -10,7 +10,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../shared/errors.ts';
+import { FleetError } from '../shared/runtime/errors.ts';
 
 /** Trainer state that is not tensors. */
 export interface TrainerState {

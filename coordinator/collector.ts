@@ -3,8 +3,8 @@
  * each reply before accepting it. A reply that fails is rejected with a typed error and the collector
  * keeps waiting; it never accepts bad data. A participant that is lost fails the whole collection.
  */
-import { FleetError } from '../shared/errors.ts';
-import type { MessageOf } from '../shared/protocol.ts';
+import { FleetError } from '../shared/runtime/errors.ts';
+import type { MessageOf } from '../shared/wire/protocol.ts';
 import type { Peer } from './peers.ts';
 
 type ReplyKind = 'gradients' | 'evalResult';

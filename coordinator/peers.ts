@@ -10,7 +10,7 @@
  * loads the job and builds the model, and HEALTHY once it says `ready`. Every state change goes through `transition`, which
  * refuses moves the diagram does not have. LOST and DONE are final.
  */
-import { FleetError } from '../shared/errors.ts';
+import { FleetError } from '../shared/runtime/errors.ts';
 
 /** A worker's life-cycle state. */
 export type PeerState = 'JOINING' | 'HEALTHY' | 'LOST' | 'DONE';

@@ -3,8 +3,8 @@
  * float32 vector for each step `seq` of the round; once all have, the elementwise sum goes back to
  * all of them. Sums run in float64, in rank order, so every run adds in the same order.
  */
-import { FleetError, expected } from '../shared/errors.ts';
-import { firstNonFinite, type WireTensor } from '../shared/protocol.ts';
+import { FleetError, expected } from '../shared/runtime/errors.ts';
+import { firstNonFinite, type WireTensor } from '../shared/wire/protocol.ts';
 import type { Peer } from './peers.ts';
 
 /** Largest vector accepted, in elements: two per channel plus one, for layers of up to 64 Ki channels. */

@@ -4,11 +4,11 @@
  * are stragglers: their shards move to the workers that answered (a follow-up request without a
  * deadline, so the round always completes), and their late replies are stale and dropped.
  */
-import type { Logger } from '../shared/log.ts';
-import type { FleetMetrics } from '../shared/metrics.ts';
-import type { MessageOf, TensorExpectation, WireTensor } from '../shared/protocol.ts';
+import type { Logger } from '../shared/runtime/log.ts';
+import type { FleetMetrics } from '../shared/runtime/metrics.ts';
+import type { MessageOf, TensorExpectation, WireTensor } from '../shared/wire/protocol.ts';
 import type { WeightsMessage } from './broadcast.ts';
-import { gradientValidator, type Hub } from './coordinator.ts';
+import { gradientValidator, type Hub } from './hub.ts';
 import type { Peer } from './peers.ts';
 import { shardBatch } from './shard.ts';
 

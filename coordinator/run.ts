@@ -5,20 +5,20 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describeChoice, selectBackend, type BackendRequest } from '../shared/backend/select.ts';
-import { CallbackList } from '../shared/callbacks.ts';
-import { resolveSplits, type Splits } from '../shared/data/dataset.ts';
-import { FleetError, isFleetError } from '../shared/errors.ts';
-import { checkCompile, compiledFunctions, loadJob, type FitSpec, type Job } from '../shared/job.ts';
-import { createLogger } from '../shared/log.ts';
-import { makeOptimizer } from '../shared/keras/optimizers.ts';
-import { createMetrics, serveMetrics } from '../shared/metrics.ts';
-import { saveModel } from '../shared/saving/index.ts';
-import { modelToKerasJson } from '../shared/model-json.ts';
-import { readWeights } from '../shared/weights.ts';
-import type { Security } from '../shared/security.ts';
+import { describeChoice, selectBackend, type BackendRequest } from '../shared/runtime/backend/select.ts';
+import { CallbackList } from '../shared/model/callbacks.ts';
+import { resolveSplits, type Splits } from '../shared/model/data/dataset.ts';
+import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
+import { checkCompile, compiledFunctions, loadJob, type FitSpec, type Job } from '../shared/model/job.ts';
+import { createLogger } from '../shared/runtime/log.ts';
+import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
+import { createMetrics, serveMetrics } from '../shared/runtime/metrics.ts';
+import { saveModel } from '../shared/io/saving/index.ts';
+import { modelToKerasJson } from '../shared/io/model-json.ts';
+import { readWeights } from '../shared/wire/weights.ts';
+import type { Security } from '../shared/wire/security/index.ts';
 import { readLatestCheckpoint } from './checkpoint.ts';
-import { Hub } from './coordinator.ts';
+import { Hub } from './hub.ts';
 import { formatLogs, type ProgressSink } from './progress.ts';
 import { Trainer, type History, type PhaseTimes } from './training.ts';
 
@@ -38,7 +38,7 @@ export interface CoordinatorOptions {
   readonly heartbeatTimeoutMs: number;
   readonly joinTimeoutMs: number;
   readonly out?: string;
-  /** CURVE keys, allow-list, join token and frame cap (shared/security.ts); unset: none, default cap. */
+  /** CURVE keys, allow-list, join token and frame cap (shared/wire/security); unset: none, default cap. */
   readonly security?: Security;
   /** Checkpoint every N rounds too (0: epoch ends only); checkpoints go to <out>/checkpoints. */
   readonly checkpointEvery?: number;

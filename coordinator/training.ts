@@ -3,21 +3,21 @@
  * average them, apply the optimizer (whose state lives only here), and evaluate at epoch end.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CallbackList, type Logs, type TrainingControl } from '../shared/callbacks.ts';
-import type { Logger } from '../shared/log.ts';
+import { CallbackList, type Logs, type TrainingControl } from '../shared/model/callbacks.ts';
+import type { Logger } from '../shared/runtime/log.ts';
 import { restoreCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.ts';
 import { getLearningRate, setLearningRate } from './callbacks/learning-rate.ts';
-import type { Splits } from '../shared/data/dataset.ts';
-import { FleetError, isFleetError } from '../shared/errors.ts';
-import type { FitSpec } from '../shared/job.ts';
-import type { FleetMetrics } from '../shared/metrics.ts';
-import type { WireTensor } from '../shared/protocol.ts';
-import { epochPermutation, identityOrder } from '../shared/rng.ts';
-import { trainableVariables } from '../shared/step.ts';
-import { gradientSpecs, readWeights, stateSpecs, writeState } from '../shared/weights.ts';
+import type { Splits } from '../shared/model/data/dataset.ts';
+import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
+import type { FitSpec } from '../shared/model/job.ts';
+import type { FleetMetrics } from '../shared/runtime/metrics.ts';
+import type { WireTensor } from '../shared/wire/protocol.ts';
+import { epochPermutation, identityOrder } from '../shared/runtime/rng.ts';
+import { trainableVariables } from '../shared/model/step.ts';
+import { gradientSpecs, readWeights, stateSpecs, writeState } from '../shared/wire/weights.ts';
 import { WeightBroadcast } from './broadcast.ts';
 import { weightedAverage } from './aggregate.ts';
-import type { Hub } from './coordinator.ts';
+import type { Hub } from './hub.ts';
 import { gatherGradients, type Accepted } from './round.ts';
 import type { Peer } from './peers.ts';
 import { Progress, type ProgressSink } from './progress.ts';

@@ -16,8 +16,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EarlyStopping, ReduceLROnPlateau, defineJob, loadMnist } from '../index.ts';
-import type { KerasAugmentationConfig } from '../shared/augment/config.ts';
-import { randomContrast, randomFlip, randomRotation, randomZoom } from '../shared/layers/index.ts';
+import type { KerasAugmentationConfig } from '../shared/model/augment/config.ts';
+import { randomContrast, randomFlip, randomRotation, randomZoom } from '../shared/model/layers/index.ts';
 
 /** data_augmentation = keras.Sequential([...]): the guide's four layers. */
 export function dataAugmentation(): tf.Sequential {

@@ -9,8 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { loadMnist, selectBackend, tapeGradients, trainableVariables } from '../index.ts';
-import type { BackendRequest } from '../shared/backend/select.ts';
-import type { TrainStepOutput } from '../shared/custom-step.ts';
+import type { BackendRequest } from '../shared/runtime/backend/select.ts';
+import type { TrainStepOutput } from '../shared/model/custom-step.ts';
 import { guideMlp } from './mlp-model.ts';
 
 /** loss_object = keras.losses.SparseCategoricalCrossentropy(): per-sample crossentropy of class ids. */

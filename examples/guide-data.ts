@@ -1,6 +1,6 @@
 /** The Keras guide's random data: x uniform in [0, 1) with 784 features, y integer classes 0-9. */
 import type { ArrayData } from '../index.ts';
-import { seededRandom } from '../shared/rng.ts';
+import { seededRandom } from '../shared/runtime/rng.ts';
 
 /** `np.random.random((n, 784))` and `np.random.randint(0, 10, (n,))`, from a seed. */
 export function randomData(n: number, seed: number): ArrayData {

@@ -16,10 +16,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { local, type History } from '../index.ts';
-import { saveModelFiles } from '../shared/applications/weights-file.ts';
-import { vgg16 } from '../shared/applications/vgg16.ts';
-import type { BackendRequest } from '../shared/backend/select.ts';
-import { seededRandom } from '../shared/rng.ts';
+import { saveModelFiles } from '../shared/io/applications/weights-file.ts';
+import { vgg16 } from '../shared/io/applications/vgg16.ts';
+import type { BackendRequest } from '../shared/runtime/backend/select.ts';
+import { seededRandom } from '../shared/runtime/rng.ts';
 
 const INPUT: [number, number, number] = [32, 32, 3];
 

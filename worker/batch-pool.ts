@@ -1,9 +1,9 @@
 /** The worker's batch pipeline: a piscina pool that assembles batches off the main thread. */
 import { Piscina } from 'piscina';
-import type { AugmentPipeline } from '../shared/augment/pipeline.ts';
-import type { ArrayData } from '../shared/data/dataset.ts';
-import { rowSize } from '../shared/data/dataset.ts';
-import { tsxLoaderUrl } from '../shared/tsx.ts';
+import type { AugmentPipeline } from '../shared/model/augment/pipeline.ts';
+import type { ArrayData } from '../shared/model/data/dataset.ts';
+import { rowSize } from '../shared/model/data/dataset.ts';
+import { tsxLoaderUrl } from '../shared/runtime/tsx.ts';
 import type { BatchRequest, BatchWorkerData, SharedSplit } from './batch-task.ts';
 
 function toShared(src: Float32Array): Float32Array {

@@ -4,7 +4,7 @@
  */
 import { move } from 'piscina';
 import { workerData } from 'node:worker_threads';
-import { augmentRows, type AugmentPipeline } from '../shared/augment/pipeline.ts';
+import { augmentRows, type AugmentPipeline } from '../shared/model/augment/pipeline.ts';
 
 /** One shared split: x and y over SharedArrayBuffers, with per-example row sizes. */
 export interface SharedSplit {

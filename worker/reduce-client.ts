@@ -4,9 +4,9 @@
  * an error naming the round. A newer request from the coordinator means the round was abandoned
  * (a worker was lost and it is being redone), so waiting reductions are failed, never left hanging.
  */
-import { FleetError } from '../shared/errors.ts';
-import type { Header, MessageOf, WireTensor } from '../shared/protocol.ts';
-import type { AllReduce } from '../shared/sync-bn/step.ts';
+import { FleetError } from '../shared/runtime/errors.ts';
+import type { Header, MessageOf, WireTensor } from '../shared/wire/protocol.ts';
+import type { AllReduce } from '../shared/model/sync-bn/step.ts';
 
 type SendReduce = (h: Header<'reduce'>, t: readonly WireTensor[]) => Promise<void>;
 

@@ -4,15 +4,15 @@
  * range of a split. Both take the weights carried at the front of the message first.
  */
 import * as tf from '@tensorflow/tfjs';
-import { customGradientStep } from '../shared/custom-step.ts';
-import type { DataView_ } from '../shared/data/dataset.ts';
-import { FleetError } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
-import type { FleetMetrics } from '../shared/metrics.ts';
-import { checkTensors, firstNonFinite, type Header, type Message, type MessageOf, type WireTensor } from '../shared/protocol.ts';
-import { evaluateBatch, gradientStep } from '../shared/step.ts';
-import { synchronizedStep } from '../shared/sync-bn/step.ts';
-import { gradientsToWire, readState, subsetSpecs, weightSpecs, writeWeights, writeWeightsAt } from '../shared/weights.ts';
+import { customGradientStep } from '../shared/model/custom-step.ts';
+import type { DataView_ } from '../shared/model/data/dataset.ts';
+import { FleetError } from '../shared/runtime/errors.ts';
+import type { Logger } from '../shared/runtime/log.ts';
+import type { FleetMetrics } from '../shared/runtime/metrics.ts';
+import { checkTensors, firstNonFinite, type Header, type Message, type MessageOf, type WireTensor } from '../shared/wire/protocol.ts';
+import { evaluateBatch, gradientStep } from '../shared/model/step.ts';
+import { synchronizedStep } from '../shared/model/sync-bn/step.ts';
+import { gradientsToWire, readState, subsetSpecs, weightSpecs, writeWeights, writeWeightsAt } from '../shared/wire/weights.ts';
 import type { ReduceClient } from './reduce-client.ts';
 import type { Session } from './session.ts';
 

@@ -3,17 +3,17 @@
  * JSON and weights, the data resolved, and the batch pool that gathers training rows.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { resolveAugmentSpec, type AugmentPipeline } from '../shared/augment/pipeline.ts';
-import type { TrainStep } from '../shared/custom-step.ts';
-import { resolveSplits, type DataView_, type Splits } from '../shared/data/dataset.ts';
-import { compiledFunctions, loadJob } from '../shared/job.ts';
-import type { SampleFn } from '../shared/keras/losses.ts';
-import '../shared/layers/index.ts'; // registers RandomFlip, RandomRotation, RandomZoom, RandomContrast for the model JSON
-import type { Logger } from '../shared/log.ts';
-import { modelFromKerasJson } from '../shared/model-json.ts';
-import { checkTensors, type MessageOf } from '../shared/protocol.ts';
-import { prepareBatchNorm } from '../shared/sync-bn/step.ts';
-import { weightSpecs, writeWeights } from '../shared/weights.ts';
+import { resolveAugmentSpec, type AugmentPipeline } from '../shared/model/augment/pipeline.ts';
+import type { TrainStep } from '../shared/model/custom-step.ts';
+import { resolveSplits, type DataView_, type Splits } from '../shared/model/data/dataset.ts';
+import { compiledFunctions, loadJob } from '../shared/model/job.ts';
+import type { SampleFn } from '../shared/model/keras/losses.ts';
+import '../shared/model/layers/index.ts'; // registers RandomFlip, RandomRotation, RandomZoom, RandomContrast for the model JSON
+import type { Logger } from '../shared/runtime/log.ts';
+import { modelFromKerasJson } from '../shared/io/model-json.ts';
+import { checkTensors, type MessageOf } from '../shared/wire/protocol.ts';
+import { prepareBatchNorm } from '../shared/model/sync-bn/step.ts';
+import { weightSpecs, writeWeights } from '../shared/wire/weights.ts';
 import { BatchPool } from './batch-pool.ts';
 
 /** What a worker holds between requests. */

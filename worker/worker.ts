@@ -5,13 +5,13 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import * as zmq from 'zeromq';
-import { describeChoice, selectBackend, type BackendRequest } from '../shared/backend/select.ts';
-import { FleetError, isFleetError } from '../shared/errors.ts';
-import { createLogger } from '../shared/log.ts';
-import { createMetrics, serveMetrics } from '../shared/metrics.ts';
-import { decodeMessage, encodeMessage, type Header, type Message, type WireTensor } from '../shared/protocol.ts';
-import { NO_SECURITY, clientSocketOptions, describeSecurity, watchWorkerHandshakes, type Security } from '../shared/security.ts';
-import { SendQueue, frameBytes } from '../shared/transport.ts';
+import { describeChoice, selectBackend, type BackendRequest } from '../shared/runtime/backend/select.ts';
+import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
+import { createLogger } from '../shared/runtime/log.ts';
+import { createMetrics, serveMetrics } from '../shared/runtime/metrics.ts';
+import { decodeMessage, encodeMessage, type Header, type Message, type WireTensor } from '../shared/wire/protocol.ts';
+import { NO_SECURITY, clientSocketOptions, describeSecurity, watchWorkerHandshakes, type Security } from '../shared/wire/security/index.ts';
+import { SendQueue, frameBytes } from '../shared/wire/transport.ts';
 import { ReduceClient } from './reduce-client.ts';
 import { handle } from './requests.ts';
 import { startSession, type Session } from './session.ts';
@@ -26,7 +26,7 @@ export interface WorkerOptions {
   /** Give up when the coordinator has been silent this long, in milliseconds. */
   readonly coordinatorTimeoutMs: number;
   readonly quiet: boolean;
-  /** CURVE keys, join token and frame cap (shared/security.ts); unset: NO_SECURITY. */
+  /** CURVE keys, join token and frame cap (shared/wire/security); unset: NO_SECURITY. */
   readonly security?: Security;
 }
 /** Runs a worker until the coordinator says done (exit code 0) or is lost (exit code 1). */

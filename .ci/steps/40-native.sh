@@ -2,7 +2,7 @@
 # The native TensorFlow backend: tfjs-node's binding compiled against the pinned TensorFlow pip wheel,
 # because tfjs-node's own install script downloads from hosts CI cannot reach (docs/native.md).
 # Idempotent: when the addon is already built it only re-checks, in a fresh node, that it loads.
-# A failure fails CI: test/shared/native.test.ts skips only when this step never ran.
+# A failure fails CI: test/cli/native.test.ts skips only when this step never ran.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

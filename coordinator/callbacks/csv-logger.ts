@@ -1,7 +1,7 @@
 /** CSVLogger: append one row per epoch (epoch, then every log key) to a CSV file. */
 import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BaseCallback, type Logs } from '../../shared/callbacks.ts';
+import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
 
 /** Writes `epoch,<keys...>` rows; with `append`, continues an existing file (as after a resume). */
 export class CSVLogger extends BaseCallback {

@@ -1,6 +1,6 @@
 /** EarlyStopping: stop when a monitored quantity stops improving, optionally restoring the best weights. */
 import * as tf from '@tensorflow/tfjs';
-import { BaseCallback, type Logs } from '../../shared/callbacks.ts';
+import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
 import { Monitor, type Mode } from './monitor.ts';
 
 /** Keras EarlyStopping arguments, camelCased. */

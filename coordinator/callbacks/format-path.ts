@@ -2,7 +2,7 @@
  * Keras checkpoint path templates: `ckpt-{epoch:02d}-{val_loss:.2f}.h5`. Supports the Python format
  * specs Keras users write: `{name}`, `{name:0Nd}`, `{name:.Nf}`, `{name:W.Nf}`, `{name:.Ne}`.
  */
-import { FleetError } from '../../shared/errors.ts';
+import { FleetError } from '../../shared/runtime/errors.ts';
 
 /** Fills a template from `values`; `epoch` is 1-based as in Keras file names. */
 export function formatPath(template: string, values: Readonly<Record<string, number>>): string {

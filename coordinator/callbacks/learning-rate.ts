@@ -4,7 +4,7 @@
  * so that is used when present. Adam, RMSProp and Adagrad read the field on every update.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../../shared/errors.ts';
+import { FleetError } from '../../shared/runtime/errors.ts';
 
 interface WithLearningRate {
   learningRate?: number;

@@ -1,5 +1,5 @@
 /** LearningRateScheduler: set the learning rate at the start of every epoch from `schedule(epoch, lr)`. */
-import { BaseCallback, type Logs } from '../../shared/callbacks.ts';
+import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
 import { getLearningRate, setLearningRate } from './learning-rate.ts';
 
 /** Calls `schedule(epoch, currentLr)` at each epoch begin and applies the result. */

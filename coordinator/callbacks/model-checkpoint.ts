@@ -1,5 +1,5 @@
 /** ModelCheckpoint: save the model (or its weights) at epoch end, optionally only when it improved. */
-import { BaseCallback, type Logs } from '../../shared/callbacks.ts';
+import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
 import { formatPath } from './format-path.ts';
 import { Monitor, type Mode } from './monitor.ts';
 import { defaultSaver, type Saver } from './save.ts';

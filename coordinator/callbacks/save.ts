@@ -1,6 +1,6 @@
-/** How checkpoints reach the disk: the format follows the file name (see shared/saving). */
+/** How checkpoints reach the disk: the format follows the file name (see shared/io/saving). */
 import type * as tf from '@tensorflow/tfjs';
-import { saveModel, saveWeights } from '../../shared/saving/index.ts';
+import { saveModel, saveWeights } from '../../shared/io/saving/index.ts';
 
 /** Saves a model or only its weights at `file`; must be atomic (no half-written file on failure). */
 export type Saver = (model: tf.LayersModel, file: string, opts: { weightsOnly: boolean }) => Promise<void>;

@@ -4,8 +4,8 @@
  * `epoch_learning_rate`, and optionally `batch_<metric>` per batch.
  */
 import path from 'node:path';
-import { BaseCallback, type Logs } from '../../shared/callbacks.ts';
-import { SummaryWriter } from '../../shared/tensorboard/index.ts';
+import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
+import { SummaryWriter } from '../tensorboard/index.ts';
 import { getLearningRate } from './learning-rate.ts';
 
 /** Keras TensorBoard arguments, camelCased. */

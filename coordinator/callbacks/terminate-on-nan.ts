@@ -1,5 +1,5 @@
 /** TerminateOnNaN: stop training as soon as a batch loss is NaN or infinite. */
-import { BaseCallback, type Logs } from '../../shared/callbacks.ts';
+import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
 
 /** Stops training when a batch reports a non-finite loss. */
 export class TerminateOnNaN extends BaseCallback {

@@ -2,8 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { local } from '../../api/cluster.ts';
-import { selectBackend } from '../../shared/backend/select.ts';
-import { FleetError } from '../../shared/errors.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import { FleetError } from '../../shared/runtime/errors.ts';
 import { smallModel, tensors } from '../helpers/data.ts';
 import { maxRelativeDiff } from '../helpers/weights.ts';
 

@@ -7,8 +7,8 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { launchPerGpu, listGpus, parseNvidiaSmiList, parseProcGpus, resolveGpuSpec, runPerGpu, type SpawnFn } from '../../cli/gpus.ts';
-import { ENTRY, nodeArgs } from '../../cli/local.ts';
-import { isFleetError } from '../../shared/errors.ts';
+import { ENTRY, nodeArgs } from '../../api/launcher.ts';
+import { isFleetError } from '../../shared/runtime/errors.ts';
 
 interface Call { command: string; args: readonly string[]; options: SpawnOptions }
 

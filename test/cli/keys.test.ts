@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.ts';
-import { loadKeyPair, loadPublicKey, loadSecurity } from '../../shared/security.ts';
+import { loadKeyPair, loadPublicKey, loadSecurity } from '../../shared/wire/security/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/tensorfleet.mjs');

@@ -8,10 +8,10 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WeightBroadcast } from '../../coordinator/broadcast.ts';
 import { PeerRegistry } from '../../coordinator/peers.ts';
-import { selectBackend } from '../../shared/backend/select.ts';
-import { vgg16 } from '../../shared/applications/vgg16.ts';
-import { loadJob } from '../../shared/job.ts';
-import { readWeights } from '../../shared/weights.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import { vgg16 } from '../../shared/io/applications/vgg16.ts';
+import { loadJob } from '../../shared/model/job.ts';
+import { readWeights } from '../../shared/wire/weights.ts';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
 
 beforeAll(async () => {

@@ -19,8 +19,8 @@ import { ModelCheckpoint } from '../../coordinator/callbacks/model-checkpoint.ts
 import { ReduceLROnPlateau } from '../../coordinator/callbacks/reduce-lr-on-plateau.ts';
 import { TensorBoard } from '../../coordinator/callbacks/tensorboard.ts';
 import { TerminateOnNaN } from '../../coordinator/callbacks/terminate-on-nan.ts';
-import { selectBackend } from '../../shared/backend/select.ts';
-import { BaseCallback, type Logs } from '../../shared/callbacks.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
 import { smallModel, tensors } from '../helpers/data.ts';
 
 let cluster: LocalCluster;

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { Reduction } from '../../coordinator/reduction.ts';
 import { PeerRegistry } from '../../coordinator/peers.ts';
-import { isFleetError, type FleetError } from '../../shared/errors.ts';
-import type { WireTensor } from '../../shared/protocol.ts';
+import { isFleetError, type FleetError } from '../../shared/runtime/errors.ts';
+import type { WireTensor } from '../../shared/wire/protocol.ts';
 import { ReduceClient } from '../../worker/reduce-client.ts';
 
 const vec = (...v: number[]): WireTensor[] => [{ name: 'local', dtype: 'float32', shape: [v.length], data: Float32Array.from(v) }];

@@ -19,8 +19,8 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
-import { parseConfig } from '../../shared/config.ts';
-import { tsxLoaderUrl } from '../../shared/tsx.ts';
+import { parseConfig } from '../../shared/runtime/config.ts';
+import { tsxLoaderUrl } from '../../shared/runtime/tsx.ts';
 import { MONITORING, ROOT, requireTool, run } from './tools.ts';
 
 const K8S = path.join(ROOT, 'deploy/k8s');
@@ -258,7 +258,7 @@ describe('the checks catch broken manifests', () => {
 describe('the job module shipped in the ConfigMap', () => {
   it('loads as a valid job where the image puts it (under the package root, importing \'tensorfleet\')', () => {
     // A real tsx process, as in the pods: loadJob imports it and checks it against the job schema.
-    const script = `const { loadJob } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'shared/job.ts')).href)});
+    const script = `const { loadJob } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'shared/model/job.ts')).href)});
       const job = await loadJob(${JSON.stringify(path.join(K8S, 'base/job.ts'))});
       console.log(JSON.stringify({ name: job.name, epochs: job.fit.epochs }));`;
     const r = spawnSync(process.execPath, ['--import', tsxLoaderUrl(), '--input-type=module', '-e', script], { encoding: 'utf8', cwd: ROOT, timeout: 60_000 });

@@ -1,7 +1,7 @@
 /**
  * deploy/monitoring: the alert rules pass `promtool check rules` and their unit tests (`promtool test
  * rules`), the example Prometheus config passes `promtool check config`, and the Grafana dashboard's
- * queries are valid PromQL that select only metrics tensorfleet exports (shared/metrics.ts METRIC and the
+ * queries are valid PromQL that select only metrics tensorfleet exports (shared/runtime/metrics.ts METRIC and the
  * default process metrics) and cover what the dashboard promises.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { METRIC } from '../../shared/metrics.ts';
+import { METRIC } from '../../shared/runtime/metrics.ts';
 import { MONITORING, metricNames, requireTool, run, unknownMetricNames } from './tools.ts';
 
 const RULES_DIR = path.join(MONITORING, 'prometheus');
@@ -88,7 +88,7 @@ describe('Grafana dashboard', () => {
     expect(r.stdout).toContain(`SUCCESS: ${exprs.length} rules found`);
   });
 
-  it('queries select only metric names declared in shared/metrics.ts METRIC or default process metrics', async () => {
+  it('queries select only metric names declared in shared/runtime/metrics.ts METRIC or default process metrics', async () => {
     expect(await unknownMetricNames(exprs)).toEqual([]);
     // And the check itself sees names: the dashboard uses most of METRIC.
     const used = new Set(exprs.flatMap(metricNames));

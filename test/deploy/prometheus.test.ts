@@ -10,13 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { selectBackend } from '../../shared/backend/select.ts';
-import { METRIC } from '../../shared/metrics.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import { METRIC } from '../../shared/runtime/metrics.ts';
 import { runTestCluster } from '../helpers/local.ts';
 import { freePort } from '../helpers/procs.ts';
 import { MONITORING, findTool, requireTool, run } from './tools.ts';
 
-/** Lint findings tolerated from `promtool check metrics`: none, since shared/metrics.ts drops the *_total gauges. */
+/** Lint findings tolerated from `promtool check metrics`: none, since shared/runtime/metrics.ts drops the *_total gauges. */
 const PROM_CLIENT_DEFAULT_FINDINGS = new Set<string>();
 
 /** Status of `promtool check metrics`: 0 clean, 3 lint findings only (anything else: it could not parse). */

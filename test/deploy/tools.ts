@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { createMetrics, METRIC } from '../../shared/metrics.ts';
+import { createMetrics, METRIC } from '../../shared/runtime/metrics.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const MONITORING = path.join(ROOT, 'deploy/monitoring');

@@ -7,11 +7,11 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runLocalJob, type LocalOptions } from '../../cli/local.ts';
-import { selectBackend } from '../../shared/backend/select.ts';
-import type { AugmentSpec } from '../../shared/augment/config.ts';
-import { resolveAugmentSpec } from '../../shared/augment/pipeline.ts';
-import { loadJob } from '../../shared/job.ts';
+import { runLocalJob, type LocalOptions } from '../../api/launcher.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import type { AugmentSpec } from '../../shared/model/augment/config.ts';
+import { resolveAugmentSpec } from '../../shared/model/augment/pipeline.ts';
+import { loadJob } from '../../shared/model/job.ts';
 import { customLoop } from '../../examples/custom-loop.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runToEnd, startCli } from '../helpers/procs.ts';
-import { ENTRY, nodeArgs } from '../../cli/local.ts';
+import { ENTRY, nodeArgs } from '../../api/launcher.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ex = (f: string) => path.join(ROOT, 'examples', f);

@@ -1,6 +1,6 @@
 /** Defaults for running a local cluster inside a test. */
 import path from 'node:path';
-import { runLocal, type LocalOptions } from '../../cli/local.ts';
+import { runLocal, type LocalOptions } from '../../api/launcher.ts';
 
 export const JOBS = path.resolve(import.meta.dirname, '../fixtures/jobs');
 

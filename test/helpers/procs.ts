@@ -1,7 +1,7 @@
 /** Real child processes of the tensorfleet CLI for integration tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { ENTRY, nodeArgs } from '../../cli/local.ts';
+import { ENTRY, nodeArgs } from '../../api/launcher.ts';
 
 /** A running CLI process with its output captured. */
 export interface Proc {

@@ -1,7 +1,7 @@
 /** Single-process references the cluster is compared against. */
 import type * as tf from '@tensorflow/tfjs';
-import type { Job } from '../../shared/job.ts';
-import { makeOptimizer } from '../../shared/keras/optimizers.ts';
+import type { Job } from '../../shared/model/job.ts';
+import { makeOptimizer } from '../../shared/model/keras/optimizers.ts';
 
 /** Plain tfjs model.fit of the job's model at its global batch, in order (sparse categorical crossentropy). */
 export async function fitReference(job: Job, x: tf.Tensor, y: tf.Tensor): Promise<tf.LayersModel> {

@@ -14,12 +14,12 @@ import os from 'node:os';
 import path from 'node:path';
 import * as zmq from 'zeromq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../shared/backend/select.ts';
-import { loadJob } from '../../shared/job.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import { loadJob } from '../../shared/model/job.ts';
 import {
   clientSocketOptions, loadSecurity, reportHandshakeRefusals, serverSocketOptions, startAuthenticator, writeKeyPair, type Refusal,
-} from '../../shared/security.ts';
-import { readWeights } from '../../shared/weights.ts';
+} from '../../shared/wire/security/index.ts';
+import { readWeights } from '../../shared/wire/weights.ts';
 import { JOBS } from '../helpers/local.ts';
 import { freePort, killAll, startCli, waitFor, type Proc } from '../helpers/procs.ts';
 

@@ -7,9 +7,9 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../shared/backend/select.ts';
-import { loadJob } from '../../shared/job.ts';
-import { modelFromKerasJson, modelToKerasJson } from '../../shared/model-json.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import { loadJob } from '../../shared/model/job.ts';
+import { modelFromKerasJson, modelToKerasJson } from '../../shared/io/model-json.ts';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
 import { maxRelativeDiff } from '../helpers/weights.ts';
 
@@ -41,7 +41,7 @@ describe('custom layers on the cluster', () => {
   });
 });
 
-describe('model JSON for the workers (shared/model-json.ts)', () => {
+describe('model JSON for the workers (shared/io/model-json.ts)', () => {
   it('names an unregistered class and how to register it, in FLEET_ERR_JOB_INVALID', async () => {
     const json = modelToKerasJson(tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] })) as { config: { layers: { class_name: string }[] } };
     (json.config.layers[0] as { class_name: string }).class_name = 'MyLayer';

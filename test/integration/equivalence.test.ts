@@ -6,10 +6,10 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../shared/backend/select.ts';
-import { nativeSetupState } from '../../shared/native/state.ts';
-import { loadJob } from '../../shared/job.ts';
-import { makeOptimizer } from '../../shared/keras/optimizers.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import { nativeSetupState } from '../../cli/native/state.ts';
+import { loadJob } from '../../shared/model/job.ts';
+import { makeOptimizer } from '../../shared/model/keras/optimizers.ts';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
 import { maxRelativeDiff } from '../helpers/weights.ts';
 

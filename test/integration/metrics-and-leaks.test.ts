@@ -5,8 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../coordinator/run.ts';
-import { selectBackend } from '../../shared/backend/select.ts';
-import { METRIC } from '../../shared/metrics.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import { METRIC } from '../../shared/runtime/metrics.ts';
 import { runTestCluster } from '../helpers/local.ts';
 import { freePort } from '../helpers/procs.ts';
 

@@ -8,12 +8,12 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../shared/backend/select.ts';
-import { nativeSetupState } from '../../shared/native/state.ts';
-import { augmentRows, resolveAugmentSpec } from '../../shared/augment/pipeline.ts';
-import { loadJob, type Job } from '../../shared/job.ts';
-import { makeOptimizer } from '../../shared/keras/optimizers.ts';
-import { epochPermutation } from '../../shared/rng.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import { nativeSetupState } from '../../cli/native/state.ts';
+import { augmentRows, resolveAugmentSpec } from '../../shared/model/augment/pipeline.ts';
+import { loadJob, type Job } from '../../shared/model/job.ts';
+import { makeOptimizer } from '../../shared/model/keras/optimizers.ts';
+import { epochPermutation } from '../../shared/runtime/rng.ts';
 import { AUGMENT } from '../fixtures/jobs/augment-pipeline.ts';
 import { smoothedStep } from '../fixtures/jobs/custom-step.ts';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
@@ -28,7 +28,7 @@ async function jobAndData(file: string) {
   return { job, x: tf.tensor(data.x, [...data.xShape]), y: tf.tensor(data.y, [...data.yShape]) };
 }
 
-/** Per-sample sparse categorical crossentropy as tfjs-layers computes it (one-hot labels; independent of shared/keras). */
+/** Per-sample sparse categorical crossentropy as tfjs-layers computes it (one-hot labels; independent of shared/model/keras). */
 const sampleLoss = (y: tf.Tensor, pred: tf.Tensor) => tf.metrics.categoricalCrossentropy(tf.oneHot(tf.cast(y, 'int32'), pred.shape[1] as number), pred);
 
 /**

@@ -11,7 +11,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ENTRY, nodeArgs } from '../../cli/local.ts';
+import { ENTRY, nodeArgs } from '../../api/launcher.ts';
 import { JOBS } from '../helpers/local.ts';
 import { killAll, waitFor, type Proc } from '../helpers/procs.ts';
 

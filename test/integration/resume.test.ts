@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../shared/backend/select.ts';
-import { loadModel } from '../../shared/saving/index.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
+import { loadModel } from '../../shared/io/saving/index.ts';
 import { JOBS } from '../helpers/local.ts';
 import { freePort, killAll, startCli, waitFor, type Proc } from '../helpers/procs.ts';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ENTRY, nodeArgs } from '../../cli/local.ts';
+import { ENTRY, nodeArgs } from '../../api/launcher.ts';
 import { JOBS } from '../helpers/local.ts';
 import { freePort, killAll, startCli, waitFor, type Proc } from '../helpers/procs.ts';
 

@@ -10,9 +10,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changed, snapshot, transferLearning, writeStandInWeights } from '../../examples/transfer-learning.ts';
-import { modelFilesHandler } from '../../shared/applications/weights-file.ts';
-import { vgg16 } from '../../shared/applications/vgg16.ts';
-import { selectBackend } from '../../shared/backend/select.ts';
+import { modelFilesHandler } from '../../shared/io/applications/weights-file.ts';
+import { vgg16 } from '../../shared/io/applications/vgg16.ts';
+import { selectBackend } from '../../shared/runtime/backend/select.ts';
 
 const KERAS_VGG16_LAYERS = [
   'input_layer',
@@ -31,7 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('VGG16 (shared/applications)', () => {
+describe('VGG16 (shared/io/applications)', () => {
   it("has Keras's layer names and parameter count, and loads weights written in TensorFlow.js format", async () => {
     const base = vgg16({ includeTop: false, inputShape: [32, 32, 3], weights: dir });
     expect(base.name).toBe('vgg16');

@@ -1,0 +1,67 @@
+/**
+ * Single-node mode: a coordinator in this process and N worker child processes on this machine,
+ * talking over real ZeroMQ on loopback. The spec (options) is kept apart from the handle (children).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { runCoordinator, runJob, type CoordinatorOptions, type JobRef, type RunResult, type Task } from '../coordinator/run.ts';
+import type { Job } from '../shared/model/job.ts';
+import { tsxLoaderUrl } from '../shared/runtime/tsx.ts';
+
+/** Path of the CLI entry that child processes run. */
+export const ENTRY = fileURLToPath(new URL('../cli/entry.ts', import.meta.url));
+
+/** Node arguments that run a TypeScript entry point (tsx as the loader). */
+export function nodeArgs(entry: string, args: readonly string[]): string[] {
+  return ['--import', tsxLoaderUrl(), entry, ...args];
+}
+
+/** Options of a local run: a coordinator's options plus how to start the workers. */
+export interface LocalOptions extends Omit<CoordinatorOptions, 'onListening' | 'bind'> {
+  readonly bind?: string;
+  /** Extra flags for every worker, e.g. ['--coordinator-timeout', '5']. */
+  readonly workerArgs?: readonly string[];
+  /** Called with the worker children once they are spawned (tests use it to kill one). */
+  readonly onWorkers?: (children: readonly ChildProcess[], info: { endpoint: string; metricsPort: number; workerMetricsPorts: number[] }) => void;
+}
+
+/** Runs coordinator + N local workers for the job module at opts.job; always reaps the children. */
+export function runLocal(opts: LocalOptions): Promise<RunResult> {
+  return withLocalWorkers(opts, (o) => runCoordinator(o));
+}
+
+/** Runs coordinator + N local workers for an already-loaded job that workers load through `ref`. */
+export function runLocalJob(job: Job, ref: JobRef, opts: LocalOptions & { task?: Task }): Promise<RunResult> {
+  return withLocalWorkers(opts, (o) => runJob(job, ref, { ...o, ...(opts.task && { task: opts.task }) }));
+}
+
+async function withLocalWorkers(opts: LocalOptions, run: (o: CoordinatorOptions) => Promise<RunResult>): Promise<RunResult> {
+  const children: ChildProcess[] = [];
+  try {
+    return await run({
+      ...opts,
+      bind: opts.bind ?? 'tcp://127.0.0.1:*',
+      onListening: ({ endpoint, metricsPort }) => {
+        const workerMetricsPorts: number[] = [];
+        for (let i = 0; i < opts.workers; i++) {
+          const port = opts.metricsPort === 0 ? 0 : opts.metricsPort + 1 + i;
+          workerMetricsPorts.push(port);
+          const args = ['worker', '--connect', endpoint, '--backend', opts.backend, '--metrics-host', opts.metricsHost, '--metrics-port', String(port), ...(opts.quiet ? ['--quiet'] : []), ...(opts.workerArgs ?? [])];
+          children.push(spawn(process.execPath, nodeArgs(ENTRY, args), { stdio: ['ignore', 'inherit', 'inherit'] }));
+        }
+        opts.onWorkers?.(children, { endpoint, metricsPort, workerMetricsPorts });
+      },
+    });
+  } finally {
+    await reap(children, 10_000);
+  }
+}
+
+/** Waits for children to exit, then SIGKILLs any still running after `graceMs`. */
+async function reap(children: readonly ChildProcess[], graceMs: number): Promise<void> {
+  await Promise.all(children.map((c) => new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
+    c.once('exit', () => { clearTimeout(t); resolve(); });
+  })));
+}

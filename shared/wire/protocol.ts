@@ -1,0 +1,261 @@
+/**
+ * The one wire module. A message is a ZeroMQ multipart: frame 0 is a msgpackr header
+ * `{ v, kind, ...fields, tensors: [{ name, dtype, shape }] }`, then one raw little-endian frame per
+ * tensor, in header order. Tensor data never travels as msgpack arrays or JSON.
+ * Every inbound message goes through `decodeMessage`, which validates it and throws a typed FleetError.
+ */
+import { pack, unpack } from 'msgpackr';
+import { z } from 'zod';
+import { FleetError, describe, expected, isFleetError } from '../runtime/errors.ts';
+
+/** Bumped on any incompatible change to a header or frame layout. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest header we accept, in bytes; headers are small, tensors travel in their own frames. */
+export const MAX_HEADER_BYTES = 1 << 20;
+
+/** Dtypes that travel on the wire; both are 4 bytes per element. */
+export const WIRE_DTYPES = ['float32', 'int32'] as const;
+/** A wire dtype. */
+export type WireDtype = (typeof WIRE_DTYPES)[number];
+
+/** A tensor on the wire: named, typed, shaped, with its data as a typed array. */
+export interface WireTensor {
+  readonly name: string;
+  readonly dtype: WireDtype;
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Int32Array;
+}
+
+const dim = z.number().int().min(0).max(2 ** 31 - 1);
+const tensorSpec = z.strictObject({ name: z.string().max(256), dtype: z.enum(WIRE_DTYPES), shape: z.array(dim).max(8) });
+const finite = z.number().refine(Number.isFinite, 'a finite number');
+const id = z.number().int().min(0);
+
+/** Of round and evaluate: the weight tensors at the front are model.weights[i] for these ascending indices, the rest unchanged; unset: all weights, in order. */
+const weightIndices = z.array(id).max(1 << 16).optional();
+
+const hello = z.strictObject({
+  kind: z.literal('hello'),
+  pid: id,
+  host: z.string().max(256),
+  backend: z.string().max(64),
+  token: z.string().max(1024).optional(),
+});
+const welcome = z.strictObject({
+  kind: z.literal('welcome'),
+  rank: id,
+  jobPath: z.string().max(4096),
+  /** Arguments for a job module whose default export is a factory (the programmatic API's inline jobs). */
+  jobArgs: z.record(z.string(), z.unknown()).optional(),
+  modelConfig: z.string().max(64 << 20),
+  compile: z.record(z.string(), z.unknown()),
+  backend: z.string().max(64),
+  heartbeatIntervalMs: z.number().int().positive(),
+});
+const ready = z.strictObject({
+  kind: z.literal('ready'),
+  /** tf.memory().numTensors once the model is built, the baseline for leak checks. */
+  numTensors: id,
+});
+const round = z.strictObject({
+  kind: z.literal('round'),
+  roundId: id,
+  epoch: id,
+  step: id,
+  weightsVersion: id,
+  /** Number of weight tensors at the front of `tensors`; 0 when the worker already has this version. */
+  weightCount: id,
+  weightIndices,
+});
+const gradients = z.strictObject({
+  kind: z.literal('gradients'),
+  roundId: id,
+  samples: id,
+  lossSum: finite,
+  metricSums: z.array(finite).max(64),
+  computeSeconds: z.number().min(0),
+  /** tf.memory().numTensors on the worker after the step, so leaks are visible from the coordinator. */
+  numTensors: id,
+});
+const evaluate = z.strictObject({
+  kind: z.literal('evaluate'),
+  evalId: id,
+  split: z.enum(['train', 'validation', 'test']),
+  /** Examples [start, start+count) of the split view, in order. */
+  start: id,
+  count: id,
+  weightsVersion: id,
+  weightCount: id,
+  weightIndices,
+  /** 'metrics' returns sums; 'predict' also returns the outputs as a tensor. */
+  mode: z.enum(['metrics', 'predict']),
+});
+const evalResult = z.strictObject({
+  kind: z.literal('evalResult'),
+  evalId: id,
+  samples: id,
+  lossSum: finite,
+  metricSums: z.array(finite).max(64),
+});
+/** A worker's contribution to an all-reduce inside round `roundId` (synchronized BatchNormalization): one float32 vector. */
+const reduce = z.strictObject({
+  kind: z.literal('reduce'),
+  roundId: id,
+  /** The reduction's position in the round; every participant makes the same sequence of reductions. */
+  seq: z.number().int().min(0).max(4095),
+});
+/** The elementwise sum of every participant's `reduce` vector for (roundId, seq). */
+const reduced = z.strictObject({
+  kind: z.literal('reduced'),
+  roundId: id,
+  seq: z.number().int().min(0).max(4095),
+});
+const heartbeat = z.strictObject({ kind: z.literal('heartbeat'), sentAtMs: z.number().min(0) });
+const done = z.strictObject({ kind: z.literal('done'), reason: z.string().max(4096), ok: z.boolean() });
+const errorMsg = z.strictObject({
+  kind: z.literal('error'),
+  code: z.string().max(64),
+  message: z.string().max(8192),
+  /** The kind of the message being answered, when known. */
+  inReplyTo: z.string().max(64).optional(),
+  /** The round or evaluation id being answered, when the error is a reply to one. */
+  replyId: id.optional(),
+});
+
+const headerSchemas = {
+  hello,
+  welcome,
+  ready,
+  round,
+  gradients,
+  evaluate,
+  evalResult,
+  reduce,
+  reduced,
+  heartbeat,
+  done,
+  error: errorMsg,
+} as const;
+
+/** Every message kind, by name. */
+export type MessageKind = keyof typeof headerSchemas;
+/** The header fields of one kind (without `v` and `tensors`). */
+export type Header<K extends MessageKind> = z.infer<(typeof headerSchemas)[K]>;
+/** A decoded message: validated header plus its tensors. */
+export type Message = { [K in MessageKind]: Header<K> & { readonly tensors: readonly WireTensor[] } }[MessageKind];
+/** A decoded message of one kind. */
+export type MessageOf<K extends MessageKind> = Extract<Message, { kind: K }>;
+
+/** The kinds this protocol knows, for exhaustive tables and fuzzers. */
+export const MESSAGE_KINDS = Object.keys(headerSchemas) as MessageKind[];
+
+/** Encodes a header and its tensors into multipart frames. The caller keeps ownership of the tensor data. */
+export function encodeMessage<K extends MessageKind>(header: Header<K>, tensors: readonly WireTensor[] = []): Buffer[] {
+  const specs = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] }));
+  const frames: Buffer[] = [pack({ v: PROTOCOL_VERSION, ...header, tensors: specs })];
+  for (const t of tensors) frames.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  return frames;
+}
+
+/**
+ * Decodes and validates one inbound multipart message; throws FleetError with a precise code, and only
+ * FleetError: hostile bytes (msgpack nested deep enough to overflow the stack, say) must never surface as
+ * a RangeError or TypeError, which the receive loops treat as bugs and rethrow, ending the loop.
+ */
+export function decodeMessage(frames: readonly Buffer[]): Message {
+  try {
+    return decodeFrames(frames);
+  } catch (err) {
+    if (isFleetError(err)) throw err;
+    throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a message the decoder can read', `${(err as Error).name}: ${(err as Error).message}`);
+  }
+}
+
+function decodeFrames(frames: readonly Buffer[]): Message {
+  const [head, ...payload] = frames;
+  if (head === undefined || head.byteLength === 0) throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a msgpack header frame', `${frames.length} frames, first empty`);
+  if (head.byteLength > MAX_HEADER_BYTES) throw expected('FLEET_ERR_PROTOCOL_DECODE', `a header of at most ${MAX_HEADER_BYTES} bytes`, `${head.byteLength} bytes`);
+  let raw: unknown;
+  try {
+    raw = unpack(head);
+  } catch (err) {
+    throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a msgpack header', `undecodable bytes (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a msgpack map header', raw);
+  const { v, tensors: rawSpecs, ...fields } = raw as Record<string, unknown>;
+  if (v !== PROTOCOL_VERSION) throw expected('FLEET_ERR_PROTOCOL_VERSION', `protocol version ${PROTOCOL_VERSION}`, v, { received: v });
+  const kind = fields['kind'];
+  if (typeof kind !== 'string' || !Object.hasOwn(headerSchemas, kind)) {
+    throw expected('FLEET_ERR_PROTOCOL_SCHEMA', `kind to be one of ${MESSAGE_KINDS.join(', ')}`, kind);
+  }
+  const schema = headerSchemas[kind as MessageKind];
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') || '(header)';
+    throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Expected a valid "${kind}" header: ${where}: ${issue?.message ?? 'invalid'}. Received: ${describe(fields)}`);
+  }
+  const specs = z.array(tensorSpec).max(4096).safeParse(rawSpecs ?? []);
+  if (!specs.success) throw expected('FLEET_ERR_PROTOCOL_SCHEMA', 'tensors: [{name, dtype, shape}]', rawSpecs);
+  if (specs.data.length !== payload.length) {
+    throw expected('FLEET_ERR_TENSOR_SHAPE', `${specs.data.length} tensor frames after the header`, `${payload.length} frames`);
+  }
+  const tensors = specs.data.map((spec, i) => toTensor(spec, payload[i] as Buffer));
+  return { ...parsed.data, tensors } as Message;
+}
+
+/** Number of elements in a shape. */
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function toTensor(spec: z.infer<typeof tensorSpec>, frame: Buffer): WireTensor {
+  const bytes = sizeOf(spec.shape) * 4;
+  if (frame.byteLength !== bytes) {
+    throw expected('FLEET_ERR_TENSOR_SHAPE', `${bytes} bytes for tensor "${spec.name}" of shape [${spec.shape}]`, `${frame.byteLength} bytes`);
+  }
+  // ZeroMQ frames may start at any byte offset; typed arrays need 4-byte alignment, so copy when unaligned.
+  const aligned = frame.byteOffset % 4 === 0 ? frame : Buffer.from(frame);
+  const Ctor = spec.dtype === 'float32' ? Float32Array : Int32Array;
+  return { ...spec, data: new Ctor(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / 4) };
+}
+
+/** Expected layout of a tensor list, as the receiver knows it from the model. */
+export interface TensorExpectation {
+  readonly name: string;
+  readonly dtype: WireDtype;
+  readonly shape: readonly number[];
+}
+
+/**
+ * Checks tensors against what the receiver expects: count, dtype, shape, and (when `finite`) that every
+ * value is finite. Throws the matching FleetError; never returns partially-checked data.
+ */
+export function checkTensors(tensors: readonly WireTensor[], want: readonly TensorExpectation[], opts: { finite: boolean }): void {
+  if (tensors.length !== want.length) throw expected('FLEET_ERR_TENSOR_SHAPE', `${want.length} tensors`, `${tensors.length} tensors`);
+  tensors.forEach((t, i) => {
+    const w = want[i] as TensorExpectation;
+    if (t.dtype !== w.dtype) throw expected('FLEET_ERR_TENSOR_DTYPE', `dtype ${w.dtype} for tensor ${i} (${w.name})`, t.dtype);
+    if (t.shape.length !== w.shape.length || t.shape.some((d, j) => d !== w.shape[j])) {
+      throw expected('FLEET_ERR_TENSOR_SHAPE', `shape [${w.shape}] for tensor ${i} (${w.name})`, `[${t.shape}]`);
+    }
+    if (opts.finite) {
+      const j = firstNonFinite(t.data);
+      if (j >= 0) throw expected('FLEET_ERR_NONFINITE', `finite values in tensor ${i} (${w.name})`, `${t.data[j]} at index ${j}`);
+    }
+  });
+}
+
+/** Index of the first NaN or ±Infinity, or -1. `v - v` is 0 for every finite v and NaN otherwise, which
+ * is several times faster over a large gradient than calling Number.isFinite per element. */
+export function firstNonFinite(data: Float32Array | Int32Array): number {
+  let acc = 0;
+  for (let j = 0; j < data.length; j++) acc += (data[j] as number) * 0;
+  if (acc === 0) return -1;
+  for (let j = 0; j < data.length; j++) {
+    const v = data[j] as number;
+    if (v - v !== 0) return j;
+  }
+  return -1;
+}

@@ -1,0 +1,91 @@
+/** Moving model weights and gradients between tfjs models and wire tensors. */
+import * as tf from '@tensorflow/tfjs';
+import { FleetError } from '../runtime/errors.ts';
+import type { TensorExpectation, WireTensor } from './protocol.ts';
+
+/** Expected wire layout of all model weights (trainable and not), in model.weights order. */
+export function weightSpecs(model: tf.LayersModel): TensorExpectation[] {
+  return model.weights.map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[] }));
+}
+
+/** Expected wire layout of the gradients: one per trainable weight, in model.trainableWeights order. */
+export function gradientSpecs(model: tf.LayersModel): TensorExpectation[] {
+  return model.trainableWeights.map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[] }));
+}
+
+/**
+ * Training state that workers compute: the moving mean and variance of trainable BatchNormalization
+ * layers. Frozen layers' non-trainable weights never change, so they never travel back.
+ */
+export function stateWeights(model: tf.LayersModel): tf.LayerVariable[] {
+  const out: tf.LayerVariable[] = [];
+  const visit = (layer: tf.layers.Layer) => {
+    const inner = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
+    if (inner) {
+      for (const l of inner) if (l.trainable) visit(l);
+    } else if (layer.getClassName() === 'BatchNormalization' && layer.trainable) {
+      out.push(...layer.nonTrainableWeights);
+    }
+  };
+  for (const l of model.layers) if (l.trainable) visit(l);
+  return out;
+}
+
+/** Expected wire layout of the state tensors, in stateWeights order. */
+export function stateSpecs(model: tf.LayersModel): TensorExpectation[] {
+  return stateWeights(model).map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[] }));
+}
+
+/** Reads the state tensors (BatchNormalization moving statistics) into wire tensors. */
+export function readState(model: tf.LayersModel): WireTensor[] {
+  return stateWeights(model).map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));
+}
+
+/** Writes averaged state back into the model, in stateWeights order. */
+export function writeState(model: tf.LayersModel, data: readonly Float32Array[]): void {
+  tf.tidy(() => stateWeights(model).forEach((w, i) => w.write(tf.tensor(data[i] as Float32Array, w.shape as number[], 'float32'))));
+}
+
+/** Reads every model weight into wire tensors (copies out of the backend). */
+export function readWeights(model: tf.LayersModel): WireTensor[] {
+  return model.weights.map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));
+}
+
+/** Writes wire tensors into the model's weights, in model.weights order; shapes must already be checked. */
+export function writeWeights(model: tf.LayersModel, tensors: readonly WireTensor[]): void {
+  writeWeightsAt(model, model.weights.map((_, i) => i), tensors);
+}
+
+/**
+ * The expected layout of a message carrying only model.weights[indices]: one tensor per index, indices
+ * strictly ascending and in range. Throws FLEET_ERR_TENSOR_SHAPE saying what was received otherwise.
+ */
+export function subsetSpecs(specs: readonly TensorExpectation[], indices: readonly number[], weightCount: number): TensorExpectation[] {
+  const ok = indices.length === weightCount && indices.every((i, k) => i < specs.length && (k === 0 || i > (indices[k - 1] as number)));
+  if (!ok) {
+    const shown = `[${indices.slice(0, 8).join(', ')}${indices.length > 8 ? ', ...' : ''}]`;
+    throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected ${weightCount} strictly ascending weight indices below ${specs.length}. Received: ${indices.length} indices ${shown}`);
+  }
+  return indices.map((i) => specs[i] as TensorExpectation);
+}
+
+/** Writes wire tensors into model.weights[indices[i]]; shapes must already be checked. */
+export function writeWeightsAt(model: tf.LayersModel, indices: readonly number[], tensors: readonly WireTensor[]): void {
+  const all = model.weights;
+  tf.tidy(() => {
+    indices.forEach((at, i) => {
+      const t = tensors[i] as WireTensor;
+      (all[at] as (typeof all)[number]).write(tf.tensor(t.data, [...t.shape], 'float32'));
+    });
+  });
+}
+
+/** Turns gradient tensors into wire tensors and disposes them. */
+export function gradientsToWire(model: tf.LayersModel, grads: readonly tf.Tensor[]): WireTensor[] {
+  const out = grads.map((g, i) => {
+    const w = model.trainableWeights[i] as (typeof model.trainableWeights)[number];
+    return { name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[], data: g.dataSync() as Float32Array };
+  });
+  tf.dispose([...grads]);
+  return out;
+}
