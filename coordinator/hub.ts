@@ -228,6 +228,8 @@ export class Hub {
       return;
     }
     if (msg.kind === 'hello' && peer.state === 'JOINING') return; // a repeated hello while it sets up
+    // A finished worker's last heartbeat can cross the `done` we sent it: expected, not an attack.
+    if (msg.kind === 'heartbeat' && peer.state === 'DONE') return;
     if (peer.state === 'LOST' || peer.state === 'DONE') throw new FleetError('FLEET_ERR_UNKNOWN_PEER', `Expected messages only from live workers. Received: "${msg.kind}" from worker ${peer.rank} in state ${peer.state}`);
     peer.lastSeenMs = this.opts.now();
     switch (msg.kind) {

@@ -165,9 +165,14 @@ function checkDataMatchesModel(model: tf.LayersModel, splits: Splits, file: stri
     if (!view) continue;
     const got = view.data.xShape.slice(1);
     if (want.length !== got.length || want.some((d, i) => d !== null && d !== got[i])) {
-      throw new FleetError('FLEET_ERR_DATA', `Job ${file}: expected ${view.source} x of shape [n, ${want.map((d) => d ?? 'any').join(', ')}] for the model's input. Received: [${view.data.xShape.join(', ')}]`);
+      throw new FleetError('FLEET_ERR_DATA', `${jobLabel(file)}: expected ${view.source} x of shape [n, ${want.map((d) => d ?? 'any').join(', ')}] for the model's input. Received: [${view.data.xShape.join(', ')}]`);
     }
   }
+}
+
+/** How a message names the job: the user's file, or fit() for the programmatic API's generated job. */
+function jobLabel(file: string): string {
+  return /inline-job\.[cm]?[jt]s$/.test(file) ? 'fit()' : `Job ${file}`;
 }
 
 /** Runs the loss once on two rows of each split, so labels that do not fit fail before workers start. */
@@ -187,7 +192,7 @@ function checkLabelsFitLoss(model: tf.LayersModel, job: Job, splits: Splits, fil
       });
     } catch (err) {
       const out = model.outputs[0]?.shape ?? [];
-      throw new FleetError('FLEET_ERR_DATA', `Job ${file}: expected ${view.source} y to fit the model's output [${out.map((v) => v ?? 'n')}] under loss ${typeof job.compile.loss === 'string' ? job.compile.loss : 'custom'}. Received: y of shape [${d.yShape}] (${(err as Error).message})`);
+      throw new FleetError('FLEET_ERR_DATA', `${jobLabel(file)}: expected ${view.source} y to fit the model's output [${out.map((v) => v ?? 'n')}] under loss ${typeof job.compile.loss === 'string' ? job.compile.loss : 'custom'}. Received: y of shape [${d.yShape}] (${(err as Error).message})`);
     }
   }
 }

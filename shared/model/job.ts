@@ -13,7 +13,7 @@ import type { Callback } from './callbacks.ts';
 import type { TrainStep } from './custom-step.ts';
 import type { ArrayData } from './data/dataset.ts';
 import { FleetError } from '../runtime/errors.ts';
-import { canonicalLoss, canonicalMetric, lossFunction, metricFunction, type SampleFn } from './keras/losses.ts';
+import { canonicalLoss, canonicalMetric, customLoss, lossFunction, metricFunction, type SampleFn } from './keras/losses.ts';
 import { makeOptimizer, type OptimizerSpec } from './keras/optimizers.ts';
 
 /** Model.compile options, Keras-style. */
@@ -142,7 +142,7 @@ export function checkCompile(spec: CompileSpec): void {
 export function compiledFunctions(spec: CompileSpec): { loss: SampleFn; metrics: SampleFn[] } {
   const lossName = typeof spec.loss === 'string' ? spec.loss : 'custom';
   return {
-    loss: typeof spec.loss === 'string' ? lossFunction(spec.loss) : spec.loss,
+    loss: typeof spec.loss === 'string' ? lossFunction(spec.loss) : customLoss(spec.loss),
     metrics: (spec.metrics ?? []).map((m) => metricFunction(m, lossName)),
   };
 }

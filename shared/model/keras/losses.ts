@@ -24,21 +24,54 @@ function sparseCategoricalAccuracy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tenso
   return tf.cast(tf.equal(tf.argMax(yPred, -1), labels), 'float32');
 }
 
+/**
+ * Keras's `squeeze_or_expand_to_same_rank`: labels one rank short of the output gain a trailing axis of
+ * 1 and labels one rank over it with a trailing 1 lose it, so `(n,)` labels meet an `(n, 1)` output
+ * row by row instead of broadcasting to `(n, n)`.
+ */
+export function matchLabelRank(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
+  const last = (t: tf.Tensor) => t.shape[t.rank - 1];
+  if (yTrue.rank === yPred.rank - 1 && last(yPred) === 1) return tf.expandDims(yTrue, -1);
+  if (yTrue.rank === yPred.rank + 1 && last(yTrue) === 1) return tf.squeeze(yTrue, [-1]);
+  return yTrue;
+}
+
+/** A loss or metric of same-shaped labels and outputs, with labels brought to the output's rank first. */
+const ranked =
+  (f: SampleFn): SampleFn =>
+  (t, p) =>
+    perRow(f(matchLabelRank(t, p), p), p);
+
+/** A loss value as one value per row: a scalar (already a batch mean) repeated, extra axes averaged. */
+function perRow(out: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
+  if (out.rank === 0) return tf.mul(tf.ones([yPred.shape[0] ?? 1]), out);
+  return out.rank === 1 ? out : tf.mean(out, [...Array(out.rank).keys()].slice(1));
+}
+
+/**
+ * A user's loss as a per-sample one, following Keras's LossFunctionWrapper: labels matched to the
+ * output's rank, a scalar result taken as every row's value (it is already the batch mean), and extra
+ * axes averaged, so training and evaluation reduce it the same way.
+ */
+export function customLoss(f: SampleFn): SampleFn {
+  return ranked(f);
+}
+
 const LOSSES: Record<string, SampleFn> = {
   sparse_categorical_crossentropy: sparseCategoricalCrossentropy,
-  categorical_crossentropy: (t, p) => tf.metrics.categoricalCrossentropy(t, p),
-  binary_crossentropy: (t, p) => tf.metrics.binaryCrossentropy(t, p),
-  mean_squared_error: (t, p) => tf.metrics.meanSquaredError(t, p),
-  mean_absolute_error: (t, p) => tf.metrics.meanAbsoluteError(t, p),
+  categorical_crossentropy: ranked((t, p) => tf.metrics.categoricalCrossentropy(t, p)),
+  binary_crossentropy: ranked((t, p) => tf.metrics.binaryCrossentropy(t, p)),
+  mean_squared_error: ranked((t, p) => tf.metrics.meanSquaredError(t, p)),
+  mean_absolute_error: ranked((t, p) => tf.metrics.meanAbsoluteError(t, p)),
 };
 const LOSS_ALIASES: Record<string, string> = { mse: 'mean_squared_error', mae: 'mean_absolute_error' };
 
 const METRICS: Record<string, SampleFn> = {
   sparse_categorical_accuracy: sparseCategoricalAccuracy,
-  categorical_accuracy: (t, p) => tf.metrics.categoricalAccuracy(t, p),
-  binary_accuracy: (t, p) => tf.metrics.binaryAccuracy(t, p),
-  mean_squared_error: (t, p) => tf.metrics.meanSquaredError(t, p),
-  mean_absolute_error: (t, p) => tf.metrics.meanAbsoluteError(t, p),
+  categorical_accuracy: ranked((t, p) => tf.metrics.categoricalAccuracy(t, p)),
+  binary_accuracy: ranked((t, p) => tf.metrics.binaryAccuracy(t, p)),
+  mean_squared_error: ranked((t, p) => tf.metrics.meanSquaredError(t, p)),
+  mean_absolute_error: ranked((t, p) => tf.metrics.meanAbsoluteError(t, p)),
   ...Object.fromEntries(Object.entries(LOSSES).filter(([k]) => k.includes('crossentropy'))),
 };
 
