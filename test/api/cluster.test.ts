@@ -73,7 +73,7 @@ describe('tensorfleet.local() programmatic API', () => {
     await fails(cluster.fit(smallModel(), x, y, { validationSplit: 1.5 }), 'FLEET_ERR_CONFIG', /Expected validationSplit in \(0, 1\)\. Received: 1\.5/);
     const m = smallModel();
     await fails(cluster.fit(m, x, y, { compile: { optimizer: 'adam', loss: 'sparse_categorical_crossentropyy' } }), 'FLEET_ERR_LOSS', /Received: "sparse_categorical_crossentropyy"/);
-    await fails(cluster.fit(m, x, y, { compile: { optimizer: 'adamw2', loss: 'mse' } }), 'FLEET_ERR_OPTIMIZER', /Expected an optimizer among sgd, adam, rmsprop, adagrad\. Received: "adamw2"/);
+    await fails(cluster.fit(m, x, y, { compile: { optimizer: 'adamw2', loss: 'mse' } }), 'FLEET_ERR_OPTIMIZER', /Expected an optimizer among sgd, adam, tfjs_adam, rmsprop, adagrad\. Received: "adamw2"/);
     await fails(cluster.fit(m, tf.zeros([64, 21]), y), 'FLEET_ERR_DATA', /expected train x of shape \[n, 20\].*Received: \[64, 21\]/);
     await fails(cluster.fit(m, x, tf.zeros([63])), 'FLEET_ERR_DATA', /same number of rows\. Received: 64 and 63/);
   });

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { makeOptimizer } from '../../shared/model/keras/optimizers.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../shared/runtime/backend/select.ts';
 import { loadJob } from '../../shared/model/job.ts';
@@ -22,7 +23,7 @@ describe('custom layers on the cluster', () => {
     const job = await loadJob(path.join(JOBS, 'custom-dense.ts')); // registers CustomDenseLayer here too
     const data = (await job.data()).train;
     const reference = job.model();
-    reference.compile({ optimizer: tf.train.adam(0.01, 0.9, 0.999, 1e-7), loss: 'sparseCategoricalCrossentropy' });
+    reference.compile({ optimizer: makeOptimizer({ name: 'adam', learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
     const x = tf.tensor(data.x, [...data.xShape]);
     const y = tf.tensor(data.y, [...data.yShape]);
     await reference.fit(x, y, { batchSize: 32, epochs: 1, shuffle: false, verbose: 0 });
