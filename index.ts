@@ -19,6 +19,7 @@ export { CSVLogger } from './coordinator/callbacks/csv-logger.ts';
 export { LearningRateScheduler } from './coordinator/callbacks/lr-scheduler.ts';
 export { TerminateOnNaN } from './coordinator/callbacks/terminate-on-nan.ts';
 export { TensorBoard } from './coordinator/callbacks/tensorboard.ts';
+export { layers } from './shared/model/layers/keras-defaults.ts';
 export { RandomFlip, RandomRotation, RandomZoom, RandomContrast, randomFlip, randomRotation, randomZoom, randomContrast } from './shared/model/layers/index.ts';
 export type { AugmentSpec, KerasAugmentationConfig } from './shared/model/augment/config.ts';
 export { customGradientStep, type TrainStep, type TrainStepOutput } from './shared/model/custom-step.ts';

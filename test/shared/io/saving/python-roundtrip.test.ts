@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, modelToJSON, saveModel, saveWeights, type TrainingConfig } from '../../../../shared/io/saving/index.ts';
+import { layers } from '../../../../shared/model/layers/keras-defaults.ts';
 import { maxAbsDiff, predictFlat, scratch } from '../../../fixtures/saving/helpers.ts';
 import { hasPython, PYTHON, readArray, runPython, writeArray } from '../../../fixtures/saving/python.ts';
 
@@ -46,6 +47,16 @@ function lstmNet(): tf.LayersModel {
   return m;
 }
 
+/** The guide's LSTM from tensorfleet's Keras-default layers: no recurrentActivation given. */
+function guideLstm(): tf.LayersModel {
+  const m = tf.sequential({
+    name: 'guide_lstm',
+    layers: [layers.lstm({ units: 5, returnSequences: true, inputShape: [6, 3] }), layers.lstm({ units: 4 }), layers.dense({ units: 1 })],
+  });
+  m.compile({ optimizer: tf.train.sgd(0.05), loss: 'meanSquaredError' });
+  return m;
+}
+
 describe.skipIf(!hasPython)('tfjs -> Python Keras', () => {
   it('Dense, Conv2D, MaxPooling2D, BatchNormalization, Dropout and LSTM models trained in tfjs predict the same in Python', async () => {
     const conv = convNet();
@@ -59,6 +70,7 @@ describe.skipIf(!hasPython)('tfjs -> Python Keras', () => {
     const cases: [string, tf.LayersModel, tf.Tensor, TrainingConfig][] = [
       ['conv', conv, tf.randomNormal([5, 8, 8, 1], 0, 1, 'float32', 5), { optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] }],
       ['lstm', lstm, tf.randomNormal([5, 6, 3], 0, 1, 'float32', 6), { optimizer: { name: 'sgd', learningRate: 0.05 }, loss: 'mse' }],
+      ['guide_lstm', guideLstm(), tf.randomNormal([5, 6, 3], 0, 1, 'float32', 7), { optimizer: { name: 'sgd', learningRate: 0.05 }, loss: 'mse' }],
     ];
     for (const [name, model, x, compile] of cases) {
       writeArray(at(`${name}_x.json`), x);

@@ -1,0 +1,28 @@
+/**
+ * The guide's layers with Keras 3's defaults where tfjs's differ, under tfjs's camelCase options:
+ * `layers.lstm({ units: 50, returnSequences: true })` uses sigmoid for its gates, as Keras 3 does
+ * (tfjs defaults to Keras 2's hard sigmoid, which Keras 3 no longer computes the same way), so a model
+ * built from these saves to .h5/.keras and predicts the same in Python Keras.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { randomContrast, randomFlip, randomRotation, randomZoom } from './index.ts';
+
+type Args<F extends (...a: never[]) => unknown> = NonNullable<Parameters<F>[0]>;
+
+/** Keras-default layer factories; each returns the tfjs layer, so models mix them with tf.layers freely. */
+export const layers = {
+  dense: (args: Args<typeof tf.layers.dense>) => tf.layers.dense(args),
+  dropout: (args: Args<typeof tf.layers.dropout>) => tf.layers.dropout(args),
+  flatten: (args: Args<typeof tf.layers.flatten> = {}) => tf.layers.flatten(args),
+  conv2d: (args: Args<typeof tf.layers.conv2d>) => tf.layers.conv2d(args),
+  maxPooling2d: (args: Args<typeof tf.layers.maxPooling2d> = {}) => tf.layers.maxPooling2d(args),
+  batchNormalization: (args: Args<typeof tf.layers.batchNormalization> = {}) => tf.layers.batchNormalization(args),
+  embedding: (args: Args<typeof tf.layers.embedding>) => tf.layers.embedding(args),
+  lstm: (args: Args<typeof tf.layers.lstm>) => tf.layers.lstm({ recurrentActivation: 'sigmoid', ...args }),
+  gru: (args: Args<typeof tf.layers.gru>) => tf.layers.gru({ recurrentActivation: 'sigmoid', ...args }),
+  simpleRNN: (args: Args<typeof tf.layers.simpleRNN>) => tf.layers.simpleRNN(args),
+  randomFlip,
+  randomRotation,
+  randomZoom,
+  randomContrast,
+} as const;
