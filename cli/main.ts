@@ -1,14 +1,14 @@
 /**
  * The `tensorfleet` command line:
  *   tensorfleet local --workers 2 examples/mnist-mlp.ts
- *   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --workers 2 examples/mnist-mlp.ts
+ *   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --insecure --workers 2 examples/mnist-mlp.ts
  *   tensorfleet worker --connect tcp://HOST:5555 [--gpus all|0,1,...]
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { CoordinatorOptions } from '../coordinator/run.ts';
-import { parseConfig, type Config } from '../shared/runtime/config.ts';
+import { isLoopbackEndpoint, parseConfig, type Config } from '../shared/runtime/config.ts';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 
 /**
@@ -25,7 +25,7 @@ const EXTRA_COMMANDS: Record<string, string> = {
 
 const USAGE = `usage:
   tensorfleet local --workers N [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] <job.ts>
-  tensorfleet coordinator --bind tcp://0.0.0.0:5555 --workers N <job.ts>
+  tensorfleet coordinator --bind tcp://0.0.0.0:5555 --insecure --workers N <job.ts>
   tensorfleet worker --connect tcp://HOST:5555 [--gpus all|0,1,...]
   tensorfleet plot | convert | inspect | setup | keys   (see README)
 common flags: --backend, --metrics-host, --metrics-port, --quiet, --max-message-size BYTES, --join-token-file FILE
@@ -92,6 +92,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       case 'coordinator': {
         const c = parseConfig('coordinator', rest);
+        if (c.insecure && c['curve-secret-key'] === undefined && !isLoopbackEndpoint(c.bind)) {
+          process.stderr.write(`tensorfleet: --insecure: ${c.bind} takes any peer without authentication or encryption; it can join, read the weights and send gradients\n`);
+        }
         const opts = { ...coordinatorOptions(c), security: await securityOf('coordinator', c) };
         const { runCoordinator } = await import('../coordinator/run.ts');
         await runCoordinator(opts);

@@ -12,7 +12,8 @@ const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(
 
 const common = {
   backend: z.enum(BACKEND_REQUESTS).default('auto'),
-  'metrics-host': z.string().default('0.0.0.0'),
+  /** Interface /metrics listens on: loopback unless asked (Prometheus in a pod passes 0.0.0.0). */
+  'metrics-host': z.string().default('127.0.0.1'),
   quiet: z.boolean().default(false),
 };
 
@@ -35,8 +36,10 @@ const coordinatorFlags = {
   ...curve,
   /** Folder of NAME.pub files: only these worker keys complete the CURVE handshake (needs --curve-secret-key). */
   'allow-keys': z.string().optional(),
-  /** ZeroMQ endpoint the coordinator binds. */
-  bind: z.string().regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://0.0.0.0:5555').default('tcp://0.0.0.0:5555'),
+  /** ZeroMQ endpoint the coordinator binds: loopback by default; any other address needs CURVE or --insecure. */
+  bind: z.string().regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://0.0.0.0:5555').default('tcp://127.0.0.1:5555'),
+  /** Allow a non-loopback --bind without CURVE: anyone who reaches the port can join and read the weights. */
+  insecure: z.boolean().default(false),
   /** Workers to wait for before training starts. */
   workers: z.coerce.number().int().min(1).max(1024),
   /** Fewest healthy workers to train with; below it training pauses (default 1: go on with whoever is left). */
@@ -87,7 +90,7 @@ const workerFlags = {
 const schemas = {
   coordinator: z.strictObject(coordinatorFlags),
   worker: z.strictObject(workerFlags),
-  local: z.strictObject({ ...coordinatorFlags, bind: coordinatorFlags.bind.default('tcp://127.0.0.1:*'), 'metrics-host': common['metrics-host'].default('127.0.0.1') }).omit({ 'curve-secret-key': true, 'allow-keys': true }),
+  local: z.strictObject({ ...coordinatorFlags, bind: coordinatorFlags.bind.default('tcp://127.0.0.1:*'), 'metrics-host': common['metrics-host'].default('127.0.0.1') }).omit({ 'curve-secret-key': true, 'allow-keys': true, insecure: true }),
 } as const;
 
 /** A subcommand that takes flags. */
@@ -95,7 +98,7 @@ export type Command = keyof typeof schemas;
 /** Parsed, frozen flags of one subcommand. */
 export type Config<C extends Command> = Readonly<z.infer<(typeof schemas)[C]>>;
 
-const BOOLEAN_FLAGS = new Set(['quiet', 'resume']);
+const BOOLEAN_FLAGS = new Set(['quiet', 'resume', 'insecure']);
 
 /** Parses argv (after the subcommand) for `command`; throws FLEET_ERR_CONFIG saying what was expected. */
 export function parseConfig<C extends Command>(command: C, argv: readonly string[]): Config<C> {
@@ -122,5 +125,23 @@ export function parseConfig<C extends Command>(command: C, argv: readonly string
     const flag = key === 'job' ? '<job>' : `--${key}`;
     throw new FleetError('FLEET_ERR_CONFIG', `Invalid ${flag}: ${issue?.message}. Received: ${describe(raw[key])}`);
   }
+  if (command === 'coordinator') checkExposure(result.data as Config<'coordinator'>);
   return Object.freeze(result.data) as Config<C>;
+}
+
+/** True for an endpoint only this host can reach: ipc, inproc, or tcp on a loopback address. */
+export function isLoopbackEndpoint(endpoint: string): boolean {
+  const m = /^tcp:\/\/(\[[^\]]*\]|[^:]*)(:.*)?$/.exec(endpoint);
+  if (m === null) return !endpoint.startsWith('tcp://');
+  const host = (m[1] ?? '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** A coordinator reachable from other hosts must authenticate them (CURVE), unless told --insecure. */
+function checkExposure(c: Config<'coordinator'>): void {
+  if (isLoopbackEndpoint(c.bind) || c['curve-secret-key'] !== undefined || c.insecure) return;
+  throw new FleetError(
+    'FLEET_ERR_CONFIG',
+    `Expected --curve-secret-key FILE (see \`tensorfleet keys\`, docs/security.md) or --insecure to bind a non-loopback address. Received: --bind ${c.bind} without CURVE`,
+  );
 }

@@ -109,7 +109,7 @@ function startIn(ns: string, args: readonly string[]): Proc {
 describe('a cluster across network namespaces', () => {
   it('trains over impaired links, reports a cut-off worker lost, and finishes on the survivor', async () => {
     const epochs = 30;
-    const coordinator = startIn(NS.coordinator, ['coordinator', '--bind', `tcp://0.0.0.0:${PORT}`, '--workers', '2', '--min-workers', '1', '--backend', 'cpu',
+    const coordinator = startIn(NS.coordinator, ['coordinator', '--bind', `tcp://0.0.0.0:${PORT}`, '--insecure', '--workers', '2', '--min-workers', '1', '--backend', 'cpu',
       '--metrics-host', '127.0.0.1', '--metrics-port', '0', '--heartbeat-interval', '0.2', '--heartbeat-timeout', '8', '--epochs', String(epochs), '--verbose', '2',
       path.join(JOBS, 'dense-sgd.ts')]);
     await waitFor(coordinator, /listening on/);

@@ -15,9 +15,22 @@ function fails(fn: () => unknown): FleetError {
 describe('command-line config', () => {
   it('parses, applies documented defaults and freezes', () => {
     const c = parseConfig('coordinator', ['--workers', '2', 'job.ts']);
-    expect(c).toMatchObject({ workers: 2, bind: 'tcp://0.0.0.0:5555', backend: 'auto', 'metrics-port': 9400, job: 'job.ts' });
+    expect(c).toMatchObject({ workers: 2, bind: 'tcp://127.0.0.1:5555', 'metrics-host': '127.0.0.1', backend: 'auto', 'metrics-port': 9400, job: 'job.ts' });
+    expect(parseConfig('worker', ['--connect', 'tcp://h:5555'])['metrics-host']).toBe('127.0.0.1');
     expect(Object.isFrozen(c)).toBe(true);
     expect(parseConfig('worker', ['--connect', 'tcp://h:5555']).connect).toBe('tcp://h:5555');
+  });
+
+  it('refuses a non-loopback --bind without CURVE unless --insecure', () => {
+    const bind = (...flags: string[]) => parseConfig('coordinator', ['--workers', '2', ...flags, 'job.ts']);
+    expect(fails(() => bind('--bind', 'tcp://0.0.0.0:5555')).message).toBe(
+      'Expected --curve-secret-key FILE (see `tensorfleet keys`, docs/security.md) or --insecure to bind a non-loopback address. Received: --bind tcp://0.0.0.0:5555 without CURVE',
+    );
+    expect(fails(() => bind('--bind', 'tcp://10.1.2.3:1')).code).toBe('FLEET_ERR_CONFIG');
+    expect(fails(() => bind('--bind', 'tcp://*:5555')).code).toBe('FLEET_ERR_CONFIG');
+    expect(bind('--bind', 'tcp://0.0.0.0:5555', '--insecure').insecure).toBe(true);
+    expect(bind('--bind', 'tcp://0.0.0.0:5555', '--curve-secret-key', 'k.key').bind).toBe('tcp://0.0.0.0:5555');
+    for (const ok of ['tcp://127.0.0.1:5555', 'tcp://localhost:1', 'tcp://[::1]:5555', 'ipc:///tmp/x', 'inproc://x']) expect(bind('--bind', ok).bind).toBe(ok);
   });
 
   it('rejects unknown flags, bad values and missing arguments with FLEET_ERR_CONFIG', () => {
