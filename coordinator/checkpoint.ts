@@ -6,8 +6,12 @@
  * Layout: `<dir>/ckpt-<n>/{state.json, weights.bin, optimizer.bin}` plus `<dir>/LATEST` naming the
  * newest. Each file is written to a temporary name, fsynced and renamed; LATEST moves only once a
  * checkpoint is complete, so a crash mid-write never leaves a corrupt latest checkpoint.
+ *
+ * `manifest.json`, written last inside each checkpoint, holds the SHA-256 of every other file. A resume
+ * checks it and falls back to the newest checkpoint that passes, naming each one it skips and why.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FleetError } from '../shared/runtime/errors.ts';
@@ -45,16 +49,28 @@ export interface Checkpoint {
   readonly extras: NamedTensor[];
 }
 
+const FILES = ['state.json', 'weights.bin', 'optimizer.bin', 'extras.bin'] as const;
+const MANIFEST = 'manifest.json';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** Writes all of `data` (writeSync may write less than asked), fsyncs and renames; no temp file is left. */
 function writeDurable(file: string, data: Buffer | string): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      for (let at = 0; at < buf.byteLength; ) at += writeSync(fd, buf, at, buf.byteLength - at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new FleetError('FLEET_ERR_CHECKPOINT', `Expected to write ${buf.byteLength} bytes to ${file}. Received: ${(err as Error).message}`);
   }
-  renameSync(tmp, file);
 }
 
 function fsyncDir(dir: string): void {
@@ -108,6 +124,8 @@ export async function writeCheckpoint(dir: string, model: tf.LayersModel, optimi
   writeDurable(path.join(target, 'extras.bin'), extras.data);
   const state: StateFile = { version: 1, trainer, weights: weights.entries, optimizer: optimizerPacked.entries, extras: extras.entries };
   writeDurable(path.join(target, 'state.json'), JSON.stringify(state));
+  const hashes = Object.fromEntries(FILES.map((f) => [f, sha256(readFileSync(path.join(target, f)))]));
+  writeDurable(path.join(target, MANIFEST), JSON.stringify({ version: 1, sha256: hashes }));
   fsyncDir(target);
   writeDurable(path.join(dir, 'LATEST'), name);
   fsyncDir(dir);
@@ -120,25 +138,61 @@ function previous(dir: string, latest: string): string | undefined {
   return readdirSync(dir).filter((d) => d.startsWith('ckpt-') && d !== latest).sort((a, b) => Number(a.split('-').pop()) - Number(b.split('-').pop())).pop();
 }
 
-/** Loads the latest checkpoint under `dir`, or undefined when there is none. */
-export function readLatestCheckpoint(dir: string): Checkpoint | undefined {
+/**
+ * Loads the newest good checkpoint under `dir`, or undefined when there is none: LATEST's first, then
+ * the others newest first. Each one skipped (manifest missing, a hash that differs, unreadable) is
+ * reported through `onSkip`. Checkpoints present without LATEST, or none that passes, are a
+ * FLEET_ERR_CHECKPOINT rather than a fresh start that would prune them.
+ */
+export function readLatestCheckpoint(dir: string, onSkip: (ckpt: string, why: string) => void = () => {}): Checkpoint | undefined {
+  const all = existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith('ckpt-')) : [];
   const latest = path.join(dir, 'LATEST');
-  if (!existsSync(latest)) return undefined;
-  const target = path.join(dir, readFileSync(latest, 'utf8').trim());
-  let state: StateFile;
-  try {
-    state = JSON.parse(readFileSync(path.join(target, 'state.json'), 'utf8')) as StateFile;
-  } catch (err) {
-    throw new FleetError('FLEET_ERR_FILE', `Expected a readable checkpoint at ${target}. Received: ${(err as Error).message}`);
+  if (!existsSync(latest)) {
+    if (all.length === 0) return undefined;
+    throw new FleetError('FLEET_ERR_CHECKPOINT', `Expected ${latest} beside the checkpoints in ${dir}. Received: ${all.length} checkpoint folder(s) and no LATEST`);
   }
-  if (state.version !== 1) throw new FleetError('FLEET_ERR_FILE', `Expected checkpoint version 1 at ${target}. Received: ${state.version}`);
+  const named = readFileSync(latest, 'utf8').trim();
+  const order = [named, ...all.filter((d) => d !== named).sort((a, b) => seqOf(b) - seqOf(a))];
+  const reasons: string[] = [];
+  for (const name of order) {
+    const target = path.join(dir, name);
+    try {
+      return loadVerified(target);
+    } catch (err) {
+      const why = (err as Error).message;
+      reasons.push(`${name}: ${why}`);
+      onSkip(target, why);
+    }
+  }
+  throw new FleetError('FLEET_ERR_CHECKPOINT', `Expected a checkpoint whose files match its manifest in ${dir}. Received: none (${reasons.join('; ')})`);
+}
+
+const seqOf = (name: string) => Number(name.split('-').pop());
+
+/** One checkpoint, after its manifest's hashes are checked against every file. */
+function loadVerified(target: string): Checkpoint {
   const read = (f: string) => readFileSync(path.join(target, f));
+  let manifest: { version?: number; sha256?: Record<string, string> };
+  try {
+    manifest = JSON.parse(read(MANIFEST).toString('utf8')) as typeof manifest;
+  } catch (err) {
+    throw new Error(`no readable ${MANIFEST} (${(err as Error).message})`);
+  }
+  const files = new Map<string, Buffer>();
+  for (const f of FILES) {
+    const data = read(f);
+    const want = manifest.sha256?.[f];
+    if (want !== sha256(data)) throw new Error(`${f} has SHA-256 ${sha256(data)}, the manifest says ${want ?? 'nothing'}`);
+    files.set(f, data);
+  }
+  const state = JSON.parse((files.get('state.json') as Buffer).toString('utf8')) as StateFile;
+  if (state.version !== 1) throw new Error(`checkpoint version ${state.version}, expected 1`);
   return {
     path: target,
     trainer: state.trainer,
-    weights: unpack(state.weights, read('weights.bin'), target).map((t) => t.tensor),
-    optimizer: unpack(state.optimizer, read('optimizer.bin'), target),
-    extras: unpack(state.extras, read('extras.bin'), target),
+    weights: unpack(state.weights, files.get('weights.bin') as Buffer, target).map((t) => t.tensor),
+    optimizer: unpack(state.optimizer, files.get('optimizer.bin') as Buffer, target),
+    extras: unpack(state.extras, files.get('extras.bin') as Buffer, target),
   };
 }
 

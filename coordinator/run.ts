@@ -103,7 +103,7 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
   log.info(`metrics: http://${opts.metricsHost}:${server.port}/metrics`);
 
   const checkpointDir = opts.out ? path.join(opts.out, 'checkpoints') : undefined;
-  const resume = opts.resume && checkpointDir ? readLatestCheckpoint(checkpointDir) : undefined;
+  const resume = opts.resume && checkpointDir ? readLatestCheckpoint(checkpointDir, (ckpt, why) => log.warn(`skipping checkpoint ${ckpt}: ${why}`)) : undefined;
   if (opts.resume) log.info(resume ? `resuming from ${resume.path}` : `--resume: no checkpoint in ${checkpointDir}; starting fresh`);
   const ownsOptimizer = !(job.compile.optimizer instanceof tf.Optimizer);
   const optimizer = makeOptimizer(job.compile.optimizer);

@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   FLEET_ERR_LOSS: 'An unknown loss function was named.',
   FLEET_ERR_OPTIMIZER: 'An unknown optimizer was named or configured.',
   FLEET_ERR_METRIC: 'An unknown metric was named.',
+  FLEET_ERR_CHECKPOINT: 'No checkpoint passed its integrity check, LATEST is missing beside checkpoints, or a checkpoint could not be written.',
   FLEET_ERR_FILE: 'A model or weights file could not be read or written (missing, unreadable, no space).',
   FLEET_ERR_FORMAT: 'A file is not in a model format tensorfleet reads, or is truncated or corrupt.',
   FLEET_ERR_MODEL_CONFIG: 'A saved model config uses a layer or option TensorFlow.js cannot build.',
