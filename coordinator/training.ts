@@ -296,7 +296,7 @@ export class Trainer {
   private async attemptEvaluate(split: 'validation' | 'test' | 'train', mode: 'metrics' | 'predict') {
     const { hub, splits } = this.ctx;
     const view = splits[split];
-    if (!view) throw new Error(`no ${split} split`);
+    if (!view) throw new FleetError('FLEET_ERR_DATA', `Expected a ${split} split to evaluate. Received: none`);
     const evalId = this.evalId++;
     this.takeWeights();
     const workers = hub.peers.inState('HEALTHY');
@@ -308,7 +308,7 @@ export class Trainer {
       return hub.send(peer, { kind: 'evaluate', evalId, split, start: range.start, count: range.count, weightsVersion: this.weightsVersion, weightCount: w.tensors.length, ...(w.indices && { weightIndices: w.indices }), mode }, w.tensors);
     }, (peer, msg) => {
       const want = (ranges[workers.indexOf(peer)] as { count: number }).count;
-      if (msg.samples !== want) throw new Error(`worker ${peer.rank} evaluated ${msg.samples} rows, expected ${want}`);
+      if (msg.samples !== want) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected an evalResult of ${want} rows from worker ${peer.rank}. Received: ${msg.samples}`);
     });
     for (const p of participants) {
       p.weightsVersion = this.weightsVersion;

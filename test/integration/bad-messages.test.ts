@@ -28,7 +28,8 @@ beforeAll(async () => {
 });
 
 /** Plays an admitted-but-hostile worker until the coordinator says done; returns the error codes it got back. */
-async function rogue(endpoint: string): Promise<string[]> {
+async function rogue(endpoint: string): Promise<{ codes: string[]; evaluations: number }> {
+  let evaluations = 0;
   const job = await loadJob(JOB);
   const splits = resolveSplits(await job.data(), job.fit.validationSplit);
   const dealer = new zmq.Dealer({ linger: 0 });
@@ -84,16 +85,19 @@ async function rogue(endpoint: string): Promise<string[]> {
       const y = tf.tidy(() => tf.gather(tf.tensor(view.data.y, [...view.data.yShape]), rows));
       const r = evaluateBatch(model, loss, metrics, x, y);
       tf.dispose([x, y]);
+      // One row too many: a plain Error in the coordinator once (it exited 1); now a typed rejection.
+      await send(encodeMessage({ kind: 'evalResult', evalId: msg.evalId, samples: msg.count + 1, lossSum: r.lossSum, metricSums: r.metricSums }));
       await send(encodeMessage({ kind: 'evalResult', evalId: msg.evalId, samples: msg.count, lossSum: r.lossSum, metricSums: r.metricSums }));
+      evaluations += 1;
     }
   }
   dealer.close();
-  return codes;
+  return { codes, evaluations };
 }
 
 describe('bad messages on the wire', () => {
   it('are each rejected with a typed error while training completes with untouched results', async () => {
-    let rogueDone: Promise<string[]> | undefined;
+    let rogueDone: Promise<{ codes: string[]; evaluations: number }> | undefined;
     const result = await runCoordinator({
       bind: 'tcp://127.0.0.1:*', workers: 2, job: JOB, backend: 'cpu', metricsHost: '127.0.0.1', metricsPort: 0,
       heartbeatIntervalMs: 500, heartbeatTimeoutMs: 10_000, joinTimeoutMs: 60_000, quiet: true,
@@ -102,7 +106,8 @@ describe('bad messages on the wire', () => {
         rogueDone = rogue(endpoint);
       },
     });
-    const codes = await rogueDone!;
+    const { codes, evaluations } = await rogueDone!;
+    expect(evaluations).toBeGreaterThan(0);
     const count = (c: string) => codes.filter((x) => x === c).length;
     expect(count('FLEET_ERR_PROTOCOL_DECODE')).toBe(1);
     expect(count('FLEET_ERR_PROTOCOL_VERSION')).toBe(1);
@@ -111,7 +116,7 @@ describe('bad messages on the wire', () => {
     expect(count('FLEET_ERR_TENSOR_DTYPE')).toBe(20);
     expect(count('FLEET_ERR_NONFINITE')).toBe(20);
     expect(count('FLEET_ERR_STALE_ROUND')).toBe(2 * 20); // future round id, duplicate
-    expect(count('FLEET_ERR_UNEXPECTED_MESSAGE')).toBe(1); // the second ready
+    expect(count('FLEET_ERR_UNEXPECTED_MESSAGE')).toBe(1 + evaluations); // the second ready, each evalResult one row over
     const clean = await runTestCluster('dense-sgd.ts', 2);
     expect(maxRelativeDiff(result.model, clean.model)).toBeLessThan(1e-6);
     expect(result.history.history['val_loss']?.[0]).toBeCloseTo(clean.history.history['val_loss']?.[0] as number, 5);
