@@ -35,6 +35,19 @@ export function runLocalJob(job: Job, ref: JobRef, opts: LocalOptions & { task?:
   return withLocalWorkers(opts, (o) => runJob(job, ref, { ...o, ...(opts.task && { task: opts.task }) }));
 }
 
+/** Worker children of every local run in this process that have not exited yet. */
+const live = new Set<ChildProcess>();
+
+/**
+ * Sends `signal` to every local worker child still running and resolves once they have all exited
+ * (SIGKILL after `graceMs`). The CLI calls it on SIGINT/SIGTERM so that no worker outlives it.
+ */
+export async function stopLocalWorkers(signal: NodeJS.Signals, graceMs = 5000): Promise<void> {
+  const children = [...live];
+  for (const c of children) c.kill(signal);
+  await reap(children, graceMs);
+}
+
 async function withLocalWorkers(opts: LocalOptions, run: (o: CoordinatorOptions) => Promise<RunResult>): Promise<RunResult> {
   const children: ChildProcess[] = [];
   try {
@@ -47,7 +60,10 @@ async function withLocalWorkers(opts: LocalOptions, run: (o: CoordinatorOptions)
           const port = opts.metricsPort === 0 ? 0 : opts.metricsPort + 1 + i;
           workerMetricsPorts.push(port);
           const args = ['worker', '--connect', endpoint, '--backend', opts.backend, '--metrics-host', opts.metricsHost, '--metrics-port', String(port), ...(opts.quiet ? ['--quiet'] : []), ...(opts.workerArgs ?? [])];
-          children.push(spawn(process.execPath, nodeArgs(ENTRY, args), { stdio: ['ignore', 'inherit', 'inherit'] }));
+          const child = spawn(process.execPath, nodeArgs(ENTRY, args), { stdio: ['ignore', 'inherit', 'inherit'] });
+          live.add(child);
+          child.once('exit', () => live.delete(child));
+          children.push(child);
         }
         opts.onWorkers?.(children, { endpoint, metricsPort, workerMetricsPorts });
       },

@@ -23,6 +23,25 @@ const EXTRA_COMMANDS: Record<string, string> = {
   keys: './keys.ts',
 };
 
+const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * SIGINT and SIGTERM stop a role the way a shell expects: `cleanup` runs (the local launcher stops its
+ * workers there, so none is orphaned), one line says what happened, and the exit code is 128 + signal.
+ * A second signal while cleaning up exits at once.
+ */
+function onStopSignal(cleanup: () => Promise<void>): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.once(signal, () => process.exit(SIGNAL_EXIT[signal]));
+      process.stderr.write(`tensorfleet: received ${signal}; stopping\n`);
+      void cleanup()
+        .catch((err: unknown) => process.stderr.write(`tensorfleet: while stopping: ${String(err)}\n`))
+        .finally(() => process.exit(SIGNAL_EXIT[signal]));
+    });
+  }
+}
+
 const USAGE = `usage:
   tensorfleet local --workers N [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] <job.ts>
   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --insecure --workers N <job.ts>
@@ -84,6 +103,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Each command imports only what it runs, so `plot` or `--help` do not load tfjs and ZeroMQ.
       case 'local': {
         const c = parseConfig('local', rest);
+        onStopSignal(async () => {
+          const { stopLocalWorkers } = await import('../api/launcher.ts');
+          await stopLocalWorkers('SIGTERM');
+        });
         const opts = coordinatorOptions(c);
         const { runLocal } = await import('../api/launcher.ts');
         const workerArgs = ['--max-message-size', String(c['max-message-size']), ...(c['join-token-file'] !== undefined ? ['--join-token-file', c['join-token-file']] : [])];
@@ -92,6 +115,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       case 'coordinator': {
         const c = parseConfig('coordinator', rest);
+        onStopSignal(async () => {});
         if (c.insecure && c['curve-secret-key'] === undefined && !isLoopbackEndpoint(c.bind)) {
           process.stderr.write(`tensorfleet: --insecure: ${c.bind} takes any peer without authentication or encryption; it can join, read the weights and send gradients\n`);
         }
@@ -102,6 +126,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       case 'worker': {
         const c = parseConfig('worker', rest);
+        onStopSignal(async () => {});
         if (c.gpus !== undefined) {
           const { runPerGpu } = await import('./gpus.ts');
           return await runPerGpu(rest);
