@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs';
 import { customGradientStep } from '../shared/model/custom-step.ts';
 import type { DataView_ } from '../shared/model/data/dataset.ts';
 import { FleetError } from '../shared/runtime/errors.ts';
-import type { Logger } from '../shared/runtime/log.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
 import { checkTensors, firstNonFinite, type Header, type Message, type MessageOf, type WireTensor } from '../shared/wire/protocol.ts';
 import { evaluateBatch, gradientStep } from '../shared/model/step.ts';
@@ -22,32 +21,10 @@ const EVAL_CHUNK = 1024;
 /** Sends one message to the coordinator. */
 export type Send = <K extends Message['kind']>(h: Header<K>, t?: readonly WireTensor[]) => Promise<void>;
 
-/** Handles one request or notice from the coordinator; throws a FleetError for one it cannot answer. */
-export async function handle(msg: Message, s: Session | undefined, send: Send, metrics: FleetMetrics, log: Logger, reducer: ReduceClient): Promise<void> {
-  switch (msg.kind) {
-    case 'round':
-    case 'evaluate':
-      if (!s) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "welcome" before "${msg.kind}". Received: "${msg.kind}" first`);
-      return msg.kind === 'round' ? onRound(msg, s, send, metrics, reducer) : onEvaluate(msg, s, send);
-    case 'heartbeat':
-      return;
-    case 'error':
-      log.warn(`coordinator reported ${msg.code}: ${msg.message}`);
-      return;
-    case 'hello':
-    case 'ready':
-    case 'gradients':
-    case 'evalResult':
-    case 'reduce':
-    case 'reduced':
-    case 'welcome':
-    case 'done':
-      throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected round, evaluate, heartbeat or done from the coordinator. Received: "${msg.kind}"`);
-    default: {
-      const never: never = msg;
-      throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);
-    }
-  }
+/** Answers one compute request (a round or an evaluation); throws a FleetError for one it cannot answer. */
+export async function handle(msg: MessageOf<'round' | 'evaluate'>, s: Session | undefined, send: Send, metrics: FleetMetrics, reducer: ReduceClient): Promise<void> {
+  if (!s) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "welcome" before "${msg.kind}". Received: "${msg.kind}" first`);
+  return msg.kind === 'round' ? onRound(msg, s, send, metrics, reducer) : onEvaluate(msg, s, send);
 }
 
 /** Applies the weights carried at the front of a round/evaluate message (all, or those at `indices`), if any. */

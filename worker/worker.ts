@@ -82,60 +82,77 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
       let msg: Message | undefined;
       try {
         msg = decodeMessage(frames);
-        if (msg.kind === 'reduced') {
-          reducer.deliver(msg);
-          continue;
-        }
-        if (msg.kind === 'error' && msg.inReplyTo === 'reduce' && msg.replyId !== undefined) {
-          reducer.refused(msg.replyId, new FleetError('FLEET_ERR_REMOTE', `the coordinator refused a reduce of round ${msg.replyId}: ${msg.code}: ${msg.message}`));
-          continue;
-        }
-        if (msg.kind === 'round' || msg.kind === 'evaluate') {
-          reducer.supersede(msg.kind === 'round' ? msg.roundId : undefined);
-          const request = msg;
-          const current = session;
-          work = work.then(() => handle(request, current, send, metrics, log, reducer).catch((caught: unknown) => reportFailure(request, caught)));
-          continue;
-        }
-        if (msg.kind === 'done') {
-          reducer.supersede();
-          log.info(`coordinator says done: ${msg.reason}`);
-          exitCode = msg.ok ? 0 : 1;
-          break;
-        }
-        if (msg.kind === 'error' && msg.code === 'FLEET_ERR_AUTH') {
-          // A wrong or missing join token: saying hello again will not help.
-          log.error(`the coordinator refused this worker: ${msg.code}: ${msg.message}`);
-          break;
-        }
-        if (msg.kind === 'error' && msg.code === 'FLEET_ERR_UNKNOWN_PEER') {
-          // The coordinator does not know us: it restarted (e.g. --resume after a crash). Start over.
-          log.warn('the coordinator does not know this worker (restarted?); joining again');
-          if (heartbeat) clearInterval(heartbeat);
-          heartbeat = undefined;
-          reducer.reset();
-          await session?.pool.close();
-          session = undefined;
-          await hello();
-          continue;
-        }
-        if (msg.kind === 'welcome') {
-          reducer.reset();
-          log = createLogger(`worker ${msg.rank}`, opts.quiet);
-          heartbeat = setInterval(() => void send({ kind: 'heartbeat', sentAtMs: Date.now() }), msg.heartbeatIntervalMs);
-          try {
-            session = await startSession(msg, log);
-          } catch (err) {
-            // Setup failures (job file, data, model) will not go away: tell the coordinator and stop.
-            const e = isFleetError(err) ? err : new FleetError('FLEET_ERR_JOB_LOAD', `Worker setup failed: ${(err as Error).message}`);
-            log.error(`${e.code}: ${e.message}`);
-            await send({ kind: 'error', code: e.code, message: e.message, inReplyTo: 'welcome' });
-            break;
+        // The one dispatch over what the coordinator may send; kinds only workers send are refused.
+        switch (msg.kind) {
+          case 'reduced':
+            reducer.deliver(msg);
+            continue;
+          case 'round':
+          case 'evaluate': {
+            reducer.supersede(msg.kind === 'round' ? msg.roundId : undefined);
+            const request = msg;
+            const current = session;
+            work = work.then(() => handle(request, current, send, metrics, reducer).catch((caught: unknown) => reportFailure(request, caught)));
+            continue;
           }
-          await send({ kind: 'ready', numTensors: tf.memory().numTensors });
-          continue;
+          case 'done':
+            reducer.supersede();
+            log.info(`coordinator says done: ${msg.reason}`);
+            exitCode = msg.ok ? 0 : 1;
+            break;
+          case 'heartbeat':
+            continue;
+          case 'error':
+            if (msg.inReplyTo === 'reduce' && msg.replyId !== undefined) {
+              reducer.refused(msg.replyId, new FleetError('FLEET_ERR_REMOTE', `the coordinator refused a reduce of round ${msg.replyId}: ${msg.code}: ${msg.message}`));
+              continue;
+            }
+            if (msg.code === 'FLEET_ERR_AUTH') {
+              // A wrong or missing join token: saying hello again will not help.
+              log.error(`the coordinator refused this worker: ${msg.code}: ${msg.message}`);
+              break;
+            }
+            if (msg.code === 'FLEET_ERR_UNKNOWN_PEER') {
+              // The coordinator does not know us: it restarted (e.g. --resume after a crash). Start over.
+              log.warn('the coordinator does not know this worker (restarted?); joining again');
+              if (heartbeat) clearInterval(heartbeat);
+              heartbeat = undefined;
+              reducer.reset();
+              await session?.pool.close();
+              session = undefined;
+              await hello();
+              continue;
+            }
+            log.warn(`coordinator reported ${msg.code}: ${msg.message}`);
+            continue;
+          case 'welcome': {
+            reducer.reset();
+            log = createLogger(`worker ${msg.rank}`, opts.quiet);
+            heartbeat = setInterval(() => void send({ kind: 'heartbeat', sentAtMs: Date.now() }), msg.heartbeatIntervalMs);
+            try {
+              session = await startSession(msg, log);
+            } catch (err) {
+              // Setup failures (job file, data, model) will not go away: tell the coordinator and stop.
+              const e = isFleetError(err) ? err : new FleetError('FLEET_ERR_JOB_LOAD', `Worker setup failed: ${(err as Error).message}`);
+              log.error(`${e.code}: ${e.message}`);
+              await send({ kind: 'error', code: e.code, message: e.message, inReplyTo: 'welcome' });
+              break;
+            }
+            await send({ kind: 'ready', numTensors: tf.memory().numTensors });
+            continue;
+          }
+          case 'hello':
+          case 'ready':
+          case 'gradients':
+          case 'evalResult':
+          case 'reduce':
+            throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected round, evaluate, reduced, heartbeat, error, welcome or done from the coordinator. Received: "${msg.kind}"`);
+          default: {
+            const never: never = msg;
+            throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);
+          }
         }
-        await handle(msg, session, send, metrics, log, reducer);
+        break; // done, a refused join or a failed setup end the loop
       } catch (caught) {
         if (!isFleetError(caught)) throw caught;
         await reportFailure(msg, caught);
