@@ -5,7 +5,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describeChoice, selectBackend, type BackendRequest } from '../shared/runtime/backend/select.ts';
+import { consumeCpuBanner, describeChoice, selectBackend, type BackendRequest } from '../shared/runtime/backend/select.ts';
 import { CallbackList } from '../shared/model/callbacks.ts';
 import { resolveSplits, type Splits } from '../shared/model/data/dataset.ts';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
@@ -85,6 +85,8 @@ export type Task = 'fit' | 'evaluate' | 'predict';
 /** Runs a coordinator for an already-loaded job; workers load `ref`. */
 export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & { task?: Task }): Promise<RunResult> {
   const log = createLogger('coordinator', opts.quiet);
+  // The job builds its model and optimizer before the backend is chosen, on tfjs's default cpu backend.
+  consumeCpuBanner();
   const task = opts.task ?? 'fit';
   const fit: FitSpec = { ...job.fit, ...opts.fit };
   checkCompile(job.compile);

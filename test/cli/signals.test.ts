@@ -45,14 +45,20 @@ describe('signals on tensorfleet local', () => {
     // 1,000 steps an epoch: still training when the signal comes.
     const proc = startCli(['local', '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', '--out', out, path.join(JOBS, 'tiny-many-steps.ts')]);
     procs.push(proc);
+    // 'close' comes once stdout and stderr are drained, after 'exit'.
+    const closed = new Promise((resolve) => proc.child.once('close', resolve));
     await waitFor(proc, /worker 1: JOINING -> HEALTHY/, 120_000);
     await waitFor(proc, /worker 0: JOINING -> HEALTHY/, 120_000);
     const workers = childrenOf(proc.child.pid as number);
     expect(workers).toHaveLength(2);
     proc.child.kill(signal);
     const { code } = await proc.exited;
+    await closed;
     expect(code).toBe(exitCode);
     expect(proc.stderr).toContain(`tensorfleet: received ${signal}; stopping`);
     expect(workers.filter(alive)).toEqual([]);
+    // tfjs's banner is not printed by every process; each backend line points at the native build.
+    expect(proc.stderr + proc.stdout).not.toContain('Hi, looks like you are running TensorFlow.js');
+    expect((proc.stderr + proc.stdout).match(/tensorfleet setup native/g)).toHaveLength(3);
   });
 });

@@ -62,7 +62,23 @@ export function describeChoice(choice: BackendChoice): string {
   const lines = [`backend: ${choice.taken} (tf.getBackend()=${choice.tfBackend}, requested ${choice.requested})`];
   for (const s of choice.skipped) lines.push(`  skipped ${s.backend}: ${s.reason}`);
   if (choice.kernels.length > 0) lines.push(`  tensorfleet kernels: ${choice.kernels.join(', ')}`);
+  if (choice.taken === 'cpu' || choice.taken === 'wasm') lines.push('  faster on this host: `tensorfleet setup native` builds the native tensorflow backend');
   return lines.join('\n');
+}
+
+/**
+ * tfjs's cpu backend prints an "install the node backend" banner on its first tensor, in every
+ * process; the backend line above says it once, with tensorfleet's own way to get there. PROD only
+ * silences tfjs's warnings, and only for this one tensor. Call it before a process's first tensor.
+ */
+export function consumeCpuBanner(): void {
+  const prod = tf.env().getBool('PROD');
+  tf.env().set('PROD', true);
+  try {
+    tf.tensor([0]).dispose();
+  } finally {
+    tf.env().set('PROD', prod);
+  }
 }
 
 async function tryActivate(candidate: Concrete, probes: BackendProbes): Promise<string | null> {
@@ -76,7 +92,9 @@ async function tryActivate(candidate: Concrete, probes: BackendProbes): Promise<
       case 'wasm':
         return await activateWasm();
       case 'cpu':
-        return (await tf.setBackend('cpu')) ? null : 'tf.setBackend("cpu") returned false';
+        if (!(await tf.setBackend('cpu'))) return 'tf.setBackend("cpu") returned false';
+        consumeCpuBanner();
+        return null;
       default: {
         const never: never = candidate;
         return `unknown backend ${String(never)}`;
