@@ -8,6 +8,9 @@
  *
  * The model stays in the caller's process (it is the coordinator's model, so it ends up trained);
  * each call starts its worker processes, hands them the data through a temporary folder, and reaps them.
+ *
+ * Room: api/ is the programmatic entry (this cluster and the local launcher); it may import
+ * coordinator/ and shared/, and nothing in the library imports cli/ or bench/.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

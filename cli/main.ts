@@ -3,6 +3,8 @@
  *   tensorfleet local --workers 2 examples/mnist-mlp.ts
  *   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --insecure --workers 2 examples/mnist-mlp.ts
  *   tensorfleet worker --connect tcp://HOST:5555 [--gpus all|0,1,...]
+ *
+ * Room: cli/ is the command line (with the native build and the plot); library code never imports it.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

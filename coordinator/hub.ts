@@ -2,6 +2,9 @@
  * The coordinator's network side: a ROUTER socket, the worker registry, heartbeats both ways, and
  * the two request/collect primitives the training loop uses (`round` and `evaluate`). Every inbound
  * message is decoded and validated here, and bad ones are answered with a typed error.
+ *
+ * Room: coordinator/ is the control plane (membership, liveness, data order, callbacks, checkpoints,
+ * metrics); it imports shared/ only, never worker/.
  */
 import * as zmq from 'zeromq';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';

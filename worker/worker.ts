@@ -1,6 +1,8 @@
 /**
  * One worker process: connects a DEALER to the coordinator, rebuilds the model from the Keras JSON it
  * is sent, and answers each round with the gradients of its shard. It holds no optimizer state.
+ *
+ * Room: worker/ is one process per GPU; it imports shared/ only, never coordinator/.
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
