@@ -23,6 +23,7 @@ import type { History } from '../coordinator/training.ts';
 import type { BackendRequest } from '../shared/runtime/backend/select.ts';
 import type { Callback } from '../shared/model/callbacks.ts';
 import type { ArrayData } from '../shared/model/data/dataset.ts';
+import { DEFAULTS } from '../shared/runtime/config.ts';
 import { FleetError, describe } from '../shared/runtime/errors.ts';
 import type { InlineMeta } from './inline-job.ts';
 import type { CompileSpec, FitSpec, Job } from '../shared/model/job.ts';
@@ -118,7 +119,7 @@ export class LocalCluster {
       for (const m of meta.modules) await import(new URL(`file://${m}`).href);
       const local: LocalOptions & { task: Task } = {
         job: INLINE_JOB, workers: this.opts.workers, backend: this.opts.backend ?? 'auto', metricsHost: '127.0.0.1', metricsPort: this.opts.metricsPort ?? 0,
-        heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 30_000, joinTimeoutMs: 120_000, quiet: this.opts.quiet ?? true, task,
+        heartbeatIntervalMs: DEFAULTS.heartbeatIntervalSeconds * 1000, heartbeatTimeoutMs: DEFAULTS.heartbeatTimeoutSeconds * 1000, joinTimeoutMs: DEFAULTS.joinTimeoutSeconds * 1000, quiet: this.opts.quiet ?? true, task,
       };
       return await runLocalJob(job, { path: INLINE_JOB, args: { dir } }, local);
     } finally {

@@ -7,6 +7,16 @@ import { z } from 'zod';
 import { BACKEND_REQUESTS } from './backend/select.ts';
 import { FleetError, describe } from './errors.ts';
 
+/** The one set of timing defaults, in seconds, for the CLI's flags and the programmatic API alike. */
+export const DEFAULTS = Object.freeze({
+  /** Seconds between heartbeats, both ways. */
+  heartbeatIntervalSeconds: 1,
+  /** Seconds of silence after which a worker is declared lost. */
+  heartbeatTimeoutSeconds: 10,
+  /** Seconds to wait for all workers to join. */
+  joinTimeoutSeconds: 120,
+});
+
 const seconds = (def: number) => z.coerce.number().positive().default(def);
 const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
 
@@ -51,11 +61,11 @@ const coordinatorFlags = {
   /** Port of the coordinator's /metrics (0 picks a free port). */
   'metrics-port': port(9400),
   /** Seconds between heartbeats, both ways. */
-  'heartbeat-interval': seconds(1),
+  'heartbeat-interval': seconds(DEFAULTS.heartbeatIntervalSeconds),
   /** Seconds of silence after which a worker is declared lost. */
-  'heartbeat-timeout': seconds(10),
+  'heartbeat-timeout': seconds(DEFAULTS.heartbeatTimeoutSeconds),
   /** Seconds to wait for all workers to join. */
-  'join-timeout': seconds(120),
+  'join-timeout': seconds(DEFAULTS.joinTimeoutSeconds),
   /** Folder for history.json, run.json, model.keras and checkpoints/. */
   out: z.string().optional(),
   /** Seconds a round waits for its slowest worker before moving that worker's share to faster ones (0: no deadline). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../shared/runtime/config.ts';
+import { DEFAULTS, parseConfig } from '../../../shared/runtime/config.ts';
 import { FleetError } from '../../../shared/runtime/errors.ts';
 
 function fails(fn: () => unknown): FleetError {
@@ -18,6 +18,9 @@ describe('command-line config', () => {
     expect(c).toMatchObject({ workers: 2, bind: 'tcp://127.0.0.1:5555', 'metrics-host': '127.0.0.1', backend: 'auto', 'metrics-port': 9400, job: 'job.ts' });
     expect(parseConfig('worker', ['--connect', 'tcp://h:5555'])['metrics-host']).toBe('127.0.0.1');
     expect(Object.isFrozen(c)).toBe(true);
+    // The API reads the same DEFAULTS (api/cluster.ts), so both agree.
+    expect([c['heartbeat-interval'], c['heartbeat-timeout'], c['join-timeout']]).toEqual([DEFAULTS.heartbeatIntervalSeconds, DEFAULTS.heartbeatTimeoutSeconds, DEFAULTS.joinTimeoutSeconds]);
+    expect(DEFAULTS).toEqual({ heartbeatIntervalSeconds: 1, heartbeatTimeoutSeconds: 10, joinTimeoutSeconds: 120 });
     expect(parseConfig('worker', ['--connect', 'tcp://h:5555']).connect).toBe('tcp://h:5555');
   });
 
