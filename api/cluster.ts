@@ -119,9 +119,12 @@ export class LocalCluster {
       for (const m of meta.modules) await import(new URL(`file://${m}`).href);
       const local: LocalOptions & { task: Task } = {
         job: INLINE_JOB, workers: this.opts.workers, backend: this.opts.backend ?? 'auto', metricsHost: '127.0.0.1', metricsPort: this.opts.metricsPort ?? 0,
-        heartbeatIntervalMs: DEFAULTS.heartbeatIntervalSeconds * 1000, heartbeatTimeoutMs: DEFAULTS.heartbeatTimeoutSeconds * 1000, joinTimeoutMs: DEFAULTS.joinTimeoutSeconds * 1000, quiet: this.opts.quiet ?? true, task,
+        heartbeatIntervalMs: DEFAULTS.heartbeatIntervalSeconds * 1000,
+        heartbeatTimeoutMs: DEFAULTS.heartbeatTimeoutSeconds * 1000,
+        joinTimeoutMs: DEFAULTS.joinTimeoutSeconds * 1000,
+        quiet: this.opts.quiet ?? true, task,
       };
-      return await runLocalJob(job, { path: INLINE_JOB, args: { dir } }, local);
+      return await runLocalJob(job, { path: INLINE_JOB, args: { dir }, label: 'fit()' }, local);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

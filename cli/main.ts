@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { CoordinatorOptions } from '../coordinator/run.ts';
-import { isLoopbackEndpoint, parseConfig, type Config } from '../shared/runtime/config.ts';
+import { exposedWithoutCurve, parseConfig, type Config } from '../shared/runtime/config.ts';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 
 /**
@@ -118,8 +118,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'coordinator': {
         const c = parseConfig('coordinator', rest);
         onStopSignal(async () => {});
-        if (c.insecure && c['curve-secret-key'] === undefined && !isLoopbackEndpoint(c.bind)) {
-          process.stderr.write(`tensorfleet: --insecure: ${c.bind} takes any peer without authentication or encryption; it can join, read the weights and send gradients\n`);
+        if (exposedWithoutCurve(c)) {
+          // Only reachable with --insecure: parseConfig refuses the exposure otherwise.
+          const exposes = 'takes any peer without authentication or encryption; it can join, read the weights and send gradients';
+          process.stderr.write(`tensorfleet: --insecure: ${c.bind} ${exposes}\n`);
         }
         const opts = { ...coordinatorOptions(c), security: await securityOf('coordinator', c) };
         const { runCoordinator } = await import('../coordinator/run.ts');

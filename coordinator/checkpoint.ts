@@ -69,7 +69,8 @@ function writeDurable(file: string, data: Buffer | string): void {
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw new FleetError('FLEET_ERR_CHECKPOINT', `Expected to write ${buf.byteLength} bytes to ${file}. Received: ${(err as Error).message}`);
+    const why = (err as Error).message;
+    throw new FleetError('FLEET_ERR_CHECKPOINT', `Expected to write ${buf.byteLength} bytes to ${file}. Received: ${why}`);
   }
 }
 
@@ -119,12 +120,22 @@ export async function writeCheckpoint(dir: string, model: tf.LayersModel, optimi
   // getWeights() hands out the optimizer's live slot variables plus a fresh iterations scalar: free only the latter.
   tf.dispose(opt.map((t) => t.tensor).filter((t) => !(t instanceof tf.Variable)));
   const extras = pack(optimizerExtras(optimizer));
-  writeDurable(path.join(target, 'weights.bin'), weights.data);
-  writeDurable(path.join(target, 'optimizer.bin'), optimizerPacked.data);
-  writeDurable(path.join(target, 'extras.bin'), extras.data);
-  const state: StateFile = { version: 1, trainer, weights: weights.entries, optimizer: optimizerPacked.entries, extras: extras.entries };
-  writeDurable(path.join(target, 'state.json'), JSON.stringify(state));
-  const hashes = Object.fromEntries(FILES.map((f) => [f, sha256(readFileSync(path.join(target, f)))]));
+  const state: StateFile = {
+    version: 1,
+    trainer,
+    weights: weights.entries,
+    optimizer: optimizerPacked.entries,
+    extras: extras.entries,
+  };
+  const files: Record<(typeof FILES)[number], Buffer> = {
+    'state.json': Buffer.from(JSON.stringify(state)),
+    'weights.bin': weights.data,
+    'optimizer.bin': optimizerPacked.data,
+    'extras.bin': extras.data,
+  };
+  // Hashed from the bytes written (writeDurable writes all of them or throws), not read back.
+  for (const f of FILES) writeDurable(path.join(target, f), files[f]);
+  const hashes = Object.fromEntries(FILES.map((f) => [f, sha256(files[f])]));
   writeDurable(path.join(target, MANIFEST), JSON.stringify({ version: 1, sha256: hashes }));
   fsyncDir(target);
   writeDurable(path.join(dir, 'LATEST'), name);
@@ -134,8 +145,12 @@ export async function writeCheckpoint(dir: string, model: tf.LayersModel, optimi
   return target;
 }
 
+/** The sequence number a checkpoint folder's name ends with (its write time in ms). */
+const seqOf = (name: string) => Number(name.split('-').pop());
+
 function previous(dir: string, latest: string): string | undefined {
-  return readdirSync(dir).filter((d) => d.startsWith('ckpt-') && d !== latest).sort((a, b) => Number(a.split('-').pop()) - Number(b.split('-').pop())).pop();
+  const others = readdirSync(dir).filter((d) => d.startsWith('ckpt-') && d !== latest);
+  return others.sort((a, b) => seqOf(a) - seqOf(b)).pop();
 }
 
 /**
@@ -149,7 +164,10 @@ export function readLatestCheckpoint(dir: string, onSkip: (ckpt: string, why: st
   const latest = path.join(dir, 'LATEST');
   if (!existsSync(latest)) {
     if (all.length === 0) return undefined;
-    throw new FleetError('FLEET_ERR_CHECKPOINT', `Expected ${latest} beside the checkpoints in ${dir}. Received: ${all.length} checkpoint folder(s) and no LATEST`);
+    throw new FleetError(
+      'FLEET_ERR_CHECKPOINT',
+      `Expected ${latest} beside the checkpoints in ${dir}. Received: ${all.length} checkpoint folder(s) and no LATEST`,
+    );
   }
   const named = readFileSync(latest, 'utf8').trim();
   const order = [named, ...all.filter((d) => d !== named).sort((a, b) => seqOf(b) - seqOf(a))];
@@ -164,10 +182,12 @@ export function readLatestCheckpoint(dir: string, onSkip: (ckpt: string, why: st
       onSkip(target, why);
     }
   }
-  throw new FleetError('FLEET_ERR_CHECKPOINT', `Expected a checkpoint whose files match its manifest in ${dir}. Received: none (${reasons.join('; ')})`);
+  throw new FleetError(
+    'FLEET_ERR_CHECKPOINT',
+    `Expected a checkpoint whose files match its manifest in ${dir}. Received: none (${reasons.join('; ')})`,
+  );
 }
 
-const seqOf = (name: string) => Number(name.split('-').pop());
 
 /** One checkpoint, after its manifest's hashes are checked against every file. */
 function loadVerified(target: string): Checkpoint {
@@ -182,7 +202,8 @@ function loadVerified(target: string): Checkpoint {
   for (const f of FILES) {
     const data = read(f);
     const want = manifest.sha256?.[f];
-    if (want !== sha256(data)) throw new Error(`${f} has SHA-256 ${sha256(data)}, the manifest says ${want ?? 'nothing'}`);
+    const got = sha256(data);
+    if (want !== got) throw new Error(`${f} has SHA-256 ${got}, the manifest says ${want ?? 'nothing'}`);
     files.set(f, data);
   }
   const state = JSON.parse((files.get('state.json') as Buffer).toString('utf8')) as StateFile;

@@ -77,6 +77,8 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<RunResul
 export interface JobRef {
   readonly path: string;
   readonly args?: Record<string, unknown>;
+  /** How error messages name the job (default `Job <path>`); the programmatic API's generated job is `fit()`. */
+  readonly label?: string;
 }
 
 /** What to do once the workers are ready: fit (the default), or only evaluate or predict the test split. */
@@ -92,8 +94,9 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
   checkCompile(job.compile);
   const splits = resolveSplits(await job.data(), fit.validationSplit);
   const model = job.model();
-  checkDataMatchesModel(model, splits, ref.path);
-  checkLabelsFitLoss(model, job, splits, ref.path);
+  const label = ref.label ?? `Job ${ref.path}`;
+  checkDataMatchesModel(model, splits, label);
+  checkLabelsFitLoss(model, job, splits, label);
   if (job.syncBatchNorm && (opts.roundDeadlineMs ?? 0) > 0) {
     // A straggler's shard cannot move mid-round: the others wait for its share of every all-reduce.
     throw new FleetError('FLEET_ERR_CONFIG', `Expected --round-deadline 0 with syncBatchNorm (job ${ref.path}): every worker takes part in each BatchNormalization all-reduce. Received: --round-deadline ${opts.roundDeadlineMs}`);
@@ -105,7 +108,8 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
   log.info(`metrics: http://${opts.metricsHost}:${server.port}/metrics`);
 
   const checkpointDir = opts.out ? path.join(opts.out, 'checkpoints') : undefined;
-  const resume = opts.resume && checkpointDir ? readLatestCheckpoint(checkpointDir, (ckpt, why) => log.warn(`skipping checkpoint ${ckpt}: ${why}`)) : undefined;
+  const skipped = (ckpt: string, why: string) => log.warn(`skipping checkpoint ${ckpt}: ${why}`);
+  const resume = opts.resume && checkpointDir ? readLatestCheckpoint(checkpointDir, skipped) : undefined;
   if (opts.resume) log.info(resume ? `resuming from ${resume.path}` : `--resume: no checkpoint in ${checkpointDir}; starting fresh`);
   const ownsOptimizer = !(job.compile.optimizer instanceof tf.Optimizer);
   const optimizer = makeOptimizer(job.compile.optimizer);
@@ -161,24 +165,19 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
 }
 
 /** Fails before any worker starts when a split's x does not fit the model's input. */
-function checkDataMatchesModel(model: tf.LayersModel, splits: Splits, file: string): void {
+function checkDataMatchesModel(model: tf.LayersModel, splits: Splits, label: string): void {
   const want = model.inputs[0]?.shape.slice(1) ?? [];
   for (const view of [splits.train, splits.validation, splits.test]) {
     if (!view) continue;
     const got = view.data.xShape.slice(1);
     if (want.length !== got.length || want.some((d, i) => d !== null && d !== got[i])) {
-      throw new FleetError('FLEET_ERR_DATA', `${jobLabel(file)}: expected ${view.source} x of shape [n, ${want.map((d) => d ?? 'any').join(', ')}] for the model's input. Received: [${view.data.xShape.join(', ')}]`);
+      throw new FleetError('FLEET_ERR_DATA', `${label}: expected ${view.source} x of shape [n, ${want.map((d) => d ?? 'any').join(', ')}] for the model's input. Received: [${view.data.xShape.join(', ')}]`);
     }
   }
 }
 
-/** How a message names the job: the user's file, or fit() for the programmatic API's generated job. */
-function jobLabel(file: string): string {
-  return /inline-job\.[cm]?[jt]s$/.test(file) ? 'fit()' : `Job ${file}`;
-}
-
 /** Runs the loss once on two rows of each split, so labels that do not fit fail before workers start. */
-function checkLabelsFitLoss(model: tf.LayersModel, job: Job, splits: Splits, file: string): void {
+function checkLabelsFitLoss(model: tf.LayersModel, job: Job, splits: Splits, label: string): void {
   const { loss } = compiledFunctions(job.compile);
   for (const view of [splits.train, splits.validation, splits.test]) {
     if (!view || view.count === 0) continue;
@@ -194,7 +193,7 @@ function checkLabelsFitLoss(model: tf.LayersModel, job: Job, splits: Splits, fil
       });
     } catch (err) {
       const out = model.outputs[0]?.shape ?? [];
-      throw new FleetError('FLEET_ERR_DATA', `${jobLabel(file)}: expected ${view.source} y to fit the model's output [${out.map((v) => v ?? 'n')}] under loss ${typeof job.compile.loss === 'string' ? job.compile.loss : 'custom'}. Received: y of shape [${d.yShape}] (${(err as Error).message})`);
+      throw new FleetError('FLEET_ERR_DATA', `${label}: expected ${view.source} y to fit the model's output [${out.map((v) => v ?? 'n')}] under loss ${typeof job.compile.loss === 'string' ? job.compile.loss : 'custom'}. Received: y of shape [${d.yShape}] (${(err as Error).message})`);
     }
   }
 }

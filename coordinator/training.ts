@@ -308,7 +308,9 @@ export class Trainer {
       return hub.send(peer, { kind: 'evaluate', evalId, split, start: range.start, count: range.count, weightsVersion: this.weightsVersion, weightCount: w.tensors.length, ...(w.indices && { weightIndices: w.indices }), mode }, w.tensors);
     }, (peer, msg) => {
       const want = (ranges[workers.indexOf(peer)] as { count: number }).count;
-      if (msg.samples !== want) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected an evalResult of ${want} rows from worker ${peer.rank}. Received: ${msg.samples}`);
+      if (msg.samples === want) return;
+      const expected = `Expected an evalResult of ${want} rows from worker ${peer.rank}`;
+      throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `${expected}. Received: ${msg.samples}`);
     });
     for (const p of participants) {
       p.weightsVersion = this.weightsVersion;

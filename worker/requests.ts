@@ -22,7 +22,13 @@ const EVAL_CHUNK = 1024;
 export type Send = <K extends Message['kind']>(h: Header<K>, t?: readonly WireTensor[]) => Promise<void>;
 
 /** Answers one compute request (a round or an evaluation); throws a FleetError for one it cannot answer. */
-export async function handle(msg: MessageOf<'round' | 'evaluate'>, s: Session | undefined, send: Send, metrics: FleetMetrics, reducer: ReduceClient): Promise<void> {
+export async function handle(
+  msg: MessageOf<'round' | 'evaluate'>,
+  s: Session | undefined,
+  send: Send,
+  metrics: FleetMetrics,
+  reducer: ReduceClient,
+): Promise<void> {
   if (!s) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "welcome" before "${msg.kind}". Received: "${msg.kind}" first`);
   return msg.kind === 'round' ? onRound(msg, s, send, metrics, reducer) : onEvaluate(msg, s, send);
 }

@@ -94,7 +94,8 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
             reducer.supersede(msg.kind === 'round' ? msg.roundId : undefined);
             const request = msg;
             const current = session;
-            work = work.then(() => handle(request, current, send, metrics, reducer).catch((caught: unknown) => reportFailure(request, caught)));
+            const answer = () => handle(request, current, send, metrics, reducer);
+            work = work.then(() => answer().catch((caught: unknown) => reportFailure(request, caught)));
             continue;
           }
           case 'done':
@@ -106,7 +107,8 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
             continue;
           case 'error':
             if (msg.inReplyTo === 'reduce' && msg.replyId !== undefined) {
-              reducer.refused(msg.replyId, new FleetError('FLEET_ERR_REMOTE', `the coordinator refused a reduce of round ${msg.replyId}: ${msg.code}: ${msg.message}`));
+              const why = `the coordinator refused a reduce of round ${msg.replyId}: ${msg.code}: ${msg.message}`;
+              reducer.refused(msg.replyId, new FleetError('FLEET_ERR_REMOTE', why));
               continue;
             }
             if (msg.code === 'FLEET_ERR_AUTH') {
@@ -148,7 +150,10 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           case 'gradients':
           case 'evalResult':
           case 'reduce':
-            throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected round, evaluate, reduced, heartbeat, error, welcome or done from the coordinator. Received: "${msg.kind}"`);
+            throw new FleetError(
+              'FLEET_ERR_UNEXPECTED_MESSAGE',
+              `Expected round, evaluate, reduced, heartbeat, error, welcome or done from the coordinator. Received: "${msg.kind}"`,
+            );
           default: {
             const never: never = msg;
             throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);

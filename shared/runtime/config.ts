@@ -147,9 +147,14 @@ export function isLoopbackEndpoint(endpoint: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
+/** True when the coordinator would take peers from other hosts without CURVE (allowed only with --insecure). */
+export function exposedWithoutCurve(c: Config<'coordinator'>): boolean {
+  return !isLoopbackEndpoint(c.bind) && c['curve-secret-key'] === undefined;
+}
+
 /** A coordinator reachable from other hosts must authenticate them (CURVE), unless told --insecure. */
 function checkExposure(c: Config<'coordinator'>): void {
-  if (isLoopbackEndpoint(c.bind) || c['curve-secret-key'] !== undefined || c.insecure) return;
+  if (!exposedWithoutCurve(c) || c.insecure) return;
   throw new FleetError(
     'FLEET_ERR_CONFIG',
     `Expected --curve-secret-key FILE (see \`tensorfleet keys\`, docs/security.md) or --insecure to bind a non-loopback address. Received: --bind ${c.bind} without CURVE`,

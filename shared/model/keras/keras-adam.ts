@@ -14,7 +14,10 @@ interface Slots {
   v: tf.Variable;
 }
 
-/** Adam with Keras 3's update: α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ); m += (g−m)(1−β₁); v += (g²−v)(1−β₂); w −= α·m/(√v+ε). */
+/**
+ * Adam with Keras 3's update:
+ * α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ); m += (g−m)(1−β₁); v += (g²−v)(1−β₂); w −= α·m/(√v+ε).
+ */
 export class KerasAdam extends tf.Optimizer {
   /** The name tfjs serialization knows it by. */
   static get className(): string {

@@ -9,18 +9,21 @@ import { randomContrast, randomFlip, randomRotation, randomZoom } from './index.
 
 type Args<F extends (...a: never[]) => unknown> = NonNullable<Parameters<F>[0]>;
 
-/** Keras-default layer factories; each returns the tfjs layer, so models mix them with tf.layers freely. */
+/**
+ * Keras-default layer factories; each returns the tfjs layer, so models mix them with tf.layers freely.
+ * Where tfjs's defaults already are Keras 3's, the factory is tfjs's own.
+ */
 export const layers = {
-  dense: (args: Args<typeof tf.layers.dense>) => tf.layers.dense(args),
-  dropout: (args: Args<typeof tf.layers.dropout>) => tf.layers.dropout(args),
-  flatten: (args: Args<typeof tf.layers.flatten> = {}) => tf.layers.flatten(args),
-  conv2d: (args: Args<typeof tf.layers.conv2d>) => tf.layers.conv2d(args),
+  dense: tf.layers.dense,
+  dropout: tf.layers.dropout,
+  flatten: tf.layers.flatten,
+  conv2d: tf.layers.conv2d,
   maxPooling2d: (args: Args<typeof tf.layers.maxPooling2d> = {}) => tf.layers.maxPooling2d(args),
-  batchNormalization: (args: Args<typeof tf.layers.batchNormalization> = {}) => tf.layers.batchNormalization(args),
-  embedding: (args: Args<typeof tf.layers.embedding>) => tf.layers.embedding(args),
+  batchNormalization: tf.layers.batchNormalization,
+  embedding: tf.layers.embedding,
+  simpleRNN: tf.layers.simpleRNN,
   lstm: (args: Args<typeof tf.layers.lstm>) => tf.layers.lstm({ recurrentActivation: 'sigmoid', ...args }),
   gru: (args: Args<typeof tf.layers.gru>) => tf.layers.gru({ recurrentActivation: 'sigmoid', ...args }),
-  simpleRNN: (args: Args<typeof tf.layers.simpleRNN>) => tf.layers.simpleRNN(args),
   randomFlip,
   randomRotation,
   randomZoom,

@@ -62,7 +62,9 @@ export function describeChoice(choice: BackendChoice): string {
   const lines = [`backend: ${choice.taken} (tf.getBackend()=${choice.tfBackend}, requested ${choice.requested})`];
   for (const s of choice.skipped) lines.push(`  skipped ${s.backend}: ${s.reason}`);
   if (choice.kernels.length > 0) lines.push(`  tensorfleet kernels: ${choice.kernels.join(', ')}`);
-  if (choice.taken === 'cpu' || choice.taken === 'wasm') lines.push('  faster on this host: `tensorfleet setup native` builds the native tensorflow backend');
+  if (choice.taken === 'cpu' || choice.taken === 'wasm') {
+    lines.push('  faster on this host: `tensorfleet setup native` builds the native tensorflow backend');
+  }
   return lines.join('\n');
 }
 
