@@ -14,7 +14,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
 
 /** Trainer state that is not tensors. */
 export interface TrainerState {
@@ -70,7 +70,7 @@ function writeDurable(file: string, data: Buffer | string): void {
   } catch (err) {
     rmSync(tmp, { force: true });
     const why = (err as Error).message;
-    throw new FleetError('FLEET_ERR_CHECKPOINT', `Expected to write ${buf.byteLength} bytes to ${file}. Received: ${why}`);
+    throw fleetError('CKPT_SHORT_WRITE', { bytes: buf.byteLength, file, received: why });
   }
 }
 
@@ -93,7 +93,7 @@ function unpack(entries: TensorEntry[], data: Buffer, file: string): NamedTensor
   return entries.map((e) => {
     const n = e.shape.reduce((a, b) => a * b, 1);
     const bytes = data.subarray(at, at + n * 4);
-    if (bytes.byteLength !== n * 4) throw new FleetError('FLEET_ERR_FILE', `Expected ${n * 4} bytes for ${e.name} in ${file}. Received: ${bytes.byteLength}`);
+    if (bytes.byteLength !== n * 4) throw fleetError('CKPT_TENSOR_BYTES', { bytes: n * 4, name: e.name, file, received: bytes.byteLength });
     at += n * 4;
     const copy = Buffer.from(bytes);
     const values = e.dtype === 'int32' ? new Int32Array(copy.buffer, copy.byteOffset, n) : new Float32Array(copy.buffer, copy.byteOffset, n);
@@ -164,10 +164,7 @@ export function readLatestCheckpoint(dir: string, onSkip: (ckpt: string, why: st
   const latest = path.join(dir, 'LATEST');
   if (!existsSync(latest)) {
     if (all.length === 0) return undefined;
-    throw new FleetError(
-      'FLEET_ERR_CHECKPOINT',
-      `Expected ${latest} beside the checkpoints in ${dir}. Received: ${all.length} checkpoint folder(s) and no LATEST`,
-    );
+    throw fleetError('CKPT_NO_LATEST', { latest, dir, count: all.length });
   }
   const named = readFileSync(latest, 'utf8').trim();
   const order = [named, ...all.filter((d) => d !== named).sort((a, b) => seqOf(b) - seqOf(a))];
@@ -182,10 +179,7 @@ export function readLatestCheckpoint(dir: string, onSkip: (ckpt: string, why: st
       onSkip(target, why);
     }
   }
-  throw new FleetError(
-    'FLEET_ERR_CHECKPOINT',
-    `Expected a checkpoint whose files match its manifest in ${dir}. Received: none (${reasons.join('; ')})`,
-  );
+  throw fleetError('CKPT_NONE_GOOD', { dir, reasons: reasons.join('; ') });
 }
 
 
@@ -220,7 +214,7 @@ function loadVerified(target: string): Checkpoint {
 /** Puts a checkpoint's weights and optimizer state back; the tensors are consumed. */
 export async function restoreCheckpoint(ckpt: Checkpoint, model: tf.LayersModel, optimizer: tf.Optimizer): Promise<void> {
   if (ckpt.weights.length !== model.weights.length) {
-    throw new FleetError('FLEET_ERR_WEIGHTS_MISMATCH', `Expected ${model.weights.length} weights in checkpoint ${ckpt.path}. Received: ${ckpt.weights.length}`);
+    throw fleetError('CKPT_WEIGHT_COUNT', { count: model.weights.length, path: ckpt.path, received: ckpt.weights.length });
   }
   model.setWeights(ckpt.weights);
   if (ckpt.optimizer.length > 0) await optimizer.setWeights(ckpt.optimizer);
