@@ -1,0 +1,166 @@
+/**
+ * The worker-to-worker links. Each worker binds one ROUTER that its peers' DEALERs connect to, and
+ * connects one DEALER to each other member. A membership (decided by the coordinator) names a session,
+ * this worker's rank and every member's endpoint; a message is taken only when its header's session is
+ * the current one, its sender is a member other than this worker, and the sender's routing id says the
+ * same (`<session>/<rank>`). With CURVE on, the ROUTER is a CURVE server whose allow-list is the
+ * coordinator's, and each DEALER authenticates the peer it dials by that peer's public key.
+ */
+import * as zmq from 'zeromq';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
+import { isFleetError, type FleetError } from '../../shared/runtime/errors.ts';
+import { decodeMessage, encodeMessage, type MessageOf, type WireTensor } from '../../shared/wire/protocol.ts';
+import { NO_SECURITY, startAuthenticator, type Security } from '../../shared/wire/security/index.ts';
+import { SendQueue, frameBytes } from '../../shared/wire/transport.ts';
+
+/** A member of the exchange: its rank, the endpoint its ROUTER listens on, and its CURVE public key. */
+export interface Member {
+  readonly rank: number;
+  readonly endpoint: string;
+  readonly publicKey?: string;
+}
+
+/** Who exchanges with whom in one membership; `session` changes whenever the members do. */
+export interface Membership {
+  readonly session: string;
+  readonly rank: number;
+  readonly members: readonly Member[];
+}
+
+/** A peer message the mesh accepted, with the sender's rank. */
+export type PeerMessage = MessageOf<'scatter'> | MessageOf<'gather'>;
+
+/** Byte counts and rejections, for metrics. */
+export interface MeshObserver {
+  readonly bytes?: (direction: 'sent' | 'received', n: number) => void;
+  readonly rejected?: (err: FleetError) => void;
+}
+
+/** Options of `PeerMesh.open`. */
+export interface MeshOptions {
+  /** Host or interface to bind on; the port is chosen by the system. */
+  readonly host: string;
+  readonly security?: Security;
+  readonly observer?: MeshObserver;
+}
+
+/** One worker's end of the worker-to-worker links. */
+export class PeerMesh {
+  private membership: Membership | undefined;
+  private readonly dealers = new Map<number, { socket: zmq.Dealer; queue: SendQueue }>();
+  private handler: (msg: PeerMessage) => void = () => {};
+  private readonly loop: Promise<void>;
+
+  private constructor(
+    private readonly router: zmq.Router,
+    /** The endpoint peers connect to. */
+    readonly endpoint: string,
+    private readonly opts: MeshOptions,
+  ) {
+    this.loop = this.receive();
+  }
+
+  /** Binds this worker's ROUTER on `opts.host` at a free port. */
+  static async open(opts: MeshOptions): Promise<PeerMesh> {
+    const sec = opts.security ?? NO_SECURITY;
+    const context = new zmq.Context();
+    if (sec.allowedKeys) await startAuthenticator(context, sec, () => {});
+    const router = new zmq.Router({
+      context,
+      linger: 0,
+      maxMessageSize: sec.maxMessageSize,
+      ...(sec.keys && { curveServer: true, curveSecretKey: sec.keys.secretKey, zapDomain: 'tensorfleet' }),
+      ...(sec.allowedKeys && { zapEnforceDomain: true }),
+    });
+    await router.bind(`tcp://${opts.host}:*`);
+    const endpoint = router.lastEndpoint;
+    if (!endpoint) throw fleetError('MESH_NO_ENDPOINT', { host: opts.host });
+    return new PeerMesh(router, endpoint, opts);
+  }
+
+  /** Routes every accepted peer message to `handler` (one at a time, in arrival order). */
+  onMessage(handler: (msg: PeerMessage) => void): void {
+    this.handler = handler;
+  }
+
+  /** The current membership, if any. */
+  get current(): Membership | undefined {
+    return this.membership;
+  }
+
+  /** Switches to a new membership: links to members that left are closed, new ones dialled. */
+  setMembership(m: Membership): void {
+    const sec = this.opts.security ?? NO_SECURITY;
+    for (const d of this.dealers.values()) {
+      d.queue.close();
+      d.socket.close();
+    }
+    this.dealers.clear();
+    this.membership = m;
+    for (const peer of m.members) {
+      if (peer.rank === m.rank) continue;
+      const curve = sec.keys && peer.publicKey;
+      const socket = new zmq.Dealer({
+        linger: 0,
+        routingId: `${m.session}/${m.rank}`,
+        maxMessageSize: sec.maxMessageSize,
+        ...(curve && { curveServerKey: peer.publicKey, curvePublicKey: sec.keys.publicKey, curveSecretKey: sec.keys.secretKey }),
+      });
+      socket.connect(peer.endpoint);
+      this.dealers.set(peer.rank, { socket, queue: new SendQueue(socket, (n) => this.opts.observer?.bytes?.('sent', n)) });
+    }
+  }
+
+  /** Sends one peer message to member `rank`; resolves once ZeroMQ has queued it. */
+  send(rank: number, header: PeerMessage extends infer M ? Omit<M & object, 'tensors'> : never, data: Float32Array): Promise<void> {
+    const link = this.dealers.get(rank);
+    if (!link) return Promise.reject(fleetError('MESH_UNKNOWN_RANK', { received: rank }));
+    const tensor: WireTensor = { name: 'values', dtype: 'float32', shape: [data.length], data };
+    return link.queue.send(encodeMessage(header, [tensor]));
+  }
+
+  /** Closes every link; the receive loop ends. */
+  async close(): Promise<void> {
+    for (const d of this.dealers.values()) {
+      d.queue.close();
+      d.socket.close();
+    }
+    this.dealers.clear();
+    this.router.close();
+    await this.loop.catch(() => {});
+  }
+
+  private async receive(): Promise<void> {
+    try {
+      for await (const [id, ...frames] of this.router) {
+        this.opts.observer?.bytes?.('received', frameBytes(frames) + (id?.byteLength ?? 0));
+        try {
+          this.handler(this.admit(String(id), frames));
+        } catch (err) {
+          if (!isFleetError(err)) throw err;
+          this.opts.observer?.rejected?.(err);
+        }
+      }
+    } catch (err) {
+      // A closed socket ends the loop; anything else is a bug and must surface.
+      if (!this.router.closed) throw err;
+    }
+  }
+
+  /** Validates one inbound message against the current membership. */
+  private admit(routingId: string, frames: Buffer[]): PeerMessage {
+    const m = this.membership;
+    const msg = decodeMessage(frames);
+    if (msg.kind !== 'scatter' && msg.kind !== 'gather') {
+      throw fleetError('MESH_NOT_PEER_KIND', { received: msg.kind });
+    }
+    if (!m || msg.session !== m.session) {
+      throw fleetError('MESH_SESSION', { want: m?.session ?? '(none yet)', received: msg.session });
+    }
+    const member = m.members.some((p) => p.rank === msg.from && p.rank !== m.rank);
+    if (!member || routingId !== `${m.session}/${msg.from}`) {
+      throw fleetError('MESH_NOT_MEMBER', { session: m.session, from: msg.from, link: routingId });
+    }
+    return msg;
+  }
+}

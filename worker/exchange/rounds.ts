@@ -1,0 +1,69 @@
+/**
+ * Routes peer messages to the round they belong to. Peers start a round when the coordinator's request
+ * reaches them, so a fast peer's contributions can arrive before this worker has begun the round: they
+ * wait here, bounded, until it does. Messages of rounds already over are stale and refused.
+ */
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
+import { isFleetError, type FleetError } from '../../shared/runtime/errors.ts';
+import { AllReduce, type AllReduceSpec } from './allreduce.ts';
+import type { PeerMesh, PeerMessage } from './mesh.ts';
+
+/** Holds the round in progress and the early messages of later rounds. */
+export class ExchangeRouter {
+  private active: AllReduce | undefined;
+  private lastRound = -1;
+  private early: PeerMessage[] = [];
+  private earlyValues = 0;
+
+  constructor(
+    private readonly mesh: PeerMesh,
+    /** Most values held for rounds not begun yet: beyond it a message is refused (a peer that runs ahead
+     * by more than one round is not following the protocol). */
+    private readonly maxEarlyValues: number,
+    private readonly rejected: (err: FleetError) => void = () => {},
+  ) {
+    mesh.onMessage((msg) => this.route(msg));
+  }
+
+  /** Starts round `spec.roundId` (which must be newer than every earlier one) and feeds it what already came. */
+  begin(spec: AllReduceSpec): AllReduce {
+    if (spec.roundId <= this.lastRound) throw fleetError('EXCHANGE_ROUND_ORDER', { last: this.lastRound, received: spec.roundId });
+    this.active?.abort(fleetError('EXCHANGE_SUPERSEDED', { roundId: this.active.roundId, next: spec.roundId }));
+    const round = new AllReduce(this.mesh, spec);
+    this.active = round;
+    this.lastRound = spec.roundId;
+    const waiting = this.early.filter((m) => m.roundId === spec.roundId);
+    this.early = this.early.filter((m) => m.roundId > spec.roundId);
+    this.earlyValues = this.early.reduce((n, m) => n + (m.tensors[0]?.data.length ?? 0), 0);
+    for (const m of waiting) this.deliver(round, m);
+    return round;
+  }
+
+  /** Aborts the round in progress, if any (a member was lost). */
+  abort(err: FleetError): void {
+    this.active?.abort(err);
+    this.active = undefined;
+  }
+
+  private route(msg: PeerMessage): void {
+    if (this.active && msg.roundId === this.active.roundId) return this.deliver(this.active, msg);
+    if (msg.roundId <= this.lastRound) {
+      return this.rejected(fleetError('EXCHANGE_STALE', { kind: msg.kind, roundId: msg.roundId, from: msg.from, last: this.lastRound }));
+    }
+    const values = msg.tensors[0]?.data.length ?? 0;
+    if (this.earlyValues + values > this.maxEarlyValues) {
+      return this.rejected(fleetError('EXCHANGE_TOO_EARLY', { roundId: msg.roundId, from: msg.from, max: this.maxEarlyValues }));
+    }
+    this.early.push(msg);
+    this.earlyValues += values;
+  }
+
+  private deliver(round: AllReduce, msg: PeerMessage): void {
+    try {
+      round.take(msg);
+    } catch (err) {
+      if (!isFleetError(err)) throw err;
+      this.rejected(err);
+    }
+  }
+}
