@@ -111,6 +111,25 @@ const reduced = z.strictObject({
   roundId: id,
   seq: z.number().int().min(0).max(4095),
 });
+/** Worker to worker, reduce-scatter: the sender's contribution to one bucket it does not own, sent to
+ * the owner, weighed by the sender's `samples`. `session` names the membership the coordinator set. */
+const scatter = z.strictObject({
+  kind: z.literal('scatter'),
+  session: z.string().max(64),
+  roundId: id,
+  from: id,
+  bucket: id,
+  samples: id,
+});
+/** Worker to worker, all-gather: the owner's reduced bucket (the weighted mean of `samples` in all). */
+const gather = z.strictObject({
+  kind: z.literal('gather'),
+  session: z.string().max(64),
+  roundId: id,
+  from: id,
+  bucket: id,
+  samples: id,
+});
 const heartbeat = z.strictObject({ kind: z.literal('heartbeat'), sentAtMs: z.number().min(0) });
 const done = z.strictObject({ kind: z.literal('done'), reason: z.string().max(4096), ok: z.boolean() });
 const errorMsg = z.strictObject({
@@ -133,6 +152,8 @@ const headerSchemas = {
   evalResult,
   reduce,
   reduced,
+  scatter,
+  gather,
   heartbeat,
   done,
   error: errorMsg,
