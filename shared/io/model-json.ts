@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { AUGMENTATION_CLASSES } from '../model/augment/config.ts';
-import { FleetError, describe } from '../runtime/errors.ts';
+import { fleetError } from '../runtime/catalogue/index.ts';
 
 /** One layer entry of a Keras model JSON (Sequential or Functional). */
 interface LayerEntry {
@@ -77,7 +77,7 @@ function howToRegister(kind: string, name: string): string {
  */
 export async function modelFromKerasJson(config: unknown): Promise<tf.LayersModel> {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw new FleetError('FLEET_ERR_JOB_INVALID', `Expected a Keras model config object (model.toJSON(null, false)). Received: ${describe(config)}`);
+    throw fleetError('MODEL_JSON_NOT_CONFIG', { config });
   }
   let model: tf.LayersModel;
   try {
@@ -87,11 +87,8 @@ export async function modelFromKerasJson(config: unknown): Promise<tf.LayersMode
     const m = UNKNOWN_CLASS.exec(message);
     if (!m) throw err;
     const [, kind = 'layer', name = '?'] = m;
-    throw new FleetError(
-      'FLEET_ERR_JOB_INVALID',
-      `Expected ${kind} class "${name}" to be registered on this worker: the model's Keras JSON uses it, but this process has no class of that name. To fix it, ${howToRegister(kind, name)}. Received: ${message.split('\n')[0]}`,
-      { className: name },
-    );
+    const fix = howToRegister(kind, name);
+    throw fleetError('MODEL_JSON_UNREGISTERED_CLASS', { kind, name, fix, received: message.split('\n')[0] }, { className: name });
   }
   applyTrainable(model, config as { config?: LayerEntry['config'] });
   return model;

@@ -5,7 +5,7 @@
  * saveModelFiles (TensorFlow.js format), or null for a seeded random initialisation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FleetError, describe } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { loadWeightsSync } from './weights-file.ts';
 
 /** keras.applications.VGG16's arguments, camelCased. */
@@ -34,7 +34,7 @@ export function vgg16(opts: Vgg16Options = {}): tf.LayersModel {
   const inputShape = opts.inputShape ?? [224, 224, 3];
   const [h, w, c] = inputShape;
   if (!(h >= 32 && w >= 32 && c >= 1) || !inputShape.every(Number.isInteger)) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected VGG16's inputShape [height, width, channels] with height and width >= 32 (five 2x2 poolings). Received: ${describe(inputShape)}`);
+    throw fleetError('VGG16_INPUT_SHAPE', { inputShape });
   }
   let seed = opts.seed ?? 0;
   const kernel = () => tf.initializers.glorotUniform({ seed: seed++ });

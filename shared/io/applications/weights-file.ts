@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FleetError, describe } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 
 const JSON_FILE = 'model.json';
 const BIN_FILE = 'weights.bin';
@@ -52,9 +52,9 @@ function readArtifacts(dir: string): { json: ModelJsonFile; specs: tf.io.Weights
   try {
     json = JSON.parse(readFileSync(file, 'utf8')) as ModelJsonFile;
   } catch (err) {
-    throw new FleetError('FLEET_ERR_FILE', `Expected a TensorFlow.js model.json in ${dir}. Received: ${(err as Error).message}`, { file });
+    throw fleetError('APP_NO_MODEL_JSON', { dir, reason: (err as Error).message }, { file });
   }
-  if (!Array.isArray(json.weightsManifest)) throw new FleetError('FLEET_ERR_FORMAT', `Expected a weightsManifest in ${file}. Received: ${describe(Object.keys(json))}`, { file });
+  if (!Array.isArray(json.weightsManifest)) throw fleetError('APP_NO_WEIGHTS_MANIFEST', { file, keys: Object.keys(json) }, { file });
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const bytes = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(path.join(dir, p)))));
   const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -81,8 +81,13 @@ export function loadWeightsSync(model: tf.LayersModel, dir: string): void {
   try {
     for (const w of model.weights) {
       const t = named[w.originalName];
-      if (!t) throw new FleetError('FLEET_ERR_WEIGHTS_MISMATCH', `Expected weight "${w.originalName}" in ${dir}. Received: ${describe(Object.keys(named).slice(0, 8))}${Object.keys(named).length > 8 ? ' ...' : ''}`);
-      if (!tf.util.arraysEqual(t.shape, w.shape as number[])) throw new FleetError('FLEET_ERR_WEIGHTS_MISMATCH', `Expected weight "${w.originalName}" of shape [${w.shape.join(', ')}] in ${dir}. Received: [${t.shape.join(', ')}]`);
+      if (!t) {
+        const names = Object.keys(named);
+        throw fleetError('APP_WEIGHT_MISSING', { name: w.originalName, dir, names: names.slice(0, 8), more: names.length > 8 ? ' ...' : '' });
+      }
+      if (!tf.util.arraysEqual(t.shape, w.shape as number[])) {
+        throw fleetError('APP_WEIGHT_SHAPE', { name: w.originalName, shape: w.shape.join(', '), dir, received: t.shape.join(', ') });
+      }
       w.write(t);
     }
   } finally {

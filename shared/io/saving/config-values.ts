@@ -4,7 +4,7 @@
  * that only affect fresh weights (initializers) are dropped with a warning; values that would change
  * predictions are errors, never a silent fallback.
  */
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 
 /** A JSON object as found in Keras configs. */
 export type Json = { [key: string]: unknown };
@@ -120,7 +120,8 @@ export function convertActivation(v: unknown, ctx: ConvertContext, where: string
     if (tfjsName) return tfjsName;
   }
   const hint = name === 'hard_sigmoid' ? ' (Keras 3 computes hard_sigmoid as relu6(x+3)/6, which tfjs lacks)' : '';
-  throw new FleetError('FLEET_ERR_MODEL_CONFIG', `Expected an activation TensorFlow.js computes the same way, one of ${Object.keys(ACTIVATIONS).join(', ')}, in ${where} of ${ctx.source}${hint}. Received: ${JSON.stringify(v)}`, { file: ctx.source });
+  const names = Object.keys(ACTIVATIONS).join(', ');
+  throw fleetError('KERAS_ACTIVATION', { names, where, source: ctx.source, hint, received: JSON.stringify(v) }, { file: ctx.source });
 }
 
 // Config keys Python Keras checks with isinstance(x, float): an integral value must be written as 1.0, not 1.

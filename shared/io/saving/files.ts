@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 
 /** What a file on disk holds, judged by its first bytes. */
 export type FileKind = 'hdf5' | 'zip' | 'json' | 'tfjs-dir';
@@ -22,7 +23,7 @@ export function toPath(p: string): string {
 function fileError(file: string, doing: string, err: unknown): FleetError {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const reason = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-  return new FleetError('FLEET_ERR_FILE', `Expected to ${doing} ${file}. Received: ${reason}`, { file, errno: code });
+  return fleetError('FILE_ACCESS', { doing, file, reason }, { file, errno: code });
 }
 
 /** Reads a whole file; a missing or unreadable file is FLEET_ERR_FILE naming it. */
@@ -56,11 +57,7 @@ export async function detectKind(file: string): Promise<FileKind> {
   if (head.subarray(0, 4).equals(ZIP_MAGIC)) return 'zip';
   const text = Buffer.from(bytes.subarray(0, 64)).toString('utf8').trimStart();
   if (text.startsWith('{')) return 'json';
-  throw new FleetError(
-    'FLEET_ERR_FORMAT',
-    `Expected ${file} to be a Keras HDF5 file (\\x89HDF), a .keras zip (PK\\x03\\x04) or JSON. Received: first bytes "${printable(head)}"`,
-    { file },
-  );
+  throw fleetError('FILE_UNKNOWN_FORMAT', { file, head: printable(head) }, { file });
 }
 
 /**

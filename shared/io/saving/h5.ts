@@ -4,6 +4,7 @@
  */
 import h5wasm, { type Attribute, type Dataset, type Group } from 'h5wasm/node';
 import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 
 /** An open HDF5 file, as h5wasm exposes it. */
 export type H5File = InstanceType<typeof h5wasm.File>;
@@ -40,14 +41,15 @@ export async function withH5<T>(file: string, mode: 'r' | 'w', fn: (f: H5File) =
     f = new h5wasm.File(file, mode);
   } catch (err) {
     const what = mode === 'r' ? 'a readable HDF5 file (it may be truncated or corrupt)' : 'a writable HDF5 file';
-    throw new FleetError(mode === 'r' ? 'FLEET_ERR_FORMAT' : 'FLEET_ERR_FILE', `Expected ${what} at ${label}. Received: ${h5Reason(err)}`, { file: label });
+    const values = { what, file: label, reason: h5Reason(err) };
+    throw mode === 'r' ? fleetError('H5_OPEN_READ', values, { file: label }) : fleetError('H5_OPEN_WRITE', values, { file: label });
   }
   try {
     return fn(f);
   } catch (err) {
     if (err instanceof FleetError) throw err;
-    if (mode === 'w') throw new FleetError('FLEET_ERR_FILE', `Expected to write HDF5 data to ${label}. Received: ${h5Reason(err)}`, { file: label });
-    throw new FleetError('FLEET_ERR_FORMAT', `Expected a readable HDF5 structure in ${label}. Received: ${h5Reason(err)}`, { file: label });
+    if (mode === 'w') throw fleetError('H5_WRITE', { file: label, reason: h5Reason(err) }, { file: label });
+    throw fleetError('H5_BAD_STRUCTURE', { file: label, reason: h5Reason(err) }, { file: label });
   } finally {
     try {
       f.close();
@@ -97,7 +99,7 @@ export function readStrings(g: Group, name: string): string[] | undefined {
   if (typeof v === 'string') return [decode(v)];
   if (Array.isArray(v)) return v.map(decode);
   if (ArrayBuffer.isView(v) && (v as unknown as { length: number }).length === 0) return [];
-  throw new FleetError('FLEET_ERR_FORMAT', `Expected attribute ${name} of ${g.path} to hold strings. Received: ${attr.dtype as string}`);
+  throw fleetError('H5_ATTR_NOT_STRINGS', { name, path: g.path, dtype: attr.dtype });
 }
 
 /** A scalar string attribute, or undefined. */
@@ -143,5 +145,5 @@ export function readFloat32(ds: Dataset): { data: Float32Array; shape: number[] 
     for (let i = 0; i < arr.length; i++) out[i] = Number(arr[i]);
     return { data: out, shape };
   }
-  throw new FleetError('FLEET_ERR_FORMAT', `Expected a numeric dataset at ${ds.path}. Received: dtype ${JSON.stringify(ds.dtype)}`);
+  throw fleetError('H5_NOT_NUMERIC', { path: ds.path, dtype: JSON.stringify(ds.dtype) });
 }

@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { createLogger } from '../../runtime/log.ts';
 import { isObject } from './config-values.ts';
 import { atomicWrite, detectKind, readBytes, toPath } from './files.ts';
@@ -74,7 +74,7 @@ export function formatForPath(target: string): ModelFormat {
   if (ext === '.h5' || ext === '.hdf5') return 'h5';
   if (ext === '.keras') return 'keras';
   if (ext === '.json' || ext === '') return 'tfjs';
-  throw new FleetError('FLEET_ERR_FORMAT', `Expected a model path ending in .h5, .hdf5, .keras, .json, or a directory. Received: ${JSON.stringify(target)}`, { file: target });
+  throw fleetError('SAVING_MODEL_PATH', { target: JSON.stringify(target) }, { file: target });
 }
 
 /** Saves architecture, weights and (optionally) compile config; atomic per file. */
@@ -119,7 +119,7 @@ export async function loadModel(source: string, opts: LoadOptions = {}): Promise
       return readLegacyRoot(f, file);
     });
     if (!saved || saved.modelConfig === undefined) {
-      throw new FleetError('FLEET_ERR_FORMAT', `Expected a full Keras model (root attribute model_config) in ${file}. Received: a weights-only file; build the model, then call loadWeights(model, file)`, { file });
+      throw fleetError('SAVING_WEIGHTS_ONLY_FILE', { file }, { file });
     }
     const keras3 = (saved.kerasVersion ?? '').startsWith('3') || isKeras3Config(saved.modelConfig);
     const model = await buildFromConfig(saved.modelConfig, file, keras3, warn);
@@ -178,7 +178,7 @@ export async function saveWeights(model: tf.LayersModel, target: string): Promis
   const file = toPath(target);
   if (file.endsWith('.weights.h5')) return atomicWrite(file, (tmp) => writeKeras3WeightsFile(tmp, model));
   if (formatForPath(file) !== 'h5') {
-    throw new FleetError('FLEET_ERR_FORMAT', `Expected a weights path ending in .weights.h5, .h5 or .hdf5. Received: ${JSON.stringify(target)}`, { file });
+    throw fleetError('SAVING_WEIGHTS_PATH', { target: JSON.stringify(target) }, { file });
   }
   return writeLegacyH5(file, model, { writer: WRITER });
 }

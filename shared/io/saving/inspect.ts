@@ -4,7 +4,7 @@
  * `tensorfleet inspect`.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { detectKind, toPath } from './files.ts';
 import { getDataset, getGroup, withH5, type Group } from './h5.ts';
 import { isLegacyLayout, readLegacyRoot } from './legacy-h5.ts';
@@ -99,6 +99,6 @@ export function formatReport(r: FileReport): string {
 /** Throws unless a command got exactly `n` positional arguments. */
 export function expectArgs(argv: readonly string[], n: number, usage: string): string[] {
   const positional = argv.filter((a) => !a.startsWith('--'));
-  if (positional.length !== n) throw new FleetError('FLEET_ERR_CONFIG', `Expected ${usage}. Received: ${JSON.stringify(argv)}`);
+  if (positional.length !== n) throw fleetError('INSPECT_USAGE', { usage, argv: JSON.stringify(argv) });
   return positional;
 }

@@ -4,7 +4,7 @@
  * `model.json` topologies into an (untrained) tfjs model.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { isObject, pythonJSON, type Json } from './config-values.ts';
 import { buildModel, isKeras3Config, toTfjsTopology } from './keras-config.ts';
 import { keras3Topology, legacyTopology, type Warn } from './keras-emit.ts';
@@ -34,15 +34,15 @@ export function modelToJSON(model: tf.LayersModel, opts: JsonOptions = {}): stri
 export function parseModelJSON(json: string | object, source: string): Json {
   if (typeof json !== 'string') {
     if (isObject(json)) return json;
-    throw new FleetError('FLEET_ERR_FORMAT', `Expected a model JSON object from ${source}. Received: ${typeof json}`, { file: source });
+    throw fleetError('JSON_NOT_MODEL_OBJECT', { source, type: typeof json }, { file: source });
   }
   try {
     const v: unknown = JSON.parse(json);
     if (isObject(v)) return v;
   } catch (err) {
-    throw new FleetError('FLEET_ERR_FORMAT', `Expected JSON text in ${source}. Received: ${(err as Error).message}`, { file: source });
+    throw fleetError('JSON_BAD_TEXT', { source, reason: (err as Error).message }, { file: source });
   }
-  throw new FleetError('FLEET_ERR_FORMAT', `Expected a JSON object in ${source}. Received: ${json.slice(0, 60)}`, { file: source });
+  throw fleetError('JSON_NOT_OBJECT', { source, head: json.slice(0, 60) }, { file: source });
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import {
   convertActivation, convertConstraint, convertDtype, convertInitializer, convertRegularizer, isObject, unwrapTensor,
   type ConvertContext, type Json,
@@ -33,9 +34,9 @@ function unknownLayer(entry: Json, ctx: ConvertContext): FleetError {
   const custom = module !== undefined && !module.startsWith('keras');
   const from = custom ? ` from custom module "${module}" (register a tfjs class with that name first)` : ' (a Keras layer TensorFlow.js does not implement)';
   const name = isObject(entry.config) ? entry.config.name : undefined;
-  return new FleetError(
-    'FLEET_ERR_MODEL_CONFIG',
-    `Expected layers that TensorFlow.js can build in ${ctx.source}. Received: layer ${JSON.stringify(name)} of class "${cls}"${from}`,
+  return fleetError(
+    'KERAS_UNKNOWN_LAYER',
+    { source: ctx.source, name: JSON.stringify(name), cls, from },
     { file: ctx.source, className: cls, ...(module !== undefined && { module }) },
   );
 }
@@ -73,10 +74,10 @@ function convertLayerConfig(cls: string, raw: Json, ctx: ConvertContext, keras3:
   }
   if (cls === 'BatchNormalization' && Array.isArray(out.axis) && out.axis.length === 1) out.axis = out.axis[0];
   if (cls === 'GRU' && out.reset_after === true) {
-    throw new FleetError('FLEET_ERR_MODEL_CONFIG', `Expected GRU layers with reset_after=false in ${ctx.source} (tfjs has no reset_after=True GRU). Received: ${where} with reset_after=true`, { file: ctx.source });
+    throw fleetError('KERAS_GRU_RESET_AFTER', { source: ctx.source, where }, { file: ctx.source });
   }
   if (typeof out.groups === 'number' && out.groups !== 1) {
-    throw new FleetError('FLEET_ERR_MODEL_CONFIG', `Expected convolutions with groups=1 in ${ctx.source}. Received: ${where} with groups=${out.groups}`, { file: ctx.source });
+    throw fleetError('KERAS_CONV_GROUPS', { source: ctx.source, where, groups: out.groups }, { file: ctx.source });
   }
   return out;
 }
@@ -104,7 +105,7 @@ function convertInboundNodes(nodes: unknown, ctx: ConvertContext, layer: string)
 function convertLayerEntry(entry: Json, ctx: ConvertContext, keras3: boolean): Json {
   const cls = entry.class_name;
   if (typeof cls !== 'string') {
-    throw new FleetError('FLEET_ERR_MODEL_CONFIG', `Expected every layer in ${ctx.source} to have a class_name. Received: ${JSON.stringify(entry).slice(0, 120)}`, { file: ctx.source });
+    throw fleetError('KERAS_NO_CLASS_NAME', { source: ctx.source, entry: JSON.stringify(entry).slice(0, 120) }, { file: ctx.source });
   }
   if (MODEL_CLASSES.has(cls)) return { ...convertModelConfig(entry, ctx, keras3), ...pickNodes(entry, ctx) };
   if (!tfjsKnows(cls)) throw unknownLayer(entry, ctx);
@@ -134,10 +135,10 @@ function convertModelConfig(model: Json, ctx: ConvertContext, keras3: boolean): 
   // Keras <= 2.1 wrote a Sequential config as the bare list of layers.
   if (Array.isArray(config)) config = { name: 'sequential', layers: config };
   if (!isObject(config) || !Array.isArray(config.layers)) {
-    throw new FleetError('FLEET_ERR_MODEL_CONFIG', `Expected a ${cls} config with a "layers" list in ${ctx.source} (subclassed models keep no layer graph). Received: ${JSON.stringify(config).slice(0, 120)}`, { file: ctx.source });
+    throw fleetError('KERAS_NO_LAYERS', { cls, source: ctx.source, config: JSON.stringify(config).slice(0, 120) }, { file: ctx.source });
   }
   const layers = (config.layers as unknown[]).map((l) => {
-    if (!isObject(l)) throw new FleetError('FLEET_ERR_MODEL_CONFIG', `Expected layer entries to be objects in ${ctx.source}. Received: ${JSON.stringify(l)}`, { file: ctx.source });
+    if (!isObject(l)) throw fleetError('KERAS_LAYER_NOT_OBJECT', { source: ctx.source, entry: JSON.stringify(l) }, { file: ctx.source });
     return convertLayerEntry(l, ctx, keras3);
   });
   const out: Json = { name: config.name ?? 'model', layers };
@@ -160,11 +161,12 @@ function convertModelConfig(model: Json, ctx: ConvertContext, keras3: boolean): 
 export function toTfjsTopology(raw: unknown, ctx: ConvertContext, keras3 = isKeras3Config(raw)): Json {
   const model = isObject(raw) && isObject(raw.model_config) ? raw.model_config : raw;
   if (!isObject(model) || typeof model.class_name !== 'string') {
-    throw new FleetError('FLEET_ERR_MODEL_CONFIG', `Expected a Keras model config {"class_name", "config"} in ${ctx.source}. Received: ${JSON.stringify(raw)?.slice(0, 120)}`, { file: ctx.source });
+    const received = JSON.stringify(raw)?.slice(0, 120);
+    throw fleetError('KERAS_NOT_MODEL_CONFIG', { form: '{"class_name", "config"}', source: ctx.source, received }, { file: ctx.source });
   }
   if (!MODEL_CLASSES.has(model.class_name)) {
     const module = typeof model.module === 'string' ? ` from module "${model.module}"` : '';
-    throw new FleetError('FLEET_ERR_MODEL_CONFIG', `Expected a Sequential or Functional model in ${ctx.source}. Received: class "${model.class_name}"${module} (subclassed and custom models have no portable config)`, { file: ctx.source });
+    throw fleetError('KERAS_NOT_SEQUENTIAL', { source: ctx.source, cls: model.class_name, module }, { file: ctx.source });
   }
   return convertModelConfig(model, ctx, keras3);
 }
@@ -174,6 +176,6 @@ export async function buildModel(topology: Json, ctx: ConvertContext): Promise<t
   try {
     return await tf.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
   } catch (err) {
-    throw new FleetError('FLEET_ERR_MODEL_CONFIG', `Expected a model config TensorFlow.js can build from ${ctx.source}. Received: ${(err as Error).message}`, { file: ctx.source });
+    throw fleetError('KERAS_CANNOT_BUILD', { source: ctx.source, reason: (err as Error).message }, { file: ctx.source });
   }
 }

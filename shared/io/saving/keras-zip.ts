@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { unzipSync, zipSync } from 'fflate';
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { isObject, pythonJSON, type Json } from './config-values.ts';
 import { atomicWriteBytes, readBytes, withScratch } from './files.ts';
 import { withH5 } from './h5.ts';
@@ -26,14 +26,15 @@ export const KERAS3_VERSION = '3.10.0';
 
 function parseMember(files: Record<string, Uint8Array>, name: string, file: string): Json {
   const bytes = files[name];
-  if (!bytes) throw new FleetError('FLEET_ERR_FORMAT', `Expected member ${name} in the .keras archive ${file}. Received: members ${JSON.stringify(Object.keys(files))}`, { file });
+  if (!bytes) throw fleetError('KERAS_ZIP_NO_MEMBER', { name, file, members: JSON.stringify(Object.keys(files)) }, { file });
   try {
     const v: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
     if (isObject(v)) return v;
   } catch {
     // Reported below with the same message as a non-object.
   }
-  throw new FleetError('FLEET_ERR_FORMAT', `Expected ${name} in ${file} to be a JSON object. Received: ${JSON.stringify(Buffer.from(bytes.subarray(0, 60)).toString('utf8'))}`, { file });
+  const head = JSON.stringify(Buffer.from(bytes.subarray(0, 60)).toString('utf8'));
+  throw fleetError('KERAS_ZIP_NOT_JSON', { name, file, head }, { file });
 }
 
 /** The layers of a Keras 3 model config in Keras `model.layers` order (a Sequential's InputLayer left out). */
@@ -65,13 +66,13 @@ export async function openKerasArchive(file: string): Promise<OpenArchive> {
   try {
     files = unzipSync(bytes);
   } catch (err) {
-    throw new FleetError('FLEET_ERR_FORMAT', `Expected a readable zip in ${file}. Received: ${(err as Error).message} (truncated or corrupt?)`, { file });
+    throw fleetError('KERAS_ZIP_UNREADABLE', { file, reason: (err as Error).message }, { file });
   }
   const config = parseMember(files, 'config.json', file);
   const metadata = files['metadata.json'] ? parseMember(files, 'metadata.json', file) : {};
   const weights = files['model.weights.h5'];
   if (!weights) {
-    throw new FleetError('FLEET_ERR_FORMAT', `Expected model.weights.h5 in ${file}. Received: members ${JSON.stringify(Object.keys(files))} (sharded or npz weights are not supported)`, { file });
+    throw fleetError('KERAS_ZIP_NO_WEIGHTS', { file, members: JSON.stringify(Object.keys(files)) }, { file });
   }
   const readLayers = () =>
     withScratch(async (dir) => {

@@ -5,7 +5,7 @@
  * the layer's own name. RNNs keep their variables in `cell/vars`, wrappers in `layer/...` and
  * `forward_layer/...`/`backward_layer/...`.
  */
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { ensureGroup, getDataset, getGroup, readFloat32, writeFloat32, type Group } from './h5.ts';
 import type { SavedLayer, SavedWeight } from './weights.ts';
 
@@ -79,7 +79,8 @@ export function readKeras3Layers(root: Group, layers: readonly LayerRef[], file:
     const g = getGroup(root, path);
     if (!g) {
       if (ref.className === 'InputLayer') return { name: ref.name, weights: [] };
-      throw new FleetError('FLEET_ERR_FORMAT', `Expected group /${path} for layer "${ref.name}" in ${file}. Received: members of /layers ${JSON.stringify(getGroup(root, 'layers')?.keys() ?? [])}`, { file });
+      const members = JSON.stringify(getGroup(root, 'layers')?.keys() ?? []);
+      throw fleetError('KERAS3_NO_LAYER_GROUP', { path, name: ref.name, file, members }, { file });
     }
     const groups = varGroups(ref, Number.NaN).map((v) => getGroup(g, v.path));
     const weights = groups.every((x) => x !== undefined) ? groups.flatMap((x) => readVars(x)) : allVars(g);

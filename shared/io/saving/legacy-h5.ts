@@ -4,7 +4,7 @@
  * `model_weights`. Weights only: the same tree rooted at `/`. See shared/fixtures/keras/SOURCES.md.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { pythonJSON } from './config-values.ts';
 import { atomicWrite } from './files.ts';
 import { getDataset, getGroup, readFloat32, readString, readStrings, withH5, writeFloat32, writeStrings, type Group } from './h5.ts';
@@ -28,18 +28,18 @@ function parseJsonAttr(g: Group, name: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new FleetError('FLEET_ERR_FORMAT', `Expected attribute ${name} of ${file} to hold JSON. Received: ${JSON.stringify(text.slice(0, 60))}`, { file });
+    throw fleetError('H5_ATTR_NOT_JSON', { name, file, head: JSON.stringify(text.slice(0, 60)) }, { file });
   }
 }
 
 function readLayer(g: Group, layerName: string, file: string): SavedLayer {
   const lg = getGroup(g, layerName);
-  if (!lg) throw new FleetError('FLEET_ERR_FORMAT', `Expected a group for layer "${layerName}" (listed in layer_names) in ${file}. Received: no such group under ${g.path}`, { file });
+  if (!lg) throw fleetError('H5_NO_LAYER_GROUP', { layer: layerName, file, path: g.path }, { file });
   const names = readStrings(lg, 'weight_names') ?? [];
   const weights = names.map((wn) => {
     // weight_names is the source of truth: "dense/kernel:0" (Keras 2), "seq/dense/kernel" (Keras 3), "dense_1_W:0" (Keras 1).
     const ds = getDataset(lg, wn);
-    if (!ds) throw new FleetError('FLEET_ERR_FORMAT', `Expected dataset "${wn}" of layer "${layerName}" in ${file}. Received: it is missing (truncated or edited file?)`, { file });
+    if (!ds) throw fleetError('H5_NO_WEIGHT_DATASET', { name: wn, layer: layerName, file }, { file });
     const { data, shape } = readFloat32(ds);
     return { name: wn, shape, data };
   });
@@ -56,7 +56,8 @@ export function readLegacyRoot(root: Group, file: string): LegacyH5 {
   const weightsRoot = root.attrs.layer_names === undefined ? getGroup(root, 'model_weights') : root;
   const layerNames = weightsRoot ? readStrings(weightsRoot, 'layer_names') : undefined;
   if (!weightsRoot || !layerNames) {
-    throw new FleetError('FLEET_ERR_FORMAT', `Expected a Keras HDF5 file with layer_names (at / or /model_weights) in ${file}. Received: root members ${JSON.stringify(root.keys())}, attributes ${JSON.stringify(Object.keys(root.attrs))}`, { file });
+    const values = { file, members: JSON.stringify(root.keys()), attrs: JSON.stringify(Object.keys(root.attrs)) };
+    throw fleetError('H5_NO_LAYER_NAMES', values, { file });
   }
   const kerasVersion = readString(root, 'keras_version') ?? readString(weightsRoot, 'keras_version');
   const backend = readString(root, 'backend') ?? readString(weightsRoot, 'backend');

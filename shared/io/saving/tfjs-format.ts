@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { atomicWriteBytes, readBytes, toPath } from './files.ts';
 
 /** Where the two files of a tfjs model live for a given target (a directory or a `.json` file). */
@@ -32,7 +32,7 @@ export function fileIO(target: string, extra: { trainingConfig?: tf.io.TrainingC
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
-        throw new FleetError('FLEET_ERR_FORMAT', `Expected a layers-model topology to save to ${json}. Received: a binary graph-model topology`, { file: json });
+        throw fleetError('TFJS_GRAPH_TOPOLOGY', { file: json }, { file: json });
       }
       const bin = concat(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined);
       const modelJson = {
@@ -54,9 +54,9 @@ export function fileIO(target: string, extra: { trainingConfig?: tf.io.TrainingC
       try {
         parsed = JSON.parse(text) as tf.io.ModelJSON;
       } catch (err) {
-        throw new FleetError('FLEET_ERR_FORMAT', `Expected JSON in ${json}. Received: ${(err as Error).message}`, { file: json });
+        throw fleetError('TFJS_BAD_JSON', { file: json, reason: (err as Error).message }, { file: json });
       }
-      if (!parsed.modelTopology) throw new FleetError('FLEET_ERR_FORMAT', `Expected a tfjs model.json with modelTopology in ${json}. Received: keys ${JSON.stringify(Object.keys(parsed))}`, { file: json });
+      if (!parsed.modelTopology) throw fleetError('TFJS_NO_TOPOLOGY', { file: json, keys: JSON.stringify(Object.keys(parsed)) }, { file: json });
       const manifest = parsed.weightsManifest ?? [];
       const specs = manifest.flatMap((g) => g.weights);
       const buffers = await Promise.all(manifest.flatMap((g) => g.paths).map((p) => readBytes(path.join(path.dirname(json), p))));
@@ -65,7 +65,7 @@ export function fileIO(target: string, extra: { trainingConfig?: tf.io.TrainingC
       const plain = specs.every((s) => (s.dtype === 'float32' || s.dtype === 'int32') && !s.quantization);
       const expectedBytes = specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
       if (plain && weightData.byteLength !== expectedBytes) {
-        throw new FleetError('FLEET_ERR_FORMAT', `Expected ${expectedBytes} bytes of weights for ${json}. Received: ${weightData.byteLength} bytes (truncated, or from another model?)`, { file: json });
+        throw fleetError('TFJS_WEIGHT_BYTES', { bytes: expectedBytes, file: json, received: weightData.byteLength }, { file: json });
       }
       return {
         modelTopology: parsed.modelTopology,

@@ -4,7 +4,7 @@
  * of the layers that have weights. Any count or shape mismatch is FLEET_ERR_WEIGHTS_MISMATCH naming the file.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 
 /** One saved variable. */
 export interface SavedWeight {
@@ -32,7 +32,7 @@ export function collectLayers(model: tf.LayersModel): SavedLayer[] {
     weights: layer.weights.map((w) => {
       const values = w.read();
       if (values.dtype !== 'float32') {
-        throw new FleetError('FLEET_ERR_FORMAT', `Expected float32 weights to save. Received: ${w.originalName} of dtype ${values.dtype}`);
+        throw fleetError('WEIGHTS_NOT_FLOAT32', { name: w.originalName, dtype: values.dtype });
       }
       return { name: w.originalName, shape: [...w.shape] as number[], data: values.dataSync() as Float32Array };
     }),
@@ -50,21 +50,22 @@ export function assignLayers(model: tf.LayersModel, saved: readonly SavedLayer[]
   const byName = new Map(targets.map((l) => [l.name, l]));
   const named = sources.every((s) => byName.has(s.name)) && sources.length === targets.length;
   if (!named && sources.length !== targets.length) {
-    throw new FleetError(
-      'FLEET_ERR_WEIGHTS_MISMATCH',
-      `Expected weights for ${targets.length} layers (${targets.map((l) => l.name).join(', ')}) in ${file}. Received: ${sources.length} layers with weights (${sources.map((s) => s.name).join(', ')}); is it a file for another architecture?`,
-      { file },
-    );
+    const names = targets.map((l) => l.name).join(', ');
+    const receivedNames = sources.map((s) => s.name).join(', ');
+    throw fleetError('WEIGHTS_LAYER_COUNT', { count: targets.length, names, file, received: sources.length, receivedNames }, { file });
   }
   const pairs = sources.map((s, i) => [named ? (byName.get(s.name) as tf.layers.Layer) : (targets[i] as tf.layers.Layer), s] as const);
   for (const [layer, s] of pairs) {
     if (layer.weights.length !== s.weights.length) {
-      throw new FleetError('FLEET_ERR_WEIGHTS_MISMATCH', `Expected ${layer.weights.length} weights for layer "${layer.name}" in ${file}. Received: ${s.weights.length} (${s.weights.map((w) => w.name).join(', ')})`, { file, layer: layer.name });
+      const names = s.weights.map((w) => w.name).join(', ');
+      const values = { count: layer.weights.length, layer: layer.name, file, received: s.weights.length, names };
+      throw fleetError('WEIGHTS_COUNT', values, { file, layer: layer.name });
     }
     layer.weights.forEach((w, i) => {
       const src = s.weights[i] as SavedWeight;
       if (!sameShape(w.shape as number[], src.shape)) {
-        throw new FleetError('FLEET_ERR_WEIGHTS_MISMATCH', `Expected ${w.originalName} of layer "${layer.name}" to have shape [${w.shape.join(',')}] in ${file}. Received: "${src.name}" of shape [${src.shape.join(',')}]`, { file, layer: layer.name });
+        const values = { name: w.originalName, layer: layer.name, shape: w.shape.join(','), file, received: src.name, receivedShape: src.shape.join(',') };
+        throw fleetError('WEIGHTS_SHAPE', values, { file, layer: layer.name });
       }
     });
   }
