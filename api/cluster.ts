@@ -15,7 +15,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { runLocalJob, type LocalOptions } from './launcher.ts';
 import type { RunResult, Task } from '../coordinator/run.ts';
@@ -25,10 +24,12 @@ import type { Callback } from '../shared/model/callbacks.ts';
 import type { ArrayData } from '../shared/model/data/dataset.ts';
 import { DEFAULTS } from '../shared/runtime/config.ts';
 import { FleetError, describe } from '../shared/runtime/errors.ts';
+import { siblingPath } from '../shared/runtime/module-path.ts';
+import { importUserModule } from '../shared/runtime/tsx.ts';
 import type { InlineMeta } from './inline-job.ts';
 import type { CompileSpec, FitSpec, Job } from '../shared/model/job.ts';
 
-const INLINE_JOB = fileURLToPath(new URL('./inline-job.ts', import.meta.url));
+const INLINE_JOB = siblingPath('./inline-job.ts', import.meta.url);
 
 /** Options of `tensorfleet.local(...)`. */
 export interface LocalClusterOptions {
@@ -116,7 +117,7 @@ export class LocalCluster {
       writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta));
       const empty: ArrayData = { x: new Float32Array(0), xShape: [0, ...(splits.test?.xShape.slice(1) ?? [])], y: new Float32Array(0), yShape: [0] };
       const job: Job = { model: () => model, compile, data: () => ({ train: splits.train ?? empty, ...(splits.validation && { validation: splits.validation }), ...(splits.test && { test: splits.test }) }), fit, callbacks: () => callbacks, ...(this.opts.syncBatchNorm && { syncBatchNorm: true }) };
-      for (const m of meta.modules) await import(new URL(`file://${m}`).href);
+      for (const m of meta.modules) await importUserModule(m);
       const local: LocalOptions & { task: Task } = {
         job: INLINE_JOB, workers: this.opts.workers, backend: this.opts.backend ?? 'auto', metricsHost: '127.0.0.1', metricsPort: this.opts.metricsPort ?? 0,
         heartbeatIntervalMs: DEFAULTS.heartbeatIntervalSeconds * 1000,

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ArrayData } from '../shared/model/data/dataset.ts';
 import { FleetError } from '../shared/runtime/errors.ts';
+import { importUserModule } from '../shared/runtime/tsx.ts';
 import type { CompileSpec, FitSpec, Job, JobData } from '../shared/model/job.ts';
 
 /** What the caller writes to meta.json. */
@@ -34,7 +34,7 @@ export default async function inlineJob(args: Record<string, unknown>): Promise<
   const dir = args['dir'];
   if (typeof dir !== 'string') throw new FleetError('FLEET_ERR_JOB_INVALID', `Expected args.dir for the inline job. Received: ${typeof dir}`);
   const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as InlineMeta;
-  for (const m of meta.modules) await import(pathToFileURL(path.resolve(m)).href);
+  for (const m of meta.modules) await importUserModule(m);
   const data: Partial<JobData> = {};
   for (const [name, shapes] of Object.entries(meta.splits)) if (shapes) data[name as keyof JobData] = readSplit(dir, name, shapes);
   if (!data.train) data.train = { x: new Float32Array(0), xShape: [0], y: new Float32Array(0), yShape: [0] };

@@ -3,17 +3,17 @@
  * talking over real ZeroMQ on loopback. The spec (options) is kept apart from the handle (children).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { runCoordinator, runJob, type CoordinatorOptions, type JobRef, type RunResult, type Task } from '../coordinator/run.ts';
 import type { Job } from '../shared/model/job.ts';
-import { tsxLoaderUrl } from '../shared/runtime/tsx.ts';
+import { siblingPath } from '../shared/runtime/module-path.ts';
+import { loaderArgs } from '../shared/runtime/tsx.ts';
 
-/** Path of the CLI entry that child processes run. */
-export const ENTRY = fileURLToPath(new URL('../cli/entry.ts', import.meta.url));
+/** Path of the CLI entry that child processes run: cli/entry.ts in a checkout, dist/cli/entry.js when built. */
+export const ENTRY = siblingPath('../cli/entry.ts', import.meta.url);
 
-/** Node arguments that run a TypeScript entry point (tsx as the loader). */
+/** Node arguments that run an entry point: with tsx as the loader for a .ts entry, plain node for .js. */
 export function nodeArgs(entry: string, args: readonly string[]): string[] {
-  return ['--import', tsxLoaderUrl(), entry, ...args];
+  return [...loaderArgs(entry), entry, ...args];
 }
 
 /** Options of a local run: a coordinator's options plus how to start the workers. */

@@ -7,11 +7,11 @@
  * Room: cli/ is the command line (with the native build and the plot); library code never imports it.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { CoordinatorOptions } from '../coordinator/run.ts';
 import { exposedWithoutCurve, parseConfig, type Config } from '../shared/runtime/config.ts';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
+import { siblingModule, siblingPath } from '../shared/runtime/module-path.ts';
 
 /**
  * Commands that live in their own module under cli/, each exporting `run(argv): Promise<number>`.
@@ -146,8 +146,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         return command === undefined ? 2 : 0;
       default: {
         const extra = EXTRA_COMMANDS[command];
-        if (extra && existsSync(fileURLToPath(new URL(extra, import.meta.url)))) {
-          const mod = (await import(new URL(extra, import.meta.url).href)) as { run(argv: readonly string[]): Promise<number> };
+        // Named with .ts here; from dist/ the compiled .js sibling is the one that exists.
+        if (extra && existsSync(siblingPath(extra, import.meta.url))) {
+          const mod = (await import(siblingModule(extra, import.meta.url).href)) as { run(argv: readonly string[]): Promise<number> };
           return await mod.run(rest);
         }
         throw new FleetError('FLEET_ERR_CONFIG', `Expected a command among local, coordinator, worker, ${Object.keys(EXTRA_COMMANDS).join(', ')}. Received: "${command}"\n${USAGE}`);

@@ -3,7 +3,8 @@ import { Piscina } from 'piscina';
 import type { AugmentPipeline } from '../shared/model/augment/pipeline.ts';
 import type { ArrayData } from '../shared/model/data/dataset.ts';
 import { rowSize } from '../shared/model/data/dataset.ts';
-import { tsxLoaderUrl } from '../shared/runtime/tsx.ts';
+import { siblingModule } from '../shared/runtime/module-path.ts';
+import { loaderArgs } from '../shared/runtime/tsx.ts';
 import type { BatchRequest, BatchWorkerData, SharedSplit } from './batch-task.ts';
 
 function toShared(src: Float32Array): Float32Array {
@@ -25,13 +26,14 @@ export class BatchPool {
       this.rows[name] = { xRow: rowSize(d.xShape) };
     }
     const workerData: BatchWorkerData = { splits, ...(augment && { augment }) };
+    const task = siblingModule('./batch-task.ts', import.meta.url);
     this.pool = new Piscina({
-      filename: new URL('./batch-task.ts', import.meta.url).href,
+      filename: task.href,
       minThreads: threads,
       maxThreads: threads,
       workerData,
-      // Threads do not inherit a loader registered in-process, so hand them tsx explicitly.
-      execArgv: ['--import', tsxLoaderUrl()],
+      // Threads do not inherit a loader registered in-process: a .ts task file gets tsx explicitly.
+      execArgv: loaderArgs(task.href),
     });
   }
 

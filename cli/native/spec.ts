@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FleetError, describe } from '../../shared/runtime/errors.ts';
+import { packageRoot } from '../../shared/runtime/module-path.ts';
 import type { Flavour } from './pins.ts';
 import type { ToolchainHints } from './toolchain.ts';
 
@@ -37,8 +38,8 @@ export interface NativeSetupSpec {
   readonly hints: ToolchainHints;
 }
 
-/** This checkout: two folders above cli/native/. */
-export const DEFAULT_ROOT = path.resolve(import.meta.dirname, '../..');
+/** The folder of tensorfleet's package.json: the checkout, or the installed package when run from dist/. */
+export const DEFAULT_ROOT = packageRoot(import.meta.url);
 
 /** Flags after `setup native` (and npm's environment) to a frozen spec, or 'help'; every problem is a FLEET_ERR_CONFIG. */
 export function parseNativeArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): NativeSetupSpec | 'help' {

@@ -5,7 +5,6 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { augmentSpecSchema, type AugmentSpec } from './augment/config.ts';
@@ -13,6 +12,7 @@ import type { Callback } from './callbacks.ts';
 import type { TrainStep } from './custom-step.ts';
 import type { ArrayData } from './data/dataset.ts';
 import { FleetError } from '../runtime/errors.ts';
+import { importUserModule } from '../runtime/tsx.ts';
 import { canonicalLoss, canonicalMetric, customLoss, lossFunction, metricFunction, type SampleFn } from './keras/losses.ts';
 import { makeOptimizer, type OptimizerSpec } from './keras/optimizers.ts';
 
@@ -106,7 +106,7 @@ export async function loadJob(file: string, args?: Record<string, unknown>): Pro
   if (!existsSync(abs)) throw new FleetError('FLEET_ERR_JOB_LOAD', `Expected a job module at ${abs}. Received: no such file`, { file: abs });
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+    mod = await importUserModule(abs);
   } catch (err) {
     throw new FleetError('FLEET_ERR_JOB_LOAD', `Job ${abs} failed to load: ${(err as Error).message}`, { file: abs });
   }
