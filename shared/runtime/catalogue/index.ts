@@ -17,10 +17,11 @@ import { RUNTIME_MESSAGES } from './runtime.ts';
 import { WIRE_MESSAGES } from './wire.ts';
 import { WORKER_MESSAGES } from './worker.ts';
 
-/** One catalogue entry: the documented code and the message template. */
+/** One catalogue entry: the documented code and the message template (lines too long for one string
+ * literal are given as parts, joined without a separator). */
 export interface MessageSpec {
   readonly code: ErrorCode;
-  readonly template: string;
+  readonly template: string | readonly string[];
 }
 
 /** Every message template, by id. */
@@ -39,8 +40,12 @@ export const MESSAGES = {
 export type MessageId = keyof typeof MESSAGES;
 
 type Name<P extends string> = P extends `${infer N}:q` ? N : P;
-/** The placeholder names of a template string, as a union. */
-export type Params<T extends string> = T extends `${string}{${infer P}}${infer Rest}` ? Name<P> | Params<Rest> : never;
+/** The placeholder names of a template (a string, or its parts), as a union. */
+export type Params<T> = T extends readonly [infer H, ...infer R]
+  ? Params<H> | Params<R>
+  : T extends `${string}{${infer P}}${infer Rest}`
+    ? Name<P> | Params<Rest>
+    : never;
 /** The values a message id needs: one per placeholder. */
 export type ValuesOf<K extends MessageId> = { readonly [P in Params<(typeof MESSAGES)[K]['template']>]: unknown };
 
@@ -49,8 +54,9 @@ type Args<K extends MessageId> = [Params<(typeof MESSAGES)[K]['template']>] exte
   : [values: ValuesOf<K>, details?: Record<string, unknown>];
 
 /** Fills a template: `{name}` with String(value), `{name:q}` with describe(value). */
-export function render(template: string, values: Readonly<Record<string, unknown>>): string {
-  return template.replace(/\{(\w+)(:q)?\}/g, (_, name: string, quote?: string) => {
+export function render(template: string | readonly string[], values: Readonly<Record<string, unknown>>): string {
+  const text = typeof template === 'string' ? template : template.join('');
+  return text.replace(/\{(\w+)(:q)?\}/g, (_, name: string, quote?: string) => {
     const v = values[name];
     return quote ? describe(v) : String(v);
   });

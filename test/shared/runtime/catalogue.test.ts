@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MESSAGES, fleetError, render } from '../../../shared/runtime/catalogue/index.ts';
+import { MESSAGES, fleetError, render, type MessageSpec } from '../../../shared/runtime/catalogue/index.ts';
 import { ERROR_CODES, isFleetError } from '../../../shared/runtime/errors.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -29,13 +29,15 @@ describe('error catalogue', () => {
     expect(isFleetError(err, 'FLEET_ERR_WEIGHTS_MISMATCH')).toBe(true);
     expect(err.message).toBe('Expected 4 weights in checkpoint /tmp/c. Received: 3');
     expect(err.details['messageId']).toBe('CKPT_WEIGHT_COUNT');
+    expect(render(['Expected {a} ', 'and {b:q}.'], { a: 1, b: [2] })).toBe('Expected 1 and [2].');
     // @ts-expect-error: a missing placeholder value is a type error
     fleetError('CKPT_WEIGHT_COUNT', { count: 4, path: '/tmp/c' });
   });
 
   it('leaves no placeholder unfilled in any template given every value', () => {
-    for (const [id, spec] of Object.entries(MESSAGES)) {
-      const names = [...spec.template.matchAll(/\{(\w+)(:q)?\}/g)].map((m) => m[1] as string);
+    for (const [id, spec] of Object.entries<MessageSpec>(MESSAGES)) {
+      const text0 = typeof spec.template === 'string' ? spec.template : spec.template.join('');
+      const names = [...text0.matchAll(/\{(\w+)(:q)?\}/g)].map((m) => m[1] as string);
       const text = render(spec.template, Object.fromEntries(names.map((n) => [n, 'v'])));
       expect(text, id).not.toMatch(/\{\w+(:q)?\}/);
     }
