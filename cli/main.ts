@@ -148,7 +148,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         const extra = EXTRA_COMMANDS[command];
         // Named with .ts here; from dist/ the compiled .js sibling is the one that exists.
         if (extra && existsSync(siblingPath(extra, import.meta.url))) {
-          const mod = (await import(siblingModule(extra, import.meta.url).href)) as { run(argv: readonly string[]): Promise<number> };
+          type Command = { run(argv: readonly string[]): Promise<number> };
+          const mod = (await import(siblingModule(extra, import.meta.url).href)) as Command;
           return await mod.run(rest);
         }
         throw new FleetError('FLEET_ERR_CONFIG', `Expected a command among local, coordinator, worker, ${Object.keys(EXTRA_COMMANDS).join(', ')}. Received: "${command}"\n${USAGE}`);

@@ -20,7 +20,9 @@ export function isTypeScriptFile(moduleUrl: string | URL): boolean {
  * (the caller's import.meta.url): the .ts file from a source, the .js file tsc emitted from dist/.
  */
 export function siblingModule(rel: string, moduleUrl: string): URL {
-  if (!rel.endsWith('.ts')) throw new FleetError('FLEET_ERR_CONFIG', `Expected a relative module path ending in .ts. Received: ${describe(rel)}`);
+  if (!rel.endsWith('.ts')) {
+    throw new FleetError('FLEET_ERR_CONFIG', `Expected a relative module path ending in .ts. Received: ${describe(rel)}`);
+  }
   return new URL(isTypeScriptFile(moduleUrl) ? rel : `${rel.slice(0, -'.ts'.length)}.js`, moduleUrl);
 }
 
@@ -38,7 +40,8 @@ export function packageRoot(moduleUrl: string): string {
   for (let dir = start; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'package.json'))) return dir;
     if (path.dirname(dir) === dir) {
-      throw new FleetError('FLEET_ERR_CONFIG', `Expected a package.json in a folder above ${start}. Received: none up to ${dir}`);
+      const where = `none up to ${dir}`;
+      throw new FleetError('FLEET_ERR_CONFIG', `Expected a package.json in a folder above ${start}. Received: ${where}`);
     }
   }
 }

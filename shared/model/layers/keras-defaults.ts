@@ -18,12 +18,16 @@ export const layers = {
   dropout: tf.layers.dropout,
   flatten: tf.layers.flatten,
   conv2d: tf.layers.conv2d,
-  maxPooling2d: (args: Args<typeof tf.layers.maxPooling2d> = {}) => tf.layers.maxPooling2d(args),
+  // Return types spelled out: inferred ones emit deep tfjs-layers paths into our .d.ts that NodeNext cannot resolve.
+  maxPooling2d: (args: Args<typeof tf.layers.maxPooling2d> = {}): ReturnType<typeof tf.layers.maxPooling2d> =>
+    tf.layers.maxPooling2d(args),
   batchNormalization: tf.layers.batchNormalization,
   embedding: tf.layers.embedding,
   simpleRNN: tf.layers.simpleRNN,
-  lstm: (args: Args<typeof tf.layers.lstm>) => tf.layers.lstm({ recurrentActivation: 'sigmoid', ...args }),
-  gru: (args: Args<typeof tf.layers.gru>) => tf.layers.gru({ recurrentActivation: 'sigmoid', ...args }),
+  lstm: (args: Args<typeof tf.layers.lstm>): ReturnType<typeof tf.layers.lstm> =>
+    tf.layers.lstm({ recurrentActivation: 'sigmoid', ...args }),
+  gru: (args: Args<typeof tf.layers.gru>): ReturnType<typeof tf.layers.gru> =>
+    tf.layers.gru({ recurrentActivation: 'sigmoid', ...args }),
   randomFlip,
   randomRotation,
   randomZoom,
