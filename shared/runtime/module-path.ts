@@ -16,7 +16,7 @@ export function isTypeScriptFile(moduleUrl: string | URL): boolean {
 }
 
 /**
- * URL of the sibling module `rel` (written with .ts, e.g. '../cli/entry.ts') resolved against `moduleUrl`
+ * URL of the sibling module `rel` (written with .ts, e.g. `../cli/entry.ts`) resolved against `moduleUrl`
  * (the caller's import.meta.url): the .ts file from a source, the .js file tsc emitted from dist/.
  */
 export function siblingModule(rel: string, moduleUrl: string): URL {
