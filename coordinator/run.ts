@@ -133,7 +133,7 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
       roundDeadlineMs: opts.roundDeadlineMs ?? 0,
       log,
       ...(opts.sink && { sink: opts.sink }),
-      onEpochEnd: (_epoch, _logs, history) => { if (opts.out) writeJsonAtomic(path.join(opts.out, 'history.json'), history); },
+      ...(opts.out && { historyFile: path.join(opts.out, 'history.json') }),
     });
     const history = task === 'fit' ? await trainer.fit() : trainer.history;
     // The end-of-training save: a Keras 3 archive that Python Keras opens as it is.

@@ -20,7 +20,11 @@ import { weightedAverage } from './aggregate.ts';
 import type { Hub } from './hub.ts';
 import { gatherGradients, type Accepted } from './round.ts';
 import type { Peer } from './peers.ts';
-import { Progress, type ProgressSink } from './progress.ts';
+import type { ProgressSink } from './progress.ts';
+import { EpochMetrics } from './callbacks/epoch-metrics.ts';
+import { History as HistoryCallback } from './callbacks/history.ts';
+import { HistoryFile } from './callbacks/history-file.ts';
+import { ProgbarLogger } from './callbacks/progbar-logger.ts';
 import { shardRange } from './shard.ts';
 
 /** Keras's History: per-epoch logs under their Keras keys (loss, accuracy, val_loss, ...). */
@@ -57,7 +61,7 @@ export interface TrainerContext {
   readonly metricNames: readonly string[];
   readonly metrics: FleetMetrics;
   readonly sink?: ProgressSink;
-  /** Keras callbacks, dispatched in order. */
+  /** Keras callbacks, dispatched in order; the trainer adds ProgbarLogger before them, History after. */
   readonly callbacks?: CallbackList;
   /** Fewest healthy workers to train with, and how long (ms) to wait for more when below it. */
   readonly membership?: { readonly minWorkers: number; readonly waitMs: number };
@@ -68,13 +72,14 @@ export interface TrainerContext {
   /** Per-round deadline in ms (0: none): late workers' shares move to the faster workers. */
   readonly roundDeadlineMs?: number;
   readonly log?: Logger;
-  /** Called after each epoch with the updated history (e.g. to write history.json). */
-  readonly onEpochEnd?: (epoch: number, logs: Record<string, number>, history: History) => void | Promise<void>;
+  /** Where to rewrite the History as JSON after each epoch (history.json); absent: nowhere. */
+  readonly historyFile?: string;
 }
 
 /** Runs the synchronous fit loop; state that must survive between steps lives on the instance. */
 export class Trainer {
-  readonly history: History = { epoch: [], history: {} };
+  /** The History callback: its record is what fit returns and history.json holds. */
+  readonly history = new HistoryCallback();
   readonly times: PhaseTimes = { rounds: 0, total: 0, compute: 0, encode: 0, transfer: 0, aggregate: 0, apply: 0 };
   private roundId = 0;
   private evalId = 0;
@@ -82,6 +87,8 @@ export class Trainer {
   private readonly gradSpecs;
   private readonly variables: tf.Variable[];
   private readonly broadcast: WeightBroadcast;
+  /** The progress bar's view of the epoch beyond the batch logs: updated before each onTrainBatchEnd. */
+  private readonly soFar: { batchSize: number; logs: Logs } = { batchSize: 0, logs: {} };
 
   constructor(private readonly ctx: TrainerContext) {
     this.gradSpecs = [...gradientSpecs(ctx.model), ...stateSpecs(ctx.model)];
@@ -96,19 +103,16 @@ export class Trainer {
   /** Trains from fit.initialEpoch to fit.epochs and returns the History. */
   async fit(): Promise<History> {
     const { fit, splits } = this.ctx;
-    const callbacks = this.ctx.callbacks ?? new CallbackList([]);
+    const callbacks = this.callbackList();
     const steps = Math.ceil(splits.train.count / fit.batchSize);
     Object.assign(this.control.params, { epochs: fit.epochs, steps, batchSize: fit.batchSize, verbose: fit.verbose ?? 1 });
     callbacks.setControl(this.control);
-    const progress = new Progress(fit.verbose ?? 1, fit.epochs, this.ctx.sink);
     const start = await this.restore(callbacks);
     await callbacks.call('onTrainBegin', {});
     let last: Logs = {};
     for (let epoch = start?.epoch ?? fit.initialEpoch ?? 0; epoch < fit.epochs && !this.control.stopTraining; epoch++) {
-      this.ctx.metrics.epoch.set(epoch + 1);
-      progress.epochBegin(epoch);
       await callbacks.call('onEpochBegin', epoch, {});
-      const trained = await this.trainEpoch(epoch, steps, progress, callbacks, epoch === start?.epoch ? start : undefined);
+      const trained = await this.trainEpoch(epoch, steps, callbacks, epoch === start?.epoch ? start : undefined);
       const logs = trained.logs;
       if (splits.validation && trained.complete) {
         await callbacks.call('onTestBegin', {});
@@ -116,15 +120,25 @@ export class Trainer {
         await callbacks.call('onTestEnd', val);
         Object.assign(logs, val);
       }
-      progress.epochEnd(trained.rounds, logs);
       await callbacks.call('onEpochEnd', epoch, logs);
-      this.record(epoch, logs);
       last = logs;
-      await this.ctx.onEpochEnd?.(epoch, logs, this.history);
       if (trained.complete) await this.saveCheckpoint(callbacks, epoch + 1, 0, { lossSum: 0, metricSums: this.ctx.metricNames.map(() => 0), seen: 0 });
     }
     await callbacks.call('onTrainEnd', last);
     return this.history;
+  }
+
+  /**
+   * The user's callbacks with the built-ins around them, as Keras's CallbackList(add_history=True,
+   * add_progbar=verbose != 0) builds them: the progress bar first; History, the epoch gauges and
+   * history.json last, so they see the keys the user's callbacks add to the epoch logs.
+   */
+  private callbackList(): CallbackList {
+    const { fit, sink, metrics, historyFile } = this.ctx;
+    const first = (fit.verbose ?? 1) !== 0 ? [new ProgbarLogger(this.soFar, sink)] : [];
+    const file = historyFile ? [new HistoryFile(historyFile, this.history)] : [];
+    const last = [this.history, new EpochMetrics(metrics), ...file];
+    return (this.ctx.callbacks ?? new CallbackList([])).withBuiltIns({ first, last });
   }
 
   /** Restores a checkpoint given in the context; returns where to continue. */
@@ -134,7 +148,7 @@ export class Trainer {
     const t = ckpt.trainer;
     await restoreCheckpoint(ckpt, this.ctx.model, this.ctx.optimizer);
     if (t.learningRate !== undefined) setLearningRate(this.ctx.optimizer, t.learningRate);
-    Object.assign(this.history, structuredClone(t.history));
+    this.history.restore(t.history);
     this.roundId = t.roundId;
     this.evalId = t.evalId;
     this.weightsVersion = t.weightsVersion;
@@ -159,7 +173,9 @@ export class Trainer {
   }
 
   /** One epoch of rounds in the seeded order, from `from.step` when resuming; stops early when a callback asks. */
-  private async trainEpoch(epoch: number, steps: number, progress: Progress, callbacks: CallbackList, from?: TrainerState): Promise<{ logs: Logs; rounds: number; complete: boolean }> {
+  private async trainEpoch(
+    epoch: number, steps: number, callbacks: CallbackList, from?: TrainerState,
+  ): Promise<{ logs: Logs; complete: boolean }> {
     const { fit, splits } = this.ctx;
     const order = fit.shuffle === false ? identityOrder(splits.train.count) : epochPermutation(splits.train.count, fit.seed ?? 1337, epoch);
     let lossSum = from?.accum.lossSum ?? 0;
@@ -174,13 +190,13 @@ export class Trainer {
       metricSums = metricSums.map((v, i) => v + (r.metricSums[i] ?? 0));
       seen += batch.length;
       const running = this.logs('', lossSum / seen, metricSums.map((m) => m / seen));
-      progress.step(step + 1, steps, batch.length, running);
+      Object.assign(this.soFar, { batchSize: batch.length, logs: running });
       await callbacks.call('onTrainBatchEnd', step, this.logs('', r.lossSum / batch.length, r.metricSums.map((m) => m / batch.length)));
       if (r.failure && !this.control.stopTraining) throw r.failure;
-      if (this.control.stopTraining) return { logs: running, rounds: step + 1, complete: false };
+      if (this.control.stopTraining) return { logs: running, complete: false };
       if (every > 0 && (step + 1) % every === 0 && step + 1 < steps) await this.saveCheckpoint(callbacks, epoch, step + 1, { lossSum, metricSums, seen });
     }
-    return { logs: this.logs('', lossSum / seen, metricSums.map((m) => m / seen)), rounds: steps, complete: true };
+    return { logs: this.logs('', lossSum / seen, metricSums.map((m) => m / seen)), complete: true };
   }
 
   /** Per epoch: how many times each training example was used in an applied round (for audits). */
@@ -357,17 +373,5 @@ export class Trainer {
     const out: Record<string, number> = { [`${prefix}loss`]: loss };
     this.ctx.metricNames.forEach((name, i) => (out[`${prefix}${name}`] = metricValues[i] as number));
     return out;
-  }
-
-  private record(epoch: number, logs: Record<string, number>): void {
-    this.history.epoch.push(epoch);
-    for (const [k, v] of Object.entries(logs)) (this.history.history[k] ??= []).push(v);
-    const { metrics } = this.ctx;
-    for (const [k, v] of Object.entries(logs)) {
-      const split = k.startsWith('val_') ? 'validation' : 'train';
-      const name = k.replace(/^val_/, '');
-      if (name === 'loss') metrics.loss.set({ scope: 'epoch', split }, v);
-      else metrics.metric.set({ name, scope: 'epoch', split }, v);
-    }
   }
 }

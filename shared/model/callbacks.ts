@@ -37,13 +37,33 @@ export interface Callback {
 
 type Hook = Exclude<keyof Callback, 'setControl'>;
 
-/** Dispatches each hook to every callback, in order, awaiting each. */
+/** Callbacks the trainer adds around the user's, as Keras adds ProgbarLogger and History. */
+export interface BuiltIns {
+  /** Run before the user's callbacks (the progress bar, so its line precedes what they print). */
+  readonly first?: readonly Callback[];
+  /** Run after them (History, so it records the keys they add to the epoch logs, such as `learning_rate`). */
+  readonly last?: readonly Callback[];
+}
+
+/**
+ * Dispatches each hook to every callback, in order, awaiting each. Checkpointed state covers only the
+ * user's `callbacks`, by position, so adding built-ins does not shift the states in older checkpoints.
+ */
 export class CallbackList {
-  constructor(readonly callbacks: readonly Callback[]) {}
+  private readonly dispatch: readonly Callback[];
+
+  constructor(readonly callbacks: readonly Callback[], builtIns: BuiltIns = {}) {
+    this.dispatch = [...(builtIns.first ?? []), ...callbacks, ...(builtIns.last ?? [])];
+  }
+
+  /** The same user callbacks with `builtIns` around them (Keras's CallbackList(add_history, add_progbar)). */
+  withBuiltIns(builtIns: BuiltIns): CallbackList {
+    return new CallbackList(this.callbacks, builtIns);
+  }
 
   /** Hands the training control to every callback before training starts. */
   setControl(control: TrainingControl): void {
-    for (const cb of this.callbacks) cb.setControl?.(control);
+    for (const cb of this.dispatch) cb.setControl?.(control);
   }
 
   /** Every callback's state, by position (undefined for stateless ones). */
@@ -58,7 +78,7 @@ export class CallbackList {
 
   /** Calls `hook` on every callback that defines it. */
   async call<H extends Hook>(hook: H, ...args: Parameters<NonNullable<Callback[H]>>): Promise<void> {
-    for (const cb of this.callbacks) {
+    for (const cb of this.dispatch) {
       const fn = cb[hook] as ((...a: unknown[]) => void | Promise<void>) | undefined;
       if (fn) await fn.apply(cb, args);
     }
