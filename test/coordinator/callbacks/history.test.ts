@@ -18,7 +18,8 @@ describe('History', () => {
     h.onEpochEnd(1, { loss: 0.5, accuracy: 0.75, learning_rate: 0.01 });
     expect(h.epoch).toEqual([0, 1]);
     expect(h.history).toEqual({ loss: [1, 0.5], accuracy: [0.5, 0.75], learning_rate: [0.01] });
-    expect(JSON.stringify(h)).toBe('{"epoch":[0,1],"history":{"loss":[1,0.5],"accuracy":[0.5,0.75],"learning_rate":[0.01]}}');
+    const keras = '{"epoch":[0,1],"history":{"loss":[1,0.5],"accuracy":[0.5,0.75],"learning_rate":[0.01]}}';
+    expect(JSON.stringify(h)).toBe(keras);
   });
 
   it('restore() replaces the record with a checkpoint\'s copy and continues it', () => {

@@ -16,7 +16,8 @@ function sink(isTTY: boolean): ProgressSink & { out: string[]; at(ms: number): v
 }
 
 const control = (verbose: number, epochs: number, steps: number): TrainingControl => ({
-  model: tf.sequential(), optimizer: tf.train.sgd(0.1), stopTraining: false, params: { epochs, steps, batchSize: 32, verbose },
+  model: tf.sequential(), optimizer: tf.train.sgd(0.1), stopTraining: false,
+  params: { epochs, steps, batchSize: 32, verbose },
 });
 
 /** Two epochs of 5 batches (the last one short), the second stopped after batch 2. */
@@ -26,7 +27,8 @@ const PLAN = [
 ];
 
 describe('ProgbarLogger', () => {
-  it.each([[1, true], [1, false], [2, true], [2, false]] as const)('writes what Progress writes (verbose %s, TTY %s)', async (verbose, tty) => {
+  const modes = [[1, true], [1, false], [2, true], [2, false]] as const;
+  it.each(modes)('writes what Progress writes (verbose %s, TTY %s)', async (verbose, tty) => {
     const direct = sink(tty);
     const progress = new Progress(verbose, 2, direct);
     const hooked = sink(tty);
@@ -63,7 +65,8 @@ describe('ProgbarLogger', () => {
 
   it('prints nothing at verbose 0', async () => {
     const s = sink(true);
-    const list = new CallbackList([]).withBuiltIns({ first: [new ProgbarLogger({ batchSize: 8, logs: { loss: 1 } }, s)] });
+    const bar = new ProgbarLogger({ batchSize: 8, logs: { loss: 1 } }, s);
+    const list = new CallbackList([]).withBuiltIns({ first: [bar] });
     list.setControl(control(0, 1, 1));
     await list.call('onEpochBegin', 0, {});
     await list.call('onTrainBatchEnd', 0, { loss: 1 });

@@ -22,9 +22,13 @@ function recorder(name: string, log: string[], extra: Partial<Callback> = {}, de
 describe('CallbackList', () => {
   it('calls the built-ins first and last around the user\'s callbacks, awaiting each in turn', async () => {
     const log: string[] = [];
-    const user = new CallbackList([recorder('a', log, {}, 20), recorder('b', log, { onEpochEnd: (_e, logs) => void (logs['lr'] = 0.5) })]);
+    const addsLr = recorder('b', log, { onEpochEnd: (_e, logs) => void (logs['lr'] = 0.5) });
+    const user = new CallbackList([recorder('a', log, {}, 20), addsLr]);
     const list = user.withBuiltIns({ first: [recorder('bar', log)], last: [recorder('history', log)] });
-    const control: TrainingControl = { model: tf.sequential(), optimizer: tf.train.sgd(0.1), stopTraining: false, params: { epochs: 4, steps: 2, batchSize: 8, verbose: 1 } };
+    const control: TrainingControl = {
+      model: tf.sequential(), optimizer: tf.train.sgd(0.1), stopTraining: false,
+      params: { epochs: 4, steps: 2, batchSize: 8, verbose: 1 },
+    };
     list.setControl(control);
     await list.call('onTrainBegin', {});
     await list.call('onEpochEnd', 0, { loss: 1 });
