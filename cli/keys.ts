@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as zmq from 'zeromq';
-import { FleetError } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
 import { KEY_NAME, writeKeyPair, writePrivate } from '../shared/wire/security/keys.ts';
 
 const USAGE = `usage: tensorfleet keys [--out DIR] [--name coordinator|worker|NAME] [--force]
@@ -39,12 +39,12 @@ function parse(argv: readonly string[]): KeysArgs | 'help' {
       options: { out: { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' }, token: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected keys flags --out, --name, --token and --force. Received: ${(err as Error).message}\n${USAGE}`);
+    throw fleetError('KEYS_FLAGS', { reason: (err as Error).message, usage: USAGE });
   }
   if (values.help) return 'help';
   const token = values.token ?? false;
   const name = values.name ?? (token ? 'join' : os.hostname().split('.')[0] ?? 'worker');
-  if (!KEY_NAME.test(name)) throw new FleetError('FLEET_ERR_CONFIG', `Expected --name of letters, digits, ".", "-" or "_" (at most 64). Received: ${JSON.stringify(name)}`);
+  if (!KEY_NAME.test(name)) throw fleetError('KEYS_BAD_NAME_FLAG', { name: JSON.stringify(name) });
   return Object.freeze({ out: values.out ?? '.', name, force: values.force ?? false, token });
 }
 
@@ -57,7 +57,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   if (args.token) {
     const file = path.join(args.out, `${args.name}.token`);
-    if (existsSync(file) && !args.force) throw new FleetError('FLEET_ERR_CONFIG', `Expected no existing token file (pass --force to replace it). Received: ${file} already exists`);
+    if (existsSync(file) && !args.force) throw fleetError('KEYS_TOKEN_EXISTS', { file });
     mkdirSync(args.out, { recursive: true, mode: 0o700 });
     // 32 random bytes as base64url: 43 characters, 256 bits.
     writePrivate(file, `${randomBytes(32).toString('base64url')}\n`, 0o600);

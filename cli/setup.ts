@@ -5,7 +5,7 @@
  *   tensorfleet setup native --check                 # exit 0 when the native backend is set up
  * See docs/native.md.
  */
-import { FleetError, describe } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
 import { setupNative } from './native/setup.ts';
 import { USAGE, parseNativeArgs } from './native/spec.ts';
 import { nativeSetupState } from './native/state.ts';
@@ -19,7 +19,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (topic !== 'native') throw new FleetError('FLEET_ERR_CONFIG', `Expected a setup topic among ${TOPICS.join(', ')}. Received: ${describe(topic)}\n${USAGE}`);
+  if (topic !== 'native') throw fleetError('SETUP_TOPIC', { topics: TOPICS.join(', '), topic, usage: USAGE });
   const spec = parseNativeArgs(rest);
   if (spec === 'help') {
     process.stdout.write(`${USAGE}\n`);

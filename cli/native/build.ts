@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FleetError, describe } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 import { exec } from './exec.ts';
 import type { Toolchain } from './toolchain.ts';
 
@@ -32,7 +32,7 @@ export function addonTarget(pkgDir: string): AddonTarget {
   const supported = Number(process.versions.napi);
   const napiVersion = Math.max(...(binary.napi_versions ?? []).filter((v) => v <= supported));
   if (!binary.module_name || !binary.module_path || !Number.isFinite(napiVersion)) {
-    throw new FleetError('FLEET_ERR_BACKEND', `Expected a node-pre-gyp "binary" field with module_name, module_path and napi_versions <= ${supported} in ${pkgDir}/package.json. Received: ${describe(binary)}`);
+    throw fleetError('NATIVE_BINARY_FIELD', { supported, pkgDir, binary });
   }
   const modulePath = path.resolve(pkgDir, binary.module_path.replace('{napi_build_version}', String(napiVersion)));
   return Object.freeze({ napiVersion, moduleName: binary.module_name, modulePath, file: path.join(modulePath, `${binary.module_name}.node`) });
@@ -50,6 +50,6 @@ export async function buildAddon(pkgDir: string, target: AddonTarget, tools: Too
   if (result.code !== 0) {
     const all = `${result.stdout}\n${result.stderr}`.split('\n');
     const errors = all.filter((l) => /error|undefined reference|cannot find/i.test(l) && !l.startsWith('gyp ERR! stack')).slice(0, 20);
-    throw new FleetError('FLEET_ERR_BACKEND', `Expected node-gyp to build ${target.moduleName}.node. Received: exit ${result.code}\n${errors.join('\n')}\n(full log: ${logFile})`, { logFile });
+    throw fleetError('NATIVE_BUILD_FAILED', { module: target.moduleName, code: result.code, errors: errors.join('\n'), logFile }, { logFile });
   }
 }

@@ -1,6 +1,6 @@
 /** Child processes for the native setup: output is collected, and a failure becomes a FleetError. */
 import { spawn } from 'node:child_process';
-import { FleetError } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 
 /** What a finished command left behind. */
 export interface ExecResult {
@@ -46,7 +46,8 @@ export function tail(result: ExecResult, n = 25): string {
 export async function mustExec(what: string, cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const result = await exec(cmd, args, opts);
   if (result.code !== 0) {
-    throw new FleetError('FLEET_ERR_BACKEND', `Expected ${what} to succeed (\`${[cmd, ...args].join(' ')}\`). Received: exit ${result.code}\n${tail(result)}`, { cmd, args, code: result.code });
+    const command = [cmd, ...args].join(' ');
+    throw fleetError('NATIVE_COMMAND_FAILED', { what, command, code: result.code, tail: tail(result) }, { cmd, args, code: result.code });
   }
   return result;
 }

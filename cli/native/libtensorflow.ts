@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FleetError, describe } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 import { readSoname } from './elf.ts';
 import { mustExec } from './exec.ts';
 import { PIP_PINS, VENV_DIR, type Flavour } from './pins.ts';
@@ -43,7 +43,7 @@ export async function obtainLibTensorflow(source: LibSource, root: string, flavo
       return fromTarball(source.path, root, log);
     default: {
       const never: never = source;
-      throw new FleetError('FLEET_ERR_CONFIG', `Expected a libtensorflow source. Received: ${describe(never)}`);
+      throw fleetError('NATIVE_UNKNOWN_SOURCE', { source: never });
     }
   }
 }
@@ -80,7 +80,7 @@ async function fromPip(root: string, flavour: Flavour, log: (line: string) => vo
   } else {
     log(`${pin.requirement} already in ${VENV_DIR}/`);
   }
-  if (site === null) throw new FleetError('FLEET_ERR_BACKEND', `Expected ${venv}/lib/python3.*/site-packages after pip install. Received: none`);
+  if (site === null) throw fleetError('NATIVE_NO_SITE_PACKAGES', { venv });
   const nvidia = path.join(site, 'nvidia');
   return wheelLayout(path.join(site, 'tensorflow'), version, `pip ${pin.requirement} (${VENV_DIR}/)`, existsSync(nvidia) ? nvidia : undefined);
 }
@@ -89,7 +89,7 @@ async function fromWheel(file: string, root: string, log: (line: string) => void
   const base = path.basename(file, '.whl');
   const version = base.split('-')[1];
   if (version === undefined || !/^tensorflow(_cpu|_gpu)?-/.test(base)) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected a TensorFlow wheel named tensorflow[_cpu]-VERSION-....whl. Received: ${describe(path.basename(file))}`);
+    throw fleetError('NATIVE_WHEEL_NAME', { name: path.basename(file) });
   }
   const out = path.join(root, VENV_DIR, 'wheels', base);
   const done = path.join(out, '.unpacked');
@@ -119,7 +119,7 @@ function wheelLayout(tfDir: string, version: string, origin: string, nvidiaDir?:
   const includeDir = path.join(tfDir, 'include');
   for (const f of [capi, framework, path.join(includeDir, 'tensorflow/c/eager/c_api.h')]) {
     if (!existsSync(f)) {
-      throw new FleetError('FLEET_ERR_BACKEND', `Expected ${f} in the TensorFlow wheel (TensorFlow 2.12 or newer ships the C API in libtensorflow_cc.so.2). Received: it is missing`);
+      throw fleetError('NATIVE_WHEEL_MISSING_FILE', { file: f });
     }
   }
   return Object.freeze({
@@ -147,13 +147,13 @@ async function fromTarball(file: string, root: string, log: (line: string) => vo
   const files = existsSync(libDir) ? readdirSync(libDir) : [];
   const full = files.map((f) => /^libtensorflow\.so\.(\d+)\.(\d+)\.(\d+)$/.exec(f)).find((m) => m !== null);
   if (!full || !existsSync(path.join(out, 'include/tensorflow/c/eager/c_api.h'))) {
-    throw new FleetError('FLEET_ERR_BACKEND', `Expected a libtensorflow tarball with include/tensorflow/c/eager/c_api.h and lib/libtensorflow.so.X.Y.Z. Received: lib/ holds ${describe(files)}`);
+    throw fleetError('NATIVE_TARBALL_LAYOUT', { files });
   }
   const [, major, minor, patch] = full;
   const version = `${major}.${minor}.${patch}`;
   const lib = (name: string): SharedLib => {
     const file = path.join(libDir, `${name}.so.${version}`);
-    if (!existsSync(file)) throw new FleetError('FLEET_ERR_BACKEND', `Expected ${file} in the tarball. Received: lib/ holds ${describe(files)}`);
+    if (!existsSync(file)) throw fleetError('NATIVE_TARBALL_MISSING_FILE', { file, files });
     return sharedLib(realpathSync(file));
   };
   return Object.freeze({ version, origin: `tarball ${file}`, includeDir: path.join(out, 'include'), capi: lib('libtensorflow'), framework: lib('libtensorflow_framework') });

@@ -9,7 +9,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync,
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { FleetError, describe } from '../../shared/runtime/errors.ts';
+import { describe } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 import { mustExec } from './exec.ts';
 import { TFJS_NODE_VERSION } from './pins.ts';
 
@@ -55,7 +56,7 @@ export async function ensurePackage(root: string, pkg: string, log: (line: strin
     rmSync(staging, { recursive: true, force: true });
   }
   const after = packageProblem(dir);
-  if (after !== null) throw new FleetError('FLEET_ERR_BACKEND', `Expected ${pkg} to be usable after fetching it. Received: ${after}`);
+  if (after !== null) throw fleetError('NATIVE_PACKAGE_UNUSABLE', { pkg, reason: after });
   return dir;
 }
 

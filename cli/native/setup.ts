@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { FleetError } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 import { addonTarget, buildAddon } from './build.ts';
 import { ensureVenvIgnored, obtainLibTensorflow, pipRequirement } from './libtensorflow.ts';
 import { ensurePackage } from './package.ts';
@@ -67,7 +67,7 @@ export async function setupNative(spec: NativeSetupSpec, log: (line: string) => 
   await step('build', () => buildAddon(pkgDir, target, tools, logFile));
   const check = await step('verify', () => verifyNative(spec.root, pkg));
   if (!check.ok) {
-    throw new FleetError('FLEET_ERR_BACKEND', `Expected the freshly built ${pkg} to load on the "tensorflow" backend (TensorFlow ${lib.version}, ${lib.origin}). Received: ${check.reason}`);
+    throw fleetError('NATIVE_BUILT_BACKEND_FAILS', { pkg, version: lib.version, origin: lib.origin, reason: check.reason });
   }
   const stamp: NativeStamp = {
     package: pkg,

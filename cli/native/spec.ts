@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FleetError, describe } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 import { packageRoot } from '../../shared/runtime/module-path.ts';
 import type { Flavour } from './pins.ts';
 import type { ToolchainHints } from './toolchain.ts';
@@ -62,15 +62,15 @@ export function parseNativeArgs(argv: readonly string[], env: Readonly<Record<st
       },
     }));
   } catch (err) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected setup native flags. Received: ${(err as Error).message}\n${USAGE}`);
+    throw fleetError('NATIVE_FLAGS', { reason: (err as Error).message, usage: USAGE });
   }
   if (values.help) return 'help';
-  if (positionals.length > 0) throw new FleetError('FLEET_ERR_CONFIG', `Expected no arguments after "setup native" besides flags. Received: ${describe(positionals)}\n${USAGE}`);
+  if (positionals.length > 0) throw fleetError('NATIVE_POSITIONALS', { positionals, usage: USAGE });
   const chosen = [values['from-pip'] && '--from-pip', values['from-wheel'] !== undefined && '--from-wheel', values['from-tarball'] !== undefined && '--from-tarball'].filter(Boolean);
-  if (chosen.length > 1) throw new FleetError('FLEET_ERR_CONFIG', `Expected at most one of --from-pip, --from-wheel, --from-tarball. Received: ${chosen.join(' ')}`);
+  if (chosen.length > 1) throw fleetError('NATIVE_SOURCE_FLAGS', { chosen: chosen.join(' ') });
   const source = sourceOf(values['from-wheel'], values['from-tarball']);
   const root = path.resolve(values.root ?? DEFAULT_ROOT);
-  if (!existsSync(path.join(root, 'package.json'))) throw new FleetError('FLEET_ERR_CONFIG', `Expected --root to be a project folder with a package.json. Received: ${describe(root)}`);
+  if (!existsSync(path.join(root, 'package.json'))) throw fleetError('NATIVE_ROOT', { root });
   const hints: ToolchainHints = {
     ...(env.npm_config_nodedir && { nodeDir: env.npm_config_nodedir }),
     ...(env.npm_config_node_gyp && { nodeGyp: env.npm_config_node_gyp }),
@@ -89,12 +89,12 @@ export function parseNativeArgs(argv: readonly string[], env: Readonly<Record<st
 function sourceOf(wheel: string | undefined, tarball: string | undefined): LibSource {
   if (wheel !== undefined) {
     const p = path.resolve(wheel);
-    if (!p.endsWith('.whl') || !existsSync(p)) throw new FleetError('FLEET_ERR_CONFIG', `Expected --from-wheel to name an existing .whl file. Received: ${describe(wheel)}`);
+    if (!p.endsWith('.whl') || !existsSync(p)) throw fleetError('NATIVE_WHEEL_FLAG', { wheel });
     return Object.freeze({ kind: 'wheel', path: p });
   }
   if (tarball !== undefined) {
     const p = path.resolve(tarball);
-    if (!/\.(tar\.gz|tgz)$/.test(p) || !existsSync(p)) throw new FleetError('FLEET_ERR_CONFIG', `Expected --from-tarball to name an existing .tar.gz file. Received: ${describe(tarball)}`);
+    if (!/\.(tar\.gz|tgz)$/.test(p) || !existsSync(p)) throw fleetError('NATIVE_TARBALL_FLAG', { tarball });
     return Object.freeze({ kind: 'tarball', path: p });
   }
   return Object.freeze({ kind: 'pip' });

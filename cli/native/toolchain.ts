@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { FleetError, describe } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 
 /** Paths the build uses. */
 export interface Toolchain {
@@ -28,7 +28,7 @@ export interface ToolchainHints {
 export function findToolchain(root: string, hints: ToolchainHints = {}): Toolchain {
   const missing = ['python3', 'make', 'g++'].filter((t) => onPath(t) === null);
   if (missing.length > 0) {
-    throw new FleetError('FLEET_ERR_BACKEND', `Expected python3, make and g++ on PATH to compile the tfjs-node binding. Received: missing ${missing.join(', ')} (Debian: apt-get install -y build-essential python3)`);
+    throw fleetError('NATIVE_NO_TOOLCHAIN', { missing: missing.join(', ') });
   }
   return Object.freeze({ nodeGyp: findNodeGyp(root, hints.nodeGyp), nodeDir: findNodeDir(hints.nodeDir) });
 }
@@ -45,7 +45,7 @@ function findNodeGyp(root: string, hint: string | undefined): string {
   }
   const found = candidates.find((c): c is string => c !== undefined && existsSync(c));
   if (found === undefined) {
-    throw new FleetError('FLEET_ERR_BACKEND', `Expected node-gyp (npm bundles it). Received: none of ${describe(candidates.filter(Boolean))} exists (npm install -g node-gyp, or set npm_config_node_gyp)`);
+    throw fleetError('NATIVE_NO_NODE_GYP', { candidates: candidates.filter(Boolean) });
   }
   return found;
 }
@@ -62,7 +62,7 @@ function findNodeDir(hint: string | undefined): string {
     const inc = path.join(dir, 'include', 'node');
     if (existsSync(path.join(inc, 'node_api.h')) && existsSync(path.join(inc, 'common.gypi')) && headersMajor(inc) === version.split('.')[0]) return dir;
   }
-  throw new FleetError('FLEET_ERR_BACKEND', `Expected Node.js ${version} headers (include/node/node_api.h and common.gypi) for node-gyp without a download. Received: none in ${describe(candidates)} (install the headers that match this node, e.g. Debian's libnode-dev, or unpack node-v${version}-headers.tar.gz and set npm_config_nodedir)`);
+  throw fleetError('NATIVE_NO_NODE_HEADERS', { version, candidates });
 }
 
 function headersMajor(inc: string): string | null {

@@ -7,7 +7,7 @@
 import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FleetError, describe } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 import { historySvg, loadHistory, svgToPng } from './index.ts';
 
 const USAGE = 'usage: tensorfleet plot <history.json | run dir> [-o history.png|history.svg] [--format png|svg]';
@@ -36,19 +36,19 @@ function parse(argv: readonly string[]): PlotArgs | 'help' {
       options: { output: { type: 'string', short: 'o' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected plot flags -o/--output and --format. Received: ${(err as Error).message}\n${USAGE}`);
+    throw fleetError('PLOT_FLAGS', { reason: (err as Error).message, usage: USAGE });
   }
   if (values.help) return 'help';
   const [input, ...extra] = positionals;
-  if (input === undefined || extra.length > 0) throw new FleetError('FLEET_ERR_CONFIG', `Expected one history.json file or run directory. Received: ${describe(positionals)}\n${USAGE}`);
-  if (values.format !== undefined && !isFormat(values.format)) throw new FleetError('FLEET_ERR_CONFIG', `Expected --format png or svg. Received: ${describe(values.format)}`);
+  if (input === undefined || extra.length > 0) throw fleetError('PLOT_INPUT', { positionals, usage: USAGE });
+  if (values.format !== undefined && !isFormat(values.format)) throw fleetError('PLOT_FORMAT', { format: values.format });
   const ext = values.output === undefined ? undefined : path.extname(values.output).slice(1).toLowerCase();
   const fromExt = ext !== undefined && isFormat(ext) ? ext : undefined;
   if (values.output !== undefined && values.format === undefined && fromExt === undefined) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected an output ending in .png or .svg, or --format. Received: ${describe(values.output)}`);
+    throw fleetError('PLOT_OUTPUT_EXTENSION', { output: values.output });
   }
   if (values.format !== undefined && fromExt !== undefined && values.format !== fromExt) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected --format to match the output's extension (.${fromExt}). Received: --format ${values.format}`);
+    throw fleetError('PLOT_FORMAT_MISMATCH', { ext: fromExt, format: values.format });
   }
   const format: Format = (values.format as Format | undefined) ?? fromExt ?? 'png';
   // Default output: beside the history, so `plot RUN_DIR` leaves RUN_DIR/history.png.

@@ -5,16 +5,12 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { FleetError, describe } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 
 /** A validated history: x positions per epoch, and each metric's per-epoch values (null = not finite). */
 export interface PlotHistory {
   readonly epoch: readonly number[];
   readonly history: Readonly<Record<string, readonly (number | null)[]>>;
-}
-
-function bad(file: string, what: string, received: unknown): FleetError {
-  return new FleetError('FLEET_ERR_DATA', `History ${file}: Expected ${what}. Received: ${describe(received)}`, { file });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -26,13 +22,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * x positions are 0, 1, 2, … like plotting a Keras history list; with it, no series may be longer.
  */
 export function parseHistory(value: unknown, file: string): PlotHistory {
-  if (!isRecord(value)) throw bad(file, 'a JSON object like {"epoch": [...], "history": {"loss": [...]}}', value);
+  if (!isRecord(value)) throw fleetError('PLOT_HISTORY_NOT_OBJECT', { file, example: '{"epoch": [...], "history": {"loss": [...]}}', received: value }, { file });
   const { history } = value;
-  if (!isRecord(history)) throw bad(file, 'a "history" object mapping metric names to per-epoch arrays', history);
+  if (!isRecord(history)) throw fleetError('PLOT_HISTORY_NO_HISTORY', { file, received: history }, { file });
   const series: Record<string, (number | null)[]> = {};
   for (const [key, values] of Object.entries(history)) {
     if (!Array.isArray(values) || !values.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)))) {
-      throw bad(file, `history.${key} to be an array of numbers (null where not finite)`, values);
+      throw fleetError('PLOT_HISTORY_NOT_NUMBERS', { file, key, received: values }, { file });
     }
     series[key] = values as (number | null)[];
   }
@@ -42,10 +38,10 @@ export function parseHistory(value: unknown, file: string): PlotHistory {
     epoch = Array.from({ length: longest }, (_, i) => i);
   } else {
     const e = value.epoch;
-    if (!Array.isArray(e) || !e.every((v) => typeof v === 'number' && Number.isFinite(v))) throw bad(file, '"epoch" to be an array of numbers', e);
+    if (!Array.isArray(e) || !e.every((v) => typeof v === 'number' && Number.isFinite(v))) throw fleetError('PLOT_HISTORY_BAD_EPOCH', { file, received: e }, { file });
     epoch = e as number[];
     for (const [key, s] of Object.entries(series)) {
-      if (s.length > epoch.length) throw bad(file, `history.${key} to have at most one value per epoch (${epoch.length})`, `${s.length} values`);
+      if (s.length > epoch.length) throw fleetError('PLOT_HISTORY_TOO_LONG', { file, key, epochs: epoch.length, received: `${s.length} values` }, { file });
     }
   }
   return { epoch, history: series };
@@ -57,14 +53,14 @@ export function loadHistory(target: string): PlotHistory {
   try {
     if (statSync(target).isDirectory()) file = path.join(target, 'history.json');
   } catch {
-    throw new FleetError('FLEET_ERR_DATA', `Expected a history.json file or a run directory holding one at ${target}. Received: no such file or directory`, { file: target });
+    throw fleetError('PLOT_HISTORY_NOT_FOUND', { target }, { file: target });
   }
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new FleetError('FLEET_ERR_DATA', `Expected a Keras history JSON file at ${file}. Received: ${why}`, { file });
+    throw fleetError('PLOT_HISTORY_UNREADABLE', { file, reason: why }, { file });
   }
   let parsed: unknown;
   try {
@@ -72,7 +68,7 @@ export function loadHistory(target: string): PlotHistory {
   } catch (err) {
     // V8 quotes the start of the text: keep binary input (a PNG passed by mistake) out of the terminal.
     const why = (err as Error).message.replace(/[^\x20-\x7e]/g, '?').slice(0, 160);
-    throw new FleetError('FLEET_ERR_DATA', `History ${file}: Expected valid JSON. Received: ${why}`, { file });
+    throw fleetError('PLOT_HISTORY_BAD_JSON', { file, reason: why }, { file });
   }
   return parseHistory(parsed, file);
 }
