@@ -103,8 +103,11 @@ function unpack(entries: TensorEntry[], data: Buffer, file: string): NamedTensor
 
 /** Optimizer internals outside getWeights(): Adam's and Adamax's accumulated beta powers. */
 function optimizerExtras(optimizer: tf.Optimizer): { name: string; tensor: tf.Tensor }[] {
-  const o = optimizer as unknown as Record<string, unknown>;
-  return ['accBeta1', 'accBeta2'].filter((k) => o[k] instanceof tf.Tensor).map((k) => ({ name: k, tensor: o[k] as tf.Tensor }));
+  // Fields tf.Optimizer does not declare: read them by name and keep only tensors, no cast needed.
+  return ['accBeta1', 'accBeta2'].flatMap((name) => {
+    const tensor: unknown = Reflect.get(optimizer, name);
+    return tensor instanceof tf.Tensor ? [{ name, tensor }] : [];
+  });
 }
 
 /** Writes a checkpoint into `dir` and makes it the latest; keeps the previous one, removes older ones. */
@@ -218,7 +221,9 @@ export async function restoreCheckpoint(ckpt: Checkpoint, model: tf.LayersModel,
   }
   model.setWeights(ckpt.weights);
   if (ckpt.optimizer.length > 0) await optimizer.setWeights(ckpt.optimizer);
-  const o = optimizer as unknown as Record<string, tf.Variable | undefined>;
-  for (const e of ckpt.extras) o[e.name]?.assign(e.tensor);
+  for (const e of ckpt.extras) {
+    const slot: unknown = Reflect.get(optimizer, e.name);
+    if (slot instanceof tf.Variable) slot.assign(e.tensor);
+  }
   tf.dispose([...ckpt.weights, ...ckpt.extras.map((e) => e.tensor)]);
 }

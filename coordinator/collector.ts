@@ -4,13 +4,32 @@
  * keeps waiting; it never accepts bad data. A participant that is lost fails the whole collection.
  */
 import { FleetError } from '../shared/runtime/errors.ts';
-import type { MessageOf } from '../shared/wire/protocol.ts';
+import type { Message, MessageOf } from '../shared/wire/protocol.ts';
 import type { Peer } from './peers.ts';
 
-type ReplyKind = 'gradients' | 'evalResult';
+/** The kinds that answer a request. */
+export type ReplyKind = 'gradients' | 'evalResult';
+
+/** A collection in flight as the hub sees it, whatever kind of reply it collects. */
+export interface Pending {
+  readonly kind: ReplyKind;
+  readonly id: number;
+  readonly participants: readonly Peer[];
+  offer(peer: Peer, msg: Message, replyId: number): void;
+  waitingFor(peer: Peer): boolean;
+  missing(): string[];
+  expire(): boolean;
+  fail(peer: Peer, err: FleetError): boolean;
+  peerLost(peer: Peer, reason: string): void;
+}
+
+/** Narrows a decoded message to the kind a collector takes: a type guard, so no cast is needed. */
+function isReply<K extends ReplyKind>(msg: Message, kind: K): msg is MessageOf<K> {
+  return msg.kind === kind;
+}
 
 /** Pending replies for one request id. */
-export class Collector<K extends ReplyKind> {
+export class Collector<K extends ReplyKind> implements Pending {
   readonly done: Promise<Map<string, MessageOf<K>>>;
   private readonly replies = new Map<string, MessageOf<K>>();
   private readonly waiting: Set<string>;
@@ -35,7 +54,11 @@ export class Collector<K extends ReplyKind> {
   }
 
   /** Offers a reply; throws FLEET_ERR_STALE_ROUND or a validation error when it cannot be accepted. */
-  offer(peer: Peer, msg: MessageOf<K>, replyId: number): void {
+  offer(peer: Peer, msg: Message, replyId: number): void {
+    if (!isReply(msg, this.kind)) {
+      const want = `Expected no ${msg.kind} now (collecting ${this.kind} ${this.id})`;
+      throw new FleetError('FLEET_ERR_STALE_ROUND', `${want}. Received: ${msg.kind} for id ${replyId}`);
+    }
     if (replyId !== this.id) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected a ${this.kind} reply for id ${this.id}. Received: id ${replyId}`);
     if (this.replies.has(peer.id)) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected one ${this.kind} reply per worker for id ${this.id}. Received: a duplicate from worker ${peer.rank}`);
     if (!this.waiting.has(peer.id)) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected ${this.kind} only from this request's participants. Received: one from worker ${peer.rank}`);

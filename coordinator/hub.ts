@@ -10,13 +10,16 @@ import * as zmq from 'zeromq';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import type { Logger } from '../shared/runtime/log.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
-import { checkTensors, decodeMessage, encodeMessage, type Header, type Message, type MessageOf, type TensorExpectation, type WireTensor } from '../shared/wire/protocol.ts';
+import {
+  checkTensors, decodeMessage, encodeMessage, refusedHeader,
+  type Header, type Message, type MessageKind, type MessageOf, type Outbound, type TensorExpectation, type WireTensor,
+} from '../shared/wire/protocol.ts';
 import {
   NO_SECURITY, checkHello, describeSecurity, needsZap, refusalReporter, reportHandshakeRefusals, serverSocketOptions, startAuthenticator,
   type Refusal, type Security, type ZapHandler,
 } from '../shared/wire/security/index.ts';
 import { SendQueue, frameBytes } from '../shared/wire/transport.ts';
-import { Collector } from './collector.ts';
+import { Collector, type Pending } from './collector.ts';
 import { PeerRegistry, type Peer } from './peers.ts';
 import { Reduction } from './reduction.ts';
 
@@ -56,7 +59,7 @@ export class Hub {
   private readonly refused: (r: Refusal) => void;
   private zap: ZapHandler | undefined;
   private readonly out: SendQueue;
-  private pending: Collector<'gradients'> | Collector<'evalResult'> | undefined;
+  private pending: Pending | undefined;
   /** The all-reduces of the round in flight (synchronized BatchNormalization), created by its first reduce. */
   private reduction: Reduction | undefined;
   private welcome: WelcomePayload | undefined;
@@ -128,8 +131,8 @@ export class Hub {
   }
 
   /** Sends a message to one worker. */
-  send<K extends Message['kind']>(peer: Peer, header: Header<K>, tensors: readonly WireTensor[] = []): Promise<void> {
-    return this.out.send([peer.routingId, ...encodeMessage(header, tensors)]);
+  send(peer: Peer, msg: Outbound): Promise<void> {
+    return this.out.send([peer.routingId, ...encodeMessage(msg)]);
   }
 
   /** Sends one request per participant and collects every reply, validated; throws if one is lost. */
@@ -145,7 +148,7 @@ export class Hub {
     const lost = participants.find((p) => p.state !== 'HEALTHY');
     if (lost) throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${lost.rank} is ${lost.state}; cannot start ${kind} ${id}`);
     const collector = new Collector<K>(kind, id, participants, validate);
-    this.pending = collector as unknown as Collector<'gradients'> | Collector<'evalResult'>;
+    this.pending = collector;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.all(participants.map((p, i) => request(p, i)));
@@ -178,13 +181,26 @@ export class Hub {
    * (the bad one is simply rejected), but if none comes within the heartbeat timeout it is evicted as
    * lost, so a worker that keeps computing garbage cannot stall the round forever.
    */
-  private strike(peer: Peer, pending: Collector<'gradients'> | Collector<'evalResult'>, err: FleetError): void {
+  private strike(peer: Peer, pending: Pending, err: FleetError): void {
     const t = setTimeout(() => {
       if (this.pending === pending && pending.waitingFor(peer) && peer.state === 'HEALTHY') {
         this.peers.transition(peer, 'LOST', `sent an invalid ${pending.kind} (${err.code}: ${err.message}) and no valid one within ${this.opts.heartbeatTimeoutMs} ms`);
       }
     }, this.opts.heartbeatTimeoutMs);
     t.unref();
+  }
+
+  /**
+   * A message refused for its tensors (an int32 gradient, two reduce vectors) that answers the request in
+   * flight counts as a strike, as one refused by the validator does: it must not stall the round either.
+   */
+  private strikeRefused(peer: Peer, header: Header<MessageKind>, err: FleetError): void {
+    const pending = this.pending;
+    if (!pending || !pending.waitingFor(peer) || err.code === 'FLEET_ERR_STALE_ROUND') return;
+    const answers = header.kind === 'gradients' || header.kind === 'reduce'
+      ? pending.kind === 'gradients' && header.roundId === pending.id
+      : header.kind === 'evalResult' && pending.kind === 'evalResult' && header.evalId === pending.id;
+    if (answers) this.strike(peer, pending, err);
   }
 
   private broadcast(header: Header<'heartbeat'>): void {
@@ -217,7 +233,10 @@ export class Hub {
         this.metrics.rejectedMessages.inc({ code: err.code });
         this.log.warn(`rejected a message from ${peer ? `worker ${peer.rank}` : `unknown peer ${routingId.toString('hex')}`}: ${err.code}: ${err.message}`);
         // A refused reduce names its round, so the worker waiting on the sum stops waiting.
-        const reply = msg?.kind === 'reduce' ? { inReplyTo: 'reduce', replyId: msg.roundId } : {};
+        // A message refused for its tensors still has a valid header: it names what it answers.
+        const about = msg ?? refusedHeader(err);
+        if (msg === undefined && about !== undefined && peer !== undefined) this.strikeRefused(peer, about, err);
+        const reply = about?.kind === 'reduce' ? { inReplyTo: 'reduce', replyId: about.roundId } : {};
         void this.out.send([routingId, ...encodeMessage({ kind: 'error', code: err.code, message: err.message, ...reply })]).catch(() => {});
       }
     }
@@ -242,7 +261,7 @@ export class Hub {
         const id = msg.kind === 'gradients' ? msg.roundId : msg.evalId;
         if (!pending || pending.kind !== msg.kind) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected no ${msg.kind} now (${pending ? `collecting ${pending.kind} ${pending.id}` : 'idle'}). Received: ${msg.kind} for id ${id}`);
         try {
-          (pending as Collector<typeof msg.kind>).offer(peer, msg as never, id);
+          pending.offer(peer, msg, id);
         } catch (err) {
           if (id === pending.id && pending.waitingFor(peer) && isFleetError(err) && err.code !== 'FLEET_ERR_STALE_ROUND') this.strike(peer, pending, err);
           throw err;
@@ -278,6 +297,8 @@ export class Hub {
       case 'evaluate':
       case 'reduced':
       case 'done':
+      case 'scatter': // worker-to-worker kinds travel on the exchange's own links
+      case 'gather':
         throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected gradients, evalResult, reduce, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`);
       default: {
         const never: never = msg;
@@ -300,7 +321,7 @@ export class Hub {
     if (this.reduction?.roundId !== pending.id) this.reduction = new Reduction(pending.id, pending.participants);
     let sum: Float32Array | undefined;
     try {
-      sum = this.reduction.offer(peer, msg.seq, msg.tensors);
+      sum = this.reduction.offer(peer, msg.seq, msg.groups.local[0]);
     } catch (err) {
       if (isFleetError(err, 'FLEET_ERR_NONFINITE')) pending.fail(peer, new FleetError('FLEET_ERR_NONFINITE', `worker ${peer.rank} could not reduce in round ${pending.id}: ${err.message}`));
       else if (isFleetError(err) && err.code !== 'FLEET_ERR_STALE_ROUND') this.strike(peer, pending, err);
@@ -308,7 +329,8 @@ export class Hub {
     }
     if (!sum) return;
     const total: WireTensor = { name: 'sum', dtype: 'float32', shape: [sum.length], data: sum };
-    for (const p of this.reduction.members()) void this.send(p, { kind: 'reduced', roundId: pending.id, seq: msg.seq }, [total]).catch(() => {});
+    const reduced = { kind: 'reduced' as const, roundId: pending.id, seq: msg.seq, groups: { sum: [total] as const } };
+    for (const p of this.reduction.members()) void this.send(p, reduced).catch(() => {});
   }
 
   private onHello(routingId: Buffer, msg: MessageOf<'hello'>): void {
@@ -322,17 +344,24 @@ export class Hub {
     }
     const peer = this.peers.admit(routingId, { pid: msg.pid, host: msg.host, backend: msg.backend }, this.opts.now());
     this.log.info(`worker ${peer.rank} joined: pid ${msg.pid} on ${msg.host}, backend ${msg.backend}`);
-    const header = { kind: 'welcome' as const, rank: peer.rank, jobPath: welcome.jobPath, ...(welcome.jobArgs && { jobArgs: welcome.jobArgs }), modelConfig: welcome.modelConfig, compile: welcome.compile, backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs };
+    const header = {
+      kind: 'welcome' as const, rank: peer.rank, jobPath: welcome.jobPath,
+      ...(welcome.jobArgs && { jobArgs: welcome.jobArgs }), modelConfig: welcome.modelConfig, compile: welcome.compile,
+      backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+    };
     peer.weightsVersion = 0;
-    void this.send(peer, header, welcome.weights);
+    void this.send(peer, { ...header, groups: { weights: welcome.weights } });
   }
 }
 
-/** Validation of a gradients reply: shapes, dtypes, finite values, and the sample count assigned. */
+/**
+ * Validation of a gradients reply: the sample count assigned, then the `gradients` and `state` groups,
+ * one after the other, against `specs` (gradientSpecs, then stateSpecs): shapes, dtypes, finite values.
+ */
 export function gradientValidator(specs: readonly TensorExpectation[], assigned: ReadonlyMap<string, number>): (peer: Peer, msg: MessageOf<'gradients'>) => void {
   return (peer, msg) => {
     const want = assigned.get(peer.id);
     if (msg.samples !== want) throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected gradients over ${want} samples from worker ${peer.rank}. Received: ${msg.samples}`);
-    checkTensors(msg.tensors, specs, { finite: true });
+    checkTensors([...msg.groups.gradients, ...msg.groups.state], specs, { finite: true });
   };
 }

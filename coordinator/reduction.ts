@@ -21,15 +21,12 @@ export class Reduction {
   }
 
   /**
-   * Takes `peer`'s vector for `seq`; returns the sum when it was the last one missing, else undefined.
-   * Throws a typed error for a vector that is not one finite float32 vector of the same length as the others'.
+   * Takes `peer`'s vector for `seq` (decodeMessage checked that it is one float32 vector); returns the sum
+   * when it was the last one missing, else undefined. Throws a typed error for a vector that is empty, too
+   * long, not finite, or not of the same length as the others'.
    */
-  offer(peer: Peer, seq: number, tensors: readonly WireTensor[]): Float32Array | undefined {
+  offer(peer: Peer, seq: number, t: WireTensor): Float32Array | undefined {
     if (!this.participants.includes(peer)) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected reduce only from round ${this.roundId}'s participants. Received: one from worker ${peer.rank}`);
-    const t = tensors[0];
-    if (tensors.length !== 1 || !t || t.dtype !== 'float32' || t.shape.length !== 1) {
-      throw expected('FLEET_ERR_TENSOR_SHAPE', 'one float32 vector in a reduce', tensors.map((x) => `${x.dtype} [${x.shape}]`).join(', ') || 'no tensors');
-    }
     if (t.data.length === 0 || t.data.length > MAX_REDUCE_ELEMENTS) throw expected('FLEET_ERR_TENSOR_SHAPE', `a reduce vector of 1 to ${MAX_REDUCE_ELEMENTS} elements`, `${t.data.length} elements`);
     const bad = firstNonFinite(t.data);
     if (bad >= 0) throw expected('FLEET_ERR_NONFINITE', `finite values in reduce ${seq} of round ${this.roundId}`, `${t.data[bad]} at index ${bad}`);

@@ -7,15 +7,19 @@
 import type { Logger } from '../shared/runtime/log.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
 import type { MessageOf, TensorExpectation, WireTensor } from '../shared/wire/protocol.ts';
+import type { Contribution } from './aggregate.ts';
 import type { WeightsMessage } from './broadcast.ts';
 import { gradientValidator, type Hub } from './hub.ts';
 import type { Peer } from './peers.ts';
 import { shardBatch } from './shard.ts';
 
-/** One accepted reply: who computed it and what it said. */
+/**
+ * One accepted reply: who computed it and what it said; its `tensors` are the groups as the average
+ * takes them, the `gradients` group then the `state` group (the order of the specs they were checked on).
+ */
 export interface Accepted {
   readonly peer: Peer;
-  readonly msg: MessageOf<'gradients'>;
+  readonly msg: MessageOf<'gradients'> & Contribution;
 }
 
 /** What a round needs to know. */
@@ -49,10 +53,15 @@ async function collectShards(req: RoundRequest, pairs: readonly (readonly [Peer,
     const idx = shardOf.get(peer.id) as Int32Array;
     const indices: WireTensor = { name: 'indices', dtype: 'int32', shape: [idx.length], data: idx };
     const w = req.weightsFor(peer);
-    const header = { kind: 'round' as const, roundId: id, epoch: req.epoch, step: req.step, weightsVersion: req.weightsVersion, weightCount: w.tensors.length, ...(w.indices && { weightIndices: w.indices }) };
-    return hub.send(peer, header, [...w.tensors, indices]);
+    return hub.send(peer, {
+      kind: 'round', roundId: id, epoch: req.epoch, step: req.step, weightsVersion: req.weightsVersion,
+      ...(w.indices && { weightIndices: w.indices }), groups: { weights: w.tensors, indices: [indices] },
+    });
   }, gradientValidator(req.specs, new Map(pairs.map(([p, s]) => [p.id, s.length]))), deadlineMs);
-  const accepted = pairs.filter(([p]) => replies.has(p.id)).map(([peer]) => ({ peer, msg: replies.get(peer.id) as MessageOf<'gradients'> }));
+  const accepted = pairs.flatMap(([peer]): Accepted[] => {
+    const msg = replies.get(peer.id);
+    return msg ? [{ peer, msg: { ...msg, tensors: [...msg.groups.gradients, ...msg.groups.state] } }] : [];
+  });
   const late = pairs.filter(([p]) => !replies.has(p.id));
   if (late.length === 0) return accepted;
   req.metrics.stragglers.inc(late.length);

@@ -321,7 +321,10 @@ export class Trainer {
     const replies = await hub.collect('evalResult', evalId, participants, (peer: Peer) => {
       const range = ranges[workers.indexOf(peer)] as { start: number; count: number };
       const w = peer.weightsVersion !== this.weightsVersion ? this.broadcast.forPeer(peer) : { tensors: [] };
-      return hub.send(peer, { kind: 'evaluate', evalId, split, start: range.start, count: range.count, weightsVersion: this.weightsVersion, weightCount: w.tensors.length, ...(w.indices && { weightIndices: w.indices }), mode }, w.tensors);
+      return hub.send(peer, {
+        kind: 'evaluate', evalId, split, start: range.start, count: range.count, weightsVersion: this.weightsVersion,
+        ...(w.indices && { weightIndices: w.indices }), mode, groups: { weights: w.tensors },
+      });
     }, (peer, msg) => {
       const want = (ranges[workers.indexOf(peer)] as { count: number }).count;
       if (msg.samples === want) return;
@@ -337,7 +340,7 @@ export class Trainer {
       samples: ordered.reduce((a, r) => a + r.samples, 0),
       lossSum: ordered.reduce((a, r) => a + r.lossSum, 0),
       metricSums: this.ctx.metricNames.map((_, i) => ordered.reduce((a, r) => a + (r.metricSums[i] ?? 0), 0)),
-      predictions: ordered.flatMap((r) => [...r.tensors]),
+      predictions: ordered.flatMap((r) => [...r.groups.predictions]),
     };
   }
 

@@ -5,10 +5,10 @@
  * (a worker was lost and it is being redone), so waiting reductions are failed, never left hanging.
  */
 import { FleetError } from '../shared/runtime/errors.ts';
-import type { Header, MessageOf, WireTensor } from '../shared/wire/protocol.ts';
+import type { MessageOf, OutboundOf } from '../shared/wire/protocol.ts';
 import type { AllReduce } from '../shared/model/sync-bn/step.ts';
 
-type SendReduce = (h: Header<'reduce'>, t: readonly WireTensor[]) => Promise<void>;
+type SendReduce = (msg: OutboundOf<'reduce'>) => Promise<void>;
 
 interface Waiting {
   readonly length: number;
@@ -35,7 +35,8 @@ export class ReduceClient {
       }
       const seq = this.seq++;
       const done = new Promise<Float32Array>((resolve, reject) => this.waiting.set(seq, { length: local.length, resolve, reject }));
-      this.send({ kind: 'reduce', roundId, seq }, [{ name: 'local', dtype: 'float32', shape: [local.length], data: local }]).catch((err: Error) => this.fail(err));
+      const vector = { name: 'local', dtype: 'float32' as const, shape: [local.length], data: local };
+      this.send({ kind: 'reduce', roundId, seq, groups: { local: [vector] } }).catch((err: Error) => this.fail(err));
       return done;
     };
   }
@@ -44,10 +45,11 @@ export class ReduceClient {
   deliver(msg: MessageOf<'reduced'>): void {
     const w = this.waiting.get(msg.seq);
     if (msg.roundId !== this.roundId || !w) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected a sum for a reduce of round ${this.roundId} in flight. Received: reduced ${msg.seq} for round ${msg.roundId}`);
-    const t = msg.tensors[0];
-    if (msg.tensors.length !== 1 || !t || t.dtype !== 'float32' || t.data.length !== w.length) {
-      const got = msg.tensors.map((x) => `${x.dtype} [${x.shape}]`).join(', ') || 'no tensors';
-      const err = new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected one float32 vector of ${w.length} elements as reduced ${msg.seq}. Received: ${got}`);
+    // decodeMessage checked that `sum` is one float32 vector; only its length is this worker's to know.
+    const [t] = msg.groups.sum;
+    if (t.data.length !== w.length) {
+      const message = `Expected ${w.length} elements as reduced ${msg.seq}. Received: [${t.shape}]`;
+      const err = new FleetError('FLEET_ERR_TENSOR_SHAPE', message);
       this.waiting.delete(msg.seq);
       w.reject(err);
       throw err;

@@ -1,17 +1,17 @@
 /**
  * Answering the coordinator's requests within a session: a training round (this worker's shard of the
  * global batch: gradients, loss and BatchNormalization state) and an evaluation or prediction over a
- * range of a split. Both take the weights carried at the front of the message first.
+ * range of a split. Both first take the weights the message's `weights` group carries, if any.
  */
 import * as tf from '@tensorflow/tfjs';
 import { customGradientStep } from '../shared/model/custom-step.ts';
 import type { DataView_ } from '../shared/model/data/dataset.ts';
 import { FleetError } from '../shared/runtime/errors.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
-import { checkTensors, firstNonFinite, type Header, type Message, type MessageOf, type WireTensor } from '../shared/wire/protocol.ts';
+import { firstNonFinite, type MessageOf, type Outbound, type WireTensor } from '../shared/wire/protocol.ts';
 import { evaluateBatch, gradientStep } from '../shared/model/step.ts';
 import { synchronizedStep } from '../shared/model/sync-bn/step.ts';
-import { gradientsToWire, readState, subsetSpecs, weightSpecs, writeWeights, writeWeightsAt } from '../shared/wire/weights.ts';
+import { gradientsToWire, readState, writeWeightsGroup } from '../shared/wire/weights.ts';
 import type { ReduceClient } from './reduce-client.ts';
 import type { Session } from './session.ts';
 
@@ -19,7 +19,7 @@ import type { Session } from './session.ts';
 const EVAL_CHUNK = 1024;
 
 /** Sends one message to the coordinator. */
-export type Send = <K extends Message['kind']>(h: Header<K>, t?: readonly WireTensor[]) => Promise<void>;
+export type Send = (msg: Outbound) => Promise<void>;
 
 /** Answers one compute request (a round or an evaluation); throws a FleetError for one it cannot answer. */
 export async function handle(
@@ -33,29 +33,20 @@ export async function handle(
   return msg.kind === 'round' ? onRound(msg, s, send, metrics, reducer) : onEvaluate(msg, s, send);
 }
 
-/** Applies the weights carried at the front of a round/evaluate message (all, or those at `indices`), if any. */
-function takeWeights(s: Session, tensors: readonly WireTensor[], weightCount: number, version: number, indices?: readonly number[]): WireTensor[] {
-  if (weightCount > 0) {
-    const weights = tensors.slice(0, weightCount);
-    const specs = weightSpecs(s.model);
-    if (indices) {
-      checkTensors(weights, subsetSpecs(specs, indices, weightCount), { finite: true });
-      writeWeightsAt(s.model, indices, weights);
-    } else {
-      checkTensors(weights, specs, { finite: true });
-      writeWeights(s.model, weights);
-    }
-    s.weightsVersion = version;
-  } else if (s.weightsVersion !== version) {
-    throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected weights for version ${version} (this worker has ${s.weightsVersion}). Received: a message without weights`);
+/** Takes the weights a round/evaluate message carries (all, or those at weightIndices), if any. */
+function takeWeights(s: Session, msg: MessageOf<'round' | 'evaluate'>): void {
+  if (msg.groups.weights.length > 0) {
+    writeWeightsGroup(s.model, msg.groups.weights, msg.weightIndices);
+    s.weightsVersion = msg.weightsVersion;
+  } else if (s.weightsVersion !== msg.weightsVersion) {
+    const want = `Expected weights for version ${msg.weightsVersion} (this worker has ${s.weightsVersion})`;
+    throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `${want}. Received: a message without weights`);
   }
-  return tensors.slice(weightCount);
 }
 
-function indicesOf(rest: readonly WireTensor[], view: DataView_): Int32Array {
-  const t = rest[0];
-  if (!t || t.dtype !== 'int32' || t.shape.length !== 1) throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected one int32 index vector after the weights. Received: ${t ? `${t.dtype} [${t.shape}]` : 'none'}`);
-  const idx = t.data as Int32Array;
+/** The rows a round's `indices` group names, in the split's source; decodeMessage checked dtype and rank. */
+function rowsOf(indices: WireTensor, view: DataView_): Int32Array {
+  const idx = indices.data;
   const abs = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     const v = idx[i] as number;
@@ -66,8 +57,8 @@ function indicesOf(rest: readonly WireTensor[], view: DataView_): Int32Array {
 }
 
 async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics: FleetMetrics, reducer: ReduceClient): Promise<void> {
-  const rest = takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion, msg.weightIndices);
-  const indices = indicesOf(rest, s.splits.train);
+  takeWeights(s, msg);
+  const indices = rowsOf(msg.groups.indices[0], s.splits.train);
   const started = performance.now();
   const batch = await s.pool.gather('train', indices, s.augment ? msg.epoch : undefined);
   const n = indices.length;
@@ -94,14 +85,14 @@ async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics:
   metrics.samplesTotal.inc(n);
   metrics.samplesPerSecond.set(n / computeSeconds);
   metrics.loss.set({ scope: 'round', split: 'train' }, step.loss);
-  await send(
-    { kind: 'gradients', roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums, computeSeconds, numTensors: tf.memory().numTensors },
-    [...grads, ...state],
-  );
+  await send({
+    kind: 'gradients', roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums,
+    computeSeconds, numTensors: tf.memory().numTensors, groups: { gradients: grads, state },
+  });
 }
 
 async function onEvaluate(msg: MessageOf<'evaluate'>, s: Session, send: Send): Promise<void> {
-  takeWeights(s, msg.tensors, msg.weightCount, msg.weightsVersion, msg.weightIndices);
+  takeWeights(s, msg);
   const view = s.splits[msg.split];
   if (!view || msg.start + msg.count > view.count) {
     throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected rows within split "${msg.split}" (${view?.count ?? 0} rows). Received: [${msg.start}, ${msg.start + msg.count})`);
@@ -129,12 +120,13 @@ async function onEvaluate(msg: MessageOf<'evaluate'>, s: Session, send: Send): P
     }
     tf.dispose([x, y]);
   }
-  const tensors: WireTensor[] = [];
+  const predictions: WireTensor[] = [];
   if (msg.mode === 'predict') {
     const all = new Float32Array(preds.reduce((a, p) => a + p.length, 0));
     let o = 0;
     for (const p of preds) { all.set(p, o); o += p.length; }
-    tensors.push({ name: 'predictions', dtype: 'float32', shape: [msg.count, ...outShape], data: all });
+    predictions.push({ name: 'predictions', dtype: 'float32', shape: [msg.count, ...outShape], data: all });
   }
-  await send({ kind: 'evalResult', evalId: msg.evalId, samples: msg.count, lossSum, metricSums }, tensors);
+  const { evalId, count: samples } = msg;
+  await send({ kind: 'evalResult', evalId, samples, lossSum, metricSums, groups: { predictions } });
 }

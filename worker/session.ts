@@ -11,9 +11,9 @@ import type { SampleFn } from '../shared/model/keras/losses.ts';
 import '../shared/model/layers/index.ts'; // registers RandomFlip, RandomRotation, RandomZoom, RandomContrast for the model JSON
 import type { Logger } from '../shared/runtime/log.ts';
 import { modelFromKerasJson } from '../shared/io/model-json.ts';
-import { checkTensors, type MessageOf } from '../shared/wire/protocol.ts';
+import type { MessageOf } from '../shared/wire/protocol.ts';
 import { prepareBatchNorm } from '../shared/model/sync-bn/step.ts';
-import { weightSpecs, writeWeights } from '../shared/wire/weights.ts';
+import { writeWeightsGroup } from '../shared/wire/weights.ts';
 import { BatchPool } from './batch-pool.ts';
 
 /** What a worker holds between requests. */
@@ -41,9 +41,7 @@ export async function startSession(msg: MessageOf<'welcome'>, log: Logger): Prom
   const synchronized = prepareBatchNorm(model, { synchronized: job.syncBatchNorm === true });
   if (job.syncBatchNorm) log.info(`syncBatchNorm: ${synchronized} BatchNormalization layer(s) normalise over the global batch`);
   const augment = job.augment && resolveAugmentSpec(job.augment, splits.train.data.xShape);
-  const specs = weightSpecs(model);
-  checkTensors(msg.tensors, specs, { finite: true });
-  writeWeights(model, msg.tensors);
+  writeWeightsGroup(model, msg.groups.weights);
   const sources: Record<string, DataView_['data']> = { train: splits.train.data };
   if (splits.validation) sources['validation'] = splits.validation.data;
   if (splits.test) sources['test'] = splits.test.data;

@@ -11,7 +11,9 @@ import { describeChoice, selectBackend, type BackendRequest } from '../shared/ru
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import { createLogger } from '../shared/runtime/log.ts';
 import { createMetrics, serveMetrics } from '../shared/runtime/metrics.ts';
-import { decodeMessage, encodeMessage, type Header, type Message, type WireTensor } from '../shared/wire/protocol.ts';
+import {
+  decodeMessage, encodeMessage, refusedHeader, type Header, type Message, type MessageKind, type Outbound,
+} from '../shared/wire/protocol.ts';
 import { NO_SECURITY, clientSocketOptions, describeSecurity, watchWorkerHandshakes, type Security } from '../shared/wire/security/index.ts';
 import { SendQueue, frameBytes } from '../shared/wire/transport.ts';
 import { ReduceClient } from './reduce-client.ts';
@@ -47,12 +49,12 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   if (security.keys) watchWorkerHandshakes(dealer, security, log, (err) => { log.error(`${err.code}: ${err.message}`); dealer.close(); });
   dealer.connect(opts.connect);
   const out = new SendQueue(dealer, (n) => metrics.bytesSent.inc(n));
-  const send = <K extends Message['kind']>(h: Header<K>, t: readonly WireTensor[] = []) => out.send(encodeMessage(h, t));
+  const send = (m: Outbound) => out.send(encodeMessage(m));
   let session: Session | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let lastHeard = Date.now();
   let exitCode = 1;
-  const reducer = new ReduceClient((h, t) => send(h, t));
+  const reducer = new ReduceClient(send);
   // Requests run one at a time, off the receive loop, so the loop can still take the `reduced` sums a
   // synchronized step waits for.
   let work: Promise<void> = Promise.resolve();
@@ -63,8 +65,11 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     }
   }, 250);
 
-  /** A failure on one request (say, labels the loss cannot take) is reported to the coordinator, not fatal. */
-  const reportFailure = async (msg: Message | undefined, caught: unknown): Promise<void> => {
+  /**
+   * A failure on one request (say, labels the loss cannot take) is reported to the coordinator, not fatal.
+   * `msg` is the request, or the header of one refused for its tensors: the report names what it answers.
+   */
+  const reportFailure = async (msg: Header<MessageKind> | undefined, caught: unknown): Promise<void> => {
     const err = isFleetError(caught) ? caught : new FleetError('FLEET_ERR_COMPUTE', `Failed to compute ${msg?.kind ?? 'a request'}: ${(caught as Error).message}`);
     metrics.rejectedMessages.inc({ code: err.code });
     log.warn(`rejected a message: ${err.code}: ${err.message}`);
@@ -150,6 +155,8 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           case 'gradients':
           case 'evalResult':
           case 'reduce':
+          case 'scatter': // worker-to-worker kinds travel on the exchange's own links, never from the coordinator
+          case 'gather':
             throw new FleetError(
               'FLEET_ERR_UNEXPECTED_MESSAGE',
               `Expected round, evaluate, reduced, heartbeat, error, welcome or done from the coordinator. Received: "${msg.kind}"`,
@@ -162,7 +169,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
         break; // done, a refused join or a failed setup end the loop
       } catch (caught) {
         if (!isFleetError(caught)) throw caught;
-        await reportFailure(msg, caught);
+        await reportFailure(msg ?? refusedHeader(caught), caught);
       }
     }
   } finally {

@@ -6,14 +6,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { FleetError } from '../../shared/runtime/errors.ts';
 
-interface WithLearningRate {
-  learningRate?: number;
-  setLearningRate?: (lr: number) => void;
-}
-
 /** The optimizer's current learning rate. */
 export function getLearningRate(optimizer: tf.Optimizer): number {
-  const lr = (optimizer as unknown as WithLearningRate).learningRate;
+  // tf.Optimizer does not declare the field; `in` narrows to it without a cast.
+  const lr = 'learningRate' in optimizer ? optimizer.learningRate : undefined;
   if (typeof lr !== 'number') throw new FleetError('FLEET_ERR_OPTIMIZER', `Expected an optimizer with a numeric learningRate. Received: ${optimizer.getClassName()}`);
   return lr;
 }
@@ -21,7 +17,7 @@ export function getLearningRate(optimizer: tf.Optimizer): number {
 /** Sets the learning rate the optimizer will use from its next update on. */
 export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   if (!(lr > 0) || !Number.isFinite(lr)) throw new FleetError('FLEET_ERR_OPTIMIZER', `Expected a learning rate > 0. Received: ${lr}`);
-  const o = optimizer as unknown as WithLearningRate;
-  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
-  else o.learningRate = lr;
+  const setter = 'setLearningRate' in optimizer ? optimizer.setLearningRate : undefined;
+  if (typeof setter === 'function') Reflect.apply(setter, optimizer, [lr]);
+  else Reflect.set(optimizer, 'learningRate', lr);
 }

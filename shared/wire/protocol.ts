@@ -1,15 +1,18 @@
 /**
  * The one wire module. A message is a ZeroMQ multipart: frame 0 is a msgpackr header
- * `{ v, kind, ...fields, tensors: [{ name, dtype, shape }] }`, then one raw little-endian frame per
- * tensor, in header order. Tensor data never travels as msgpack arrays or JSON.
- * Every inbound message goes through `decodeMessage`, which validates it and throws a typed FleetError.
+ * `{ v, kind, ...fields, groups: { name: count }, tensors: [{ name, dtype, shape }] }`, then one raw
+ * little-endian frame per tensor, in header order. Tensor data never travels as msgpack arrays or JSON.
+ * The tensors form named groups (a round's `weights` and `indices`, say), declared per kind in GROUPS with
+ * their dtype, rank and count; they travel group after group in GROUPS order, and `groups` gives the counts.
+ * Every inbound message goes through `decodeMessage`, which validates header and groups and throws a typed
+ * FleetError, so receivers read `msg.groups.weights` and never split a tensor list by position.
  */
 import { pack, unpack } from 'msgpackr';
 import { z } from 'zod';
 import { FleetError, describe, expected, isFleetError } from '../runtime/errors.ts';
 
 /** Bumped on any incompatible change to a header or frame layout. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Largest header we accept, in bytes; headers are small, tensors travel in their own frames. */
 export const MAX_HEADER_BYTES = 1 << 20;
@@ -32,7 +35,13 @@ const tensorSpec = z.strictObject({ name: z.string().max(256), dtype: z.enum(WIR
 const finite = z.number().refine(Number.isFinite, 'a finite number');
 const id = z.number().int().min(0);
 
-/** Of round and evaluate: the weight tensors at the front are model.weights[i] for these ascending indices, the rest unchanged; unset: all weights, in order. */
+/** Most tensors one message carries. */
+const MAX_TENSORS = 4096;
+
+/**
+ * Of round and evaluate: the `weights` group holds model.weights[i] for these strictly ascending indices,
+ * one per tensor, the rest unchanged; unset: all weights, in order. decodeMessage checks both.
+ */
 const weightIndices = z.array(id).max(1 << 16).optional();
 
 const hello = z.strictObject({
@@ -63,9 +72,8 @@ const round = z.strictObject({
   roundId: id,
   epoch: id,
   step: id,
+  /** The version of the `weights` group; without one, the worker must already hold this version. */
   weightsVersion: id,
-  /** Number of weight tensors at the front of `tensors`; 0 when the worker already has this version. */
-  weightCount: id,
   weightIndices,
 });
 const gradients = z.strictObject({
@@ -86,7 +94,6 @@ const evaluate = z.strictObject({
   start: id,
   count: id,
   weightsVersion: id,
-  weightCount: id,
   weightIndices,
   /** 'metrics' returns sums; 'predict' also returns the outputs as a tensor. */
   mode: z.enum(['metrics', 'predict']),
@@ -98,14 +105,14 @@ const evalResult = z.strictObject({
   lossSum: finite,
   metricSums: z.array(finite).max(64),
 });
-/** A worker's contribution to an all-reduce inside round `roundId` (synchronized BatchNormalization): one float32 vector. */
+/** A worker's contribution to an all-reduce inside round `roundId` (synchronized BatchNormalization). */
 const reduce = z.strictObject({
   kind: z.literal('reduce'),
   roundId: id,
   /** The reduction's position in the round; every participant makes the same sequence of reductions. */
   seq: z.number().int().min(0).max(4095),
 });
-/** The elementwise sum of every participant's `reduce` vector for (roundId, seq). */
+/** The elementwise sum of every participant's `reduce` vector for (roundId, seq), as its `sum` group. */
 const reduced = z.strictObject({
   kind: z.literal('reduced'),
   roundId: id,
@@ -161,22 +168,111 @@ const headerSchemas = {
 
 /** Every message kind, by name. */
 export type MessageKind = keyof typeof headerSchemas;
-/** The header fields of one kind (without `v` and `tensors`). */
+/** The header fields of one kind (without `v`, `groups` and `tensors`). */
 export type Header<K extends MessageKind> = z.infer<(typeof headerSchemas)[K]>;
-/** A decoded message: validated header plus its tensors. */
-export type Message = { [K in MessageKind]: Header<K> & { readonly tensors: readonly WireTensor[] } }[MessageKind];
+
+/** What one named tensor group of a kind carries. */
+export interface GroupSpec {
+  readonly dtype: WireDtype;
+  /** Rank of every tensor of the group, where the protocol knows it; otherwise only the receiver's model does. */
+  readonly rank?: number;
+  /** Fewest tensors; a group with a minimum of 1 or more must be named in the header. */
+  readonly min: number;
+  /** Most tensors. */
+  readonly max: number;
+}
+
+/**
+ * The tensor groups each kind may carry, in frame order. Shapes against a model (weights, gradients) are
+ * checked by the receiver, which alone knows the model.
+ */
+export const GROUPS = {
+  hello: {},
+  /** All model weights, in model.weights order (a model may have none: the worker checks the count). */
+  welcome: { weights: { dtype: 'float32', min: 0, max: MAX_TENSORS } },
+  ready: {},
+  /** The weights the worker lacks (none when it holds `weightsVersion`), then its shard's row indices. */
+  round: {
+    weights: { dtype: 'float32', min: 0, max: MAX_TENSORS },
+    indices: { dtype: 'int32', rank: 1, min: 1, max: 1 },
+  },
+  /** One gradient per trainable weight, then the BatchNormalization moving statistics (stateWeights order). */
+  gradients: {
+    gradients: { dtype: 'float32', min: 1, max: MAX_TENSORS },
+    state: { dtype: 'float32', min: 0, max: MAX_TENSORS },
+  },
+  evaluate: { weights: { dtype: 'float32', min: 0, max: MAX_TENSORS } },
+  /** The outputs, rows in order, in 'predict' mode only. */
+  evalResult: { predictions: { dtype: 'float32', min: 0, max: 1 } },
+  reduce: { local: { dtype: 'float32', rank: 1, min: 1, max: 1 } },
+  reduced: { sum: { dtype: 'float32', rank: 1, min: 1, max: 1 } },
+  /** The bucket's values: the sender's contribution (scatter) or the owner's reduced bucket (gather). */
+  scatter: { values: { dtype: 'float32', rank: 1, min: 1, max: 1 } },
+  gather: { values: { dtype: 'float32', rank: 1, min: 1, max: 1 } },
+  heartbeat: {},
+  done: {},
+  error: {},
+} as const satisfies { readonly [K in MessageKind]: Readonly<Record<string, GroupSpec>> };
+
+type GroupTable = typeof GROUPS;
+/** Exactly one tensor decodes to a one-element tuple, so receivers need no index checks. */
+type TensorsOf<S> = S extends { readonly min: 1; readonly max: 1 } ? readonly [WireTensor] : readonly WireTensor[];
+type RequiredGroup<K extends MessageKind> = {
+  [G in keyof GroupTable[K]]: GroupTable[K][G] extends { readonly min: 0 } ? never : G;
+}[keyof GroupTable[K]];
+/** The decoded groups of kind K: every group it declares, empty when the header did not name it. */
+export type Groups<K extends MessageKind> = { readonly [G in keyof GroupTable[K]]: TensorsOf<GroupTable[K][G]> };
+/** The groups a sender passes: those with a minimum of one must be there, the others may be left out. */
+export type GroupsIn<K extends MessageKind> = { readonly [G in RequiredGroup<K>]: TensorsOf<GroupTable[K][G]> } & {
+  readonly [G in Exclude<keyof GroupTable[K], RequiredGroup<K>>]?: TensorsOf<GroupTable[K][G]>;
+};
+type GroupsField<K extends MessageKind> = [RequiredGroup<K>] extends [never]
+  ? { readonly groups?: GroupsIn<K> }
+  : { readonly groups: GroupsIn<K> };
+
+/** A decoded message: validated header plus its validated tensor groups. */
+export type Message = { [K in MessageKind]: Header<K> & { readonly groups: Groups<K> } }[MessageKind];
 /** A decoded message of one kind. */
 export type MessageOf<K extends MessageKind> = Extract<Message, { kind: K }>;
+/** A message to send: header fields and named groups; encodeMessage writes the counts. */
+export type Outbound = { [K in MessageKind]: Header<K> & GroupsField<K> }[MessageKind];
+/** A message of one kind to send. */
+export type OutboundOf<K extends MessageKind> = Extract<Outbound, { kind: K }>;
 
 /** The kinds this protocol knows, for exhaustive tables and fuzzers. */
 export const MESSAGE_KINDS = Object.keys(headerSchemas) as MessageKind[];
 
-/** Encodes a header and its tensors into multipart frames. The caller keeps ownership of the tensor data. */
-export function encodeMessage<K extends MessageKind>(header: Header<K>, tensors: readonly WireTensor[] = []): Buffer[] {
+/** The declared groups of a kind, in frame order. */
+function groupsOf(kind: MessageKind): [string, GroupSpec][] {
+  return Object.entries(GROUPS[kind]);
+}
+
+/**
+ * Encodes a message into multipart frames: the header with each group's count, then the tensors group by
+ * group in GROUPS order. The caller keeps ownership of the tensor data.
+ */
+export function encodeMessage(msg: Outbound): Buffer[] {
+  const { groups, ...header } = msg;
+  const given = new Map<string, readonly WireTensor[]>(Object.entries(groups ?? {}));
+  const tensors = groupsOf(msg.kind).flatMap(([name]) => given.get(name) ?? []);
+  const counts = Object.fromEntries(
+    groupsOf(msg.kind).map(([name]) => [name, given.get(name)?.length ?? 0]).filter(([, n]) => n !== 0),
+  );
   const specs = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] }));
-  const frames: Buffer[] = [pack({ v: PROTOCOL_VERSION, ...header, tensors: specs })];
+  const frames: Buffer[] = [pack({ v: PROTOCOL_VERSION, ...header, groups: counts, tensors: specs })];
   for (const t of tensors) frames.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   return frames;
+}
+
+/** Headers of messages refused for their tensors, so that a refusal can name the request it answers. */
+const refusedHeaders = new WeakMap<FleetError, Header<MessageKind>>();
+
+/**
+ * The valid header of a message decodeMessage refused for its groups or tensors (so the receiver can say
+ * which round an error answers); undefined when the header itself was refused.
+ */
+export function refusedHeader(err: unknown): Header<MessageKind> | undefined {
+  return err instanceof FleetError ? refusedHeaders.get(err) : undefined;
 }
 
 /**
@@ -204,7 +300,7 @@ function decodeFrames(frames: readonly Buffer[]): Message {
     throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a msgpack header', `undecodable bytes (${(err as Error).message.split('\n')[0]})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a msgpack map header', raw);
-  const { v, tensors: rawSpecs, ...fields } = raw as Record<string, unknown>;
+  const { v, groups: rawGroups, tensors: rawSpecs, ...fields } = raw as Record<string, unknown>;
   if (v !== PROTOCOL_VERSION) throw expected('FLEET_ERR_PROTOCOL_VERSION', `protocol version ${PROTOCOL_VERSION}`, v, { received: v });
   const kind = fields['kind'];
   if (typeof kind !== 'string' || !Object.hasOwn(headerSchemas, kind)) {
@@ -217,13 +313,83 @@ function decodeFrames(frames: readonly Buffer[]): Message {
     const where = issue?.path.join('.') || '(header)';
     throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Expected a valid "${kind}" header: ${where}: ${issue?.message ?? 'invalid'}. Received: ${describe(fields)}`);
   }
-  const specs = z.array(tensorSpec).max(4096).safeParse(rawSpecs ?? []);
+  try {
+    const groups = decodeGroups(parsed.data.kind, rawGroups, rawSpecs, payload);
+    const msg = { ...parsed.data, groups } as Message;
+    if (msg.kind === 'round' || msg.kind === 'evaluate') checkWeightIndices(msg);
+    return msg;
+  } catch (err) {
+    if (isFleetError(err)) refusedHeaders.set(err, parsed.data);
+    throw err;
+  }
+}
+
+const groupCounts = z.record(z.string().max(64), z.number().int().min(0).max(MAX_TENSORS));
+
+/** Splits the tensor frames into the kind's named groups, checking names, counts, dtypes and ranks. */
+function decodeGroups(
+  kind: MessageKind,
+  rawGroups: unknown,
+  rawSpecs: unknown,
+  payload: readonly Buffer[],
+): Record<string, WireTensor[]> {
+  const counts = groupCounts.safeParse(rawGroups ?? {});
+  if (!counts.success) throw expected('FLEET_ERR_PROTOCOL_SCHEMA', 'groups: { name: count }', rawGroups);
+  const declared = groupsOf(kind);
+  const unknown = Object.keys(counts.data).find((name) => !Object.hasOwn(GROUPS[kind], name));
+  if (unknown !== undefined) {
+    const names = declared.map(([n]) => n).join(', ');
+    throw expected('FLEET_ERR_PROTOCOL_SCHEMA', `groups of "${kind}" among [${names}]`, unknown);
+  }
+  for (const [name, spec] of declared) {
+    const n = counts.data[name];
+    if (n === undefined && spec.min > 0) {
+      throw expected('FLEET_ERR_PROTOCOL_SCHEMA', `group "${name}" in "${kind}"`, `groups ${describe(counts.data)}`);
+    }
+    if (n !== undefined && (n < spec.min || n > spec.max)) {
+      const want = spec.min === spec.max ? `${spec.min}` : `${spec.min} to ${spec.max}`;
+      throw expected('FLEET_ERR_TENSOR_SHAPE', `${want} tensor(s) in group "${name}" of "${kind}"`, `${n} tensors`);
+    }
+  }
+  const specs = z.array(tensorSpec).max(MAX_TENSORS).safeParse(rawSpecs ?? []);
   if (!specs.success) throw expected('FLEET_ERR_PROTOCOL_SCHEMA', 'tensors: [{name, dtype, shape}]', rawSpecs);
+  const total = declared.reduce((a, [name]) => a + (counts.data[name] ?? 0), 0);
+  if (specs.data.length !== total) {
+    const want = `${total} tensor specs, as the group counts ${describe(counts.data)} add up to`;
+    throw expected('FLEET_ERR_TENSOR_SHAPE', want, `${specs.data.length}`);
+  }
   if (specs.data.length !== payload.length) {
     throw expected('FLEET_ERR_TENSOR_SHAPE', `${specs.data.length} tensor frames after the header`, `${payload.length} frames`);
   }
-  const tensors = specs.data.map((spec, i) => toTensor(spec, payload[i] as Buffer));
-  return { ...parsed.data, tensors } as Message;
+  const out: Record<string, WireTensor[]> = {};
+  let at = 0;
+  for (const [name, spec] of declared) {
+    const group: WireTensor[] = [];
+    for (let i = 0; i < (counts.data[name] ?? 0); i++, at++) {
+      const t = specs.data[at] as z.infer<typeof tensorSpec>;
+      const where = `tensor ${i} of group "${name}" in "${kind}"`;
+      if (t.dtype !== spec.dtype) throw expected('FLEET_ERR_TENSOR_DTYPE', `dtype ${spec.dtype} for ${where}`, t.dtype);
+      if (spec.rank !== undefined && t.shape.length !== spec.rank) {
+        throw expected('FLEET_ERR_TENSOR_SHAPE', `rank ${spec.rank} for ${where}`, `shape [${t.shape}]`);
+      }
+      group.push(toTensor(t, payload[at] as Buffer));
+    }
+    out[name] = group;
+  }
+  return out;
+}
+
+/** weightIndices, when set, name the weights group's tensors one by one, in strictly ascending order. */
+function checkWeightIndices(msg: MessageOf<'round' | 'evaluate'>): void {
+  const indices = msg.weightIndices;
+  if (indices === undefined) return;
+  const ascending = indices.every((i, k) => k === 0 || i > (indices[k - 1] as number));
+  if (indices.length !== msg.groups.weights.length || !ascending) {
+    const shown = `[${indices.slice(0, 8).join(', ')}${indices.length > 8 ? ', ...' : ''}]`;
+    const n = msg.groups.weights.length;
+    const want = `${n} strictly ascending weightIndices, one per tensor of group "weights" in "${msg.kind}"`;
+    throw expected('FLEET_ERR_TENSOR_SHAPE', want, `${indices.length} indices ${shown}`);
+  }
 }
 
 /** Number of elements in a shape. */
@@ -242,7 +408,7 @@ function toTensor(spec: z.infer<typeof tensorSpec>, frame: Buffer): WireTensor {
   return { ...spec, data: new Ctor(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / 4) };
 }
 
-/** Expected layout of a tensor list, as the receiver knows it from the model. */
+/** Expected layout of a tensor group, as the receiver knows it from the model. */
 export interface TensorExpectation {
   readonly name: string;
   readonly dtype: WireDtype;

@@ -1,7 +1,7 @@
 /** Moving model weights and gradients between tfjs models and wire tensors. */
 import * as tf from '@tensorflow/tfjs';
 import { FleetError } from '../runtime/errors.ts';
-import type { TensorExpectation, WireTensor } from './protocol.ts';
+import { checkTensors, type TensorExpectation, type WireTensor } from './protocol.ts';
 
 /** Expected wire layout of all model weights (trainable and not), in model.weights order. */
 export function weightSpecs(model: tf.LayersModel): TensorExpectation[] {
@@ -20,9 +20,10 @@ export function gradientSpecs(model: tf.LayersModel): TensorExpectation[] {
 export function stateWeights(model: tf.LayersModel): tf.LayerVariable[] {
   const out: tf.LayerVariable[] = [];
   const visit = (layer: tf.layers.Layer) => {
-    const inner = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
-    if (inner) {
-      for (const l of inner) if (l.trainable) visit(l);
+    // A nested model is a layer with layers of its own; `in` narrows to that field without a cast.
+    const inner: unknown = 'layers' in layer ? layer.layers : undefined;
+    if (Array.isArray(inner)) {
+      for (const l of inner) if (l instanceof tf.layers.Layer && l.trainable) visit(l);
     } else if (layer.getClassName() === 'BatchNormalization' && layer.trainable) {
       out.push(...layer.nonTrainableWeights);
     }
@@ -57,16 +58,34 @@ export function writeWeights(model: tf.LayersModel, tensors: readonly WireTensor
 }
 
 /**
- * The expected layout of a message carrying only model.weights[indices]: one tensor per index, indices
- * strictly ascending and in range. Throws FLEET_ERR_TENSOR_SHAPE saying what was received otherwise.
+ * The expected layout of a weights group carrying only model.weights[indices], one tensor per index.
+ * decodeMessage has checked that the indices ascend and match the group's length; only the receiver
+ * knows how many weights the model has, so the range is checked here: FLEET_ERR_TENSOR_SHAPE otherwise.
  */
-export function subsetSpecs(specs: readonly TensorExpectation[], indices: readonly number[], weightCount: number): TensorExpectation[] {
-  const ok = indices.length === weightCount && indices.every((i, k) => i < specs.length && (k === 0 || i > (indices[k - 1] as number)));
-  if (!ok) {
+export function subsetSpecs(specs: readonly TensorExpectation[], indices: readonly number[]): TensorExpectation[] {
+  const outside = indices.find((i) => i >= specs.length);
+  if (outside !== undefined) {
     const shown = `[${indices.slice(0, 8).join(', ')}${indices.length > 8 ? ', ...' : ''}]`;
-    throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected ${weightCount} strictly ascending weight indices below ${specs.length}. Received: ${indices.length} indices ${shown}`);
+    const message = `Expected weight indices below ${specs.length}. Received: ${outside} in ${shown}`;
+    throw new FleetError('FLEET_ERR_TENSOR_SHAPE', message);
   }
   return indices.map((i) => specs[i] as TensorExpectation);
+}
+
+/**
+ * The receiver's one check of a weights group against its model, then the write: every weight in
+ * model.weights order, or (with `indices`) those weights only. Shapes, dtypes and finite values are
+ * checked before anything is written, so a refused group leaves the model as it was.
+ */
+export function writeWeightsGroup(
+  model: tf.LayersModel,
+  weights: readonly WireTensor[],
+  indices?: readonly number[],
+): void {
+  const specs = weightSpecs(model);
+  const at = indices ?? specs.map((_, i) => i);
+  checkTensors(weights, indices ? subsetSpecs(specs, indices) : specs, { finite: true });
+  writeWeightsAt(model, at, weights);
 }
 
 /** Writes wire tensors into model.weights[indices[i]]; shapes must already be checked. */

@@ -6,7 +6,8 @@ import { isFleetError, type FleetError } from '../../shared/runtime/errors.ts';
 import type { WireTensor } from '../../shared/wire/protocol.ts';
 import { ReduceClient } from '../../worker/reduce-client.ts';
 
-const vec = (...v: number[]): WireTensor[] => [{ name: 'local', dtype: 'float32', shape: [v.length], data: Float32Array.from(v) }];
+const vec = (...v: number[]): WireTensor =>
+  ({ name: 'local', dtype: 'float32', shape: [v.length], data: Float32Array.from(v) });
 const codeOf = (f: () => unknown): string => {
   try {
     f();
@@ -40,7 +41,7 @@ describe('Reduction', () => {
     expect(codeOf(() => r.offer(a!, 0, vec(1, 2)))).toBe('FLEET_ERR_STALE_ROUND'); // duplicate
     expect(codeOf(() => r.offer(b!, 0, vec(1, 2, 3)))).toBe('FLEET_ERR_TENSOR_SHAPE'); // not the others' length
     expect(codeOf(() => r.offer(b!, 0, vec(NaN, 2)))).toBe('FLEET_ERR_NONFINITE');
-    expect(codeOf(() => r.offer(b!, 0, [...vec(1, 2), ...vec(1, 2)]))).toBe('FLEET_ERR_TENSOR_SHAPE');
+    expect(codeOf(() => r.offer(b!, 0, vec()))).toBe('FLEET_ERR_TENSOR_SHAPE'); // empty; two vectors: decodeMessage's
     expect(codeOf(() => r.offer(outsider!, 0, vec(1, 2)))).toBe('FLEET_ERR_UNEXPECTED_MESSAGE');
     expect(Array.from(r.offer(b!, 0, vec(10, 20)) as Float32Array)).toEqual([11, 22]);
     expect(codeOf(() => r.offer(b!, 0, vec(10, 20)))).toBe('FLEET_ERR_STALE_ROUND'); // after completion too
@@ -54,8 +55,8 @@ describe('ReduceClient', () => {
     const reduce = client.forRound(3);
     const first = reduce(Float32Array.of(1, 2));
     const second = reduce(Float32Array.of(3));
-    client.deliver({ kind: 'reduced', roundId: 3, seq: 1, tensors: vec(30) });
-    client.deliver({ kind: 'reduced', roundId: 3, seq: 0, tensors: vec(10, 20) });
+    client.deliver({ kind: 'reduced', roundId: 3, seq: 1, groups: { sum: [vec(30)] } });
+    client.deliver({ kind: 'reduced', roundId: 3, seq: 0, groups: { sum: [vec(10, 20)] } });
     expect(Array.from(await first)).toEqual([10, 20]);
     expect(Array.from(await second)).toEqual([30]);
     expect(sent).toEqual([{ roundId: 3, seq: 0 }, { roundId: 3, seq: 1 }]);
@@ -72,9 +73,11 @@ describe('ReduceClient', () => {
     const refused = client.forRound(6)(Float32Array.of(1));
     client.refused(6, { code: 'FLEET_ERR_REMOTE', message: 'no' } as FleetError);
     await expect(refused).rejects.toMatchObject({ code: 'FLEET_ERR_REMOTE' });
-    expect(codeOf(() => client.deliver({ kind: 'reduced', roundId: 6, seq: 9, tensors: vec(1) }))).toBe('FLEET_ERR_STALE_ROUND');
+    const stray = { kind: 'reduced' as const, roundId: 6, seq: 9, groups: { sum: [vec(1)] as const } };
+    expect(codeOf(() => client.deliver(stray))).toBe('FLEET_ERR_STALE_ROUND');
     const short = client.forRound(6)(Float32Array.of(1, 2));
-    expect(codeOf(() => client.deliver({ kind: 'reduced', roundId: 6, seq: 1, tensors: vec(1) }))).toBe('FLEET_ERR_TENSOR_SHAPE');
+    const tooShort = { kind: 'reduced' as const, roundId: 6, seq: 1, groups: { sum: [vec(1)] as const } };
+    expect(codeOf(() => client.deliver(tooShort))).toBe('FLEET_ERR_TENSOR_SHAPE');
     await expect(short).rejects.toMatchObject({ code: 'FLEET_ERR_TENSOR_SHAPE' });
   });
 
@@ -85,7 +88,7 @@ describe('ReduceClient', () => {
     client.reset(); // the coordinator restarted (--resume): the old round will never complete
     await expect(waiting).rejects.toMatchObject({ code: 'FLEET_ERR_STALE_ROUND' });
     const fresh = client.forRound(0)(Float32Array.of(1)); // not "superseded by 57"
-    client.deliver({ kind: 'reduced', roundId: 0, seq: 0, tensors: vec(4) });
+    client.deliver({ kind: 'reduced', roundId: 0, seq: 0, groups: { sum: [vec(4)] } });
     expect(Array.from(await fresh)).toEqual([4]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * A rogue peer sends random bytes, a wrong protocol version, a message before hello, and then — as an
- * admitted worker — gradients with wrong shapes, wrong dtypes, NaN, a wrong sample count, stale round
- * ids and duplicates, before each correct reply. Every bad message is answered with its typed error,
+ * admitted worker — gradients with wrong shapes, wrong dtypes, NaN, a wrong sample count, a group its kind
+ * does not declare, group counts that disagree with the frames, stale round ids and duplicates, before each
+ * correct reply. Every bad message is answered with its typed error,
  * the coordinator keeps running, and it ends with exactly the weights of an undisturbed run.
  */
 import path from 'node:path';
@@ -14,9 +15,10 @@ import { resolveSplits } from '../../shared/model/data/dataset.ts';
 import { compiledFunctions, loadJob } from '../../shared/model/job.ts';
 import { PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message, type WireTensor } from '../../shared/wire/protocol.ts';
 import { evaluateBatch, gradientStep } from '../../shared/model/step.ts';
-import { gradientsToWire, writeWeights } from '../../shared/wire/weights.ts';
+import { gradientsToWire, writeWeightsGroup } from '../../shared/wire/weights.ts';
 import { pack } from 'msgpackr';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
+import { handMade } from '../helpers/wire.ts';
 import { killAll, startCli, type Proc } from '../helpers/procs.ts';
 import { maxRelativeDiff } from '../helpers/weights.ts';
 
@@ -49,14 +51,14 @@ async function rogue(endpoint: string): Promise<{ codes: string[]; evaluations: 
     if (msg.kind === 'done') break;
     if (msg.kind === 'welcome') {
       model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(msg.modelConfig) });
-      writeWeights(model, msg.tensors);
+      writeWeightsGroup(model, msg.groups.weights);
       await send(encodeMessage({ kind: 'ready', numTensors: 0 }));
       await send(encodeMessage({ kind: 'ready', numTensors: 0 })); // a second ready is out of place
     }
     if (!model) continue;
     if (msg.kind === 'round') {
-      writeWeights(model, msg.tensors.slice(0, msg.weightCount));
-      const idx = msg.tensors[msg.weightCount]?.data as Int32Array;
+      if (msg.groups.weights.length > 0) writeWeightsGroup(model, msg.groups.weights, msg.weightIndices);
+      const idx = msg.groups.indices[0].data;
       const n = idx.length;
       const d = splits.train.data;
       const x = tf.tidy(() => tf.gather(tf.tensor(d.x, [...d.xShape]), Array.from(idx)));
@@ -66,19 +68,24 @@ async function rogue(endpoint: string): Promise<{ codes: string[]; evaluations: 
       const good = gradientsToWire(model, step.grads);
       const header = { kind: 'gradients' as const, roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums, computeSeconds: 0, numTensors: 0 };
       const g0 = good[0] as WireTensor;
-      await send(encodeMessage(header, [{ ...g0, shape: [...g0.shape].reverse() }, ...good.slice(1)]));
-      await send(encodeMessage(header, [{ ...g0, dtype: 'int32', data: new Int32Array(g0.data.length) }, ...good.slice(1)]));
+      const gradients = (tensors: readonly WireTensor[]) =>
+        encodeMessage({ ...header, groups: { gradients: tensors } });
+      await send(gradients([{ ...g0, shape: [...g0.shape].reverse() }, ...good.slice(1)]));
+      await send(gradients([{ ...g0, dtype: 'int32', data: new Int32Array(g0.data.length) }, ...good.slice(1)]));
       const nan = Float32Array.from(g0.data);
       nan[0] = NaN;
-      await send(encodeMessage(header, [{ ...g0, data: nan }, ...good.slice(1)]));
-      await send(encodeMessage({ ...header, samples: n + 1 }, good));
-      await send(encodeMessage({ ...header, roundId: msg.roundId + 1000 }, good));
-      await send(encodeMessage(header, good.slice(1)));
-      await send(encodeMessage(header, good));
-      await send(encodeMessage(header, good)); // duplicate
+      await send(gradients([{ ...g0, data: nan }, ...good.slice(1)]));
+      await send(encodeMessage({ ...header, samples: n + 1, groups: { gradients: good } }));
+      await send(encodeMessage({ ...header, roundId: msg.roundId + 1000, groups: { gradients: good } }));
+      await send(gradients(good.slice(1)));
+      // Hand-made headers: a group gradients do not declare; counts that leave the last frame out of every group.
+      await send(handMade({ ...header, groups: { gradients: good.length - 1, weights: 1 } }, good));
+      await send(handMade({ ...header, groups: { gradients: good.length - 1 } }, good));
+      await send(gradients(good));
+      await send(gradients(good)); // duplicate
     }
     if (msg.kind === 'evaluate') {
-      if (msg.weightCount > 0) writeWeights(model, msg.tensors.slice(0, msg.weightCount));
+      if (msg.groups.weights.length > 0) writeWeightsGroup(model, msg.groups.weights, msg.weightIndices);
       const view = splits[msg.split]!;
       const rows = Array.from({ length: msg.count }, (_, i) => view.offset + msg.start + i);
       const x = tf.tidy(() => tf.gather(tf.tensor(view.data.x, [...view.data.xShape]), rows));
@@ -112,8 +119,10 @@ describe('bad messages on the wire', () => {
     expect(count('FLEET_ERR_PROTOCOL_DECODE')).toBe(1);
     expect(count('FLEET_ERR_PROTOCOL_VERSION')).toBe(1);
     expect(count('FLEET_ERR_UNKNOWN_PEER')).toBe(1);
-    expect(count('FLEET_ERR_TENSOR_SHAPE')).toBe(3 * 20); // transposed, wrong count, missing tensor
-    expect(count('FLEET_ERR_TENSOR_DTYPE')).toBe(20);
+    // transposed, wrong count, missing tensor, counts short of the frames
+    expect(count('FLEET_ERR_TENSOR_SHAPE')).toBe(4 * 20);
+    expect(count('FLEET_ERR_TENSOR_DTYPE')).toBe(20); // an int32 tensor in the float32 gradients group
+    expect(count('FLEET_ERR_PROTOCOL_SCHEMA')).toBe(20); // a weights group in gradients
     expect(count('FLEET_ERR_NONFINITE')).toBe(20);
     expect(count('FLEET_ERR_STALE_ROUND')).toBe(2 * 20); // future round id, duplicate
     expect(count('FLEET_ERR_UNEXPECTED_MESSAGE')).toBe(1 + evaluations); // the second ready, each evalResult one row over
@@ -144,8 +153,12 @@ describe('a worker that only ever sends invalid gradients', () => {
             if (msg.kind === 'welcome') await dealer.send(encodeMessage({ kind: 'ready', numTensors: 0 }));
             if (msg.kind === 'error') logs.push(msg.code);
             if (msg.kind === 'round') {
-              const n = (msg.tensors[msg.weightCount]?.data as Int32Array).length;
-              await dealer.send(encodeMessage({ kind: 'gradients', roundId: msg.roundId, samples: n, lossSum: 1, metricSums: [0], computeSeconds: 0, numTensors: 0 }, msg.tensors.slice(0, 1)));
+              const n = msg.groups.indices[0].data.length;
+              const header = {
+                kind: 'gradients' as const, roundId: msg.roundId, samples: n, lossSum: 1, metricSums: [0],
+                computeSeconds: 0, numTensors: 0,
+              };
+              await dealer.send(encodeMessage({ ...header, groups: { gradients: msg.groups.weights.slice(0, 1) } }));
             }
             if (msg.kind === 'done' || logs.includes('FLEET_ERR_UNKNOWN_PEER')) break;
           }

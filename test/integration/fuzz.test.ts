@@ -20,7 +20,9 @@ import * as zmq from 'zeromq';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCoordinator } from '../../coordinator/run.ts';
 import { isFleetError } from '../../shared/runtime/errors.ts';
-import { MAX_HEADER_BYTES, MESSAGE_KINDS, checkTensors, decodeMessage, encodeMessage, type MessageOf } from '../../shared/wire/protocol.ts';
+import {
+  MAX_HEADER_BYTES, MESSAGE_KINDS, PROTOCOL_VERSION, checkTensors, decodeMessage, encodeMessage, type MessageOf,
+} from '../../shared/wire/protocol.ts';
 import { seededRandom } from '../../shared/runtime/rng.ts';
 import { SendQueue } from '../../shared/wire/transport.ts';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
@@ -47,6 +49,20 @@ const ODD_VALUES: unknown[] = [-1, -(2 ** 31), 1.5, NaN, Infinity, -Infinity, 2 
 const ODD_SHAPES: unknown[] = [[2 ** 31 - 1], [2 ** 31 - 1, 2 ** 31 - 1], new Array(9).fill(2), [-1], [1.5], [2 ** 53], [], [0], ['3'], null, 'shape', [NaN]];
 const ODD_KINDS: unknown[] = [...MESSAGE_KINDS, '', 'Gradients', 'x'.repeat(300), 42, null, ['hello'], '__proto__', 'constructor'];
 const ODD_DTYPES: unknown[] = ['float64', 'int64', 'bool', 'string', '', 7, null, 'int32', 'float32'];
+const ODD_GROUPS: string[] = [
+  'weights', 'indices', 'gradients', 'state', 'predictions', 'local', 'sum', 'values', 'extra', '__proto__', '',
+];
+
+const ODD_VERSIONS: unknown[] = [
+  0, PROTOCOL_VERSION - 1, PROTOCOL_VERSION + 1, -1, String(PROTOCOL_VERSION), PROTOCOL_VERSION + 1e-7, null, 2 ** 32,
+];
+
+/** A header's group counts as a plain record (numbers only), empty when it has none. */
+function groupsOf(h: Record<string, unknown>): Record<string, number> {
+  const g = h['groups'];
+  if (typeof g !== 'object' || g === null) return {};
+  return Object.fromEntries(Object.entries(g).filter((e): e is [string, number] => typeof e[1] === 'number'));
+}
 
 /** Seeded mutations of valid messages, and pure noise. */
 class Mutator {
@@ -74,11 +90,28 @@ class Mutator {
       ['duplicate frame', () => [...f.slice(0, k + 1), f[k] as Buffer, ...f.slice(k + 1)]],
       ['swap frames', () => (f.length > 1 ? [f[f.length - 1] as Buffer, ...f.slice(1, -1), f[0] as Buffer] : f)],
       ['wrong kind', () => repack({ ...header(), kind: this.pick(ODD_KINDS) })],
-      ['wrong version', () => repack({ ...header(), v: this.pick([0, 2, -1, '1', 1.0000001, null, 2 ** 32]) })],
+      ['wrong version', () => repack({ ...header(), v: this.pick(ODD_VERSIONS) })],
       ['odd number in a field', () => { const h = header(); const key = this.pick(Object.keys(h).filter((x) => x !== 'kind' && x !== 'v' && x !== 'tensors')); return repack(key ? { ...h, [key]: this.pick(ODD_VALUES) } : h); }],
       ['unknown field', () => repack({ ...header(), [this.pick(['extra', 'admin', '__proto__', 'token', 'tensors2'])]: this.pick(ODD_VALUES) })],
       ['missing field', () => { const h = header(); delete h[this.pick(Object.keys(h))]; return repack(h); }],
       ['huge dims', () => { const h = header(); const s = specs(h); if (s[0]) (s[this.int(s.length)] as Record<string, unknown>)['shape'] = this.pick(ODD_SHAPES); else h['tensors'] = [{ name: 'x', dtype: 'float32', shape: this.pick(ODD_SHAPES) }]; return repack(h); }],
+      ['other group counts', () => {
+        const h = header();
+        const g: Record<string, unknown> = { ...groupsOf(h) };
+        const name = this.pick([...Object.keys(g), ...ODD_GROUPS]);
+        const n = Number(g[name]) || 0;
+        g[name] = this.pick([n + 1, n - 1, 0, 2, ...ODD_VALUES]);
+        return repack({ ...h, groups: this.int(8) ? g : this.pick(ODD_VALUES) });
+      }],
+      ['group moved', () => {
+        // One tensor changes group: counts still add up to the frames, so only the group checks catch it.
+        const h = header();
+        const g = groupsOf(h);
+        const from = this.pick(Object.keys(g));
+        const to = this.pick(ODD_GROUPS);
+        if (from !== undefined && (g[from] ?? 0) > 0) [g[from], g[to]] = [(g[from] ?? 0) - 1, (g[to] ?? 0) + 1];
+        return repack({ ...h, groups: g });
+      }],
       ['wrong dtype', () => { const h = header(); const s = specs(h); if (s[0]) (s[this.int(s.length)] as Record<string, unknown>)['dtype'] = this.pick(ODD_DTYPES); return repack(h); }],
       ['other id', () => { const h = header(); for (const key of ['roundId', 'evalId']) if (key in h) h[key] = this.pick([(h[key] as number) + 1, (h[key] as number) - 1, 0, 1000 + this.int(1e6), 2 ** 31 - 1]); return repack(h); }],
       ['other sample count', () => { const h = header(); if ('samples' in h) h['samples'] = (h['samples'] as number) + this.pick([-1, 1, 100]); return repack(h); }],
@@ -103,7 +136,10 @@ class Mutator {
   }
 
   /** A header over MAX_HEADER_BYTES: rare, so it is sent on purpose a few times rather than drawn. */
-  hugeHeader(): Mutant { return { how: 'huge header', frames: [pack({ v: 1, kind: 'heartbeat', sentAtMs: 0, pad: 'x'.repeat(MAX_HEADER_BYTES) })] }; }
+  hugeHeader(): Mutant {
+    const header = { v: PROTOCOL_VERSION, kind: 'heartbeat', sentAtMs: 0, pad: 'x'.repeat(MAX_HEADER_BYTES) };
+    return { how: 'huge header', frames: [pack(header)] };
+  }
 
   private flip(b: Buffer, bits: number): Buffer {
     const out = Buffer.from(b);
@@ -152,7 +188,8 @@ function predictBefore(frames: Frames, genuine: MessageOf<'gradients'>): Verdict
       if (msg.roundId !== genuine.roundId) return 'FLEET_ERR_STALE_ROUND';
       if (msg.samples !== genuine.samples) return 'FLEET_ERR_TENSOR_SHAPE';
       try {
-        checkTensors(msg.tensors, genuine.tensors, { finite: true });
+        const tensors = [...msg.groups.gradients, ...msg.groups.state];
+        checkTensors(tensors, [...genuine.groups.gradients, ...genuine.groups.state], { finite: true });
       } catch (err) {
         return isFleetError(err) ? err.code : `crash: ${String(err)}`;
       }
@@ -377,7 +414,14 @@ const synthetic: Frames[] = [
   encodeMessage({ kind: 'hello', pid: 1, host: 'fuzz', backend: 'cpu', token: 't'.repeat(20) }),
   encodeMessage({ kind: 'ready', numTensors: 3 }),
   encodeMessage({ kind: 'heartbeat', sentAtMs: 1 }),
-  encodeMessage({ kind: 'evalResult', evalId: 0, samples: 4, lossSum: 1, metricSums: [0.5] }, [{ name: 'p', dtype: 'float32', shape: [4, 2], data: new Float32Array(8) }]),
+  encodeMessage({
+    kind: 'evalResult', evalId: 0, samples: 4, lossSum: 1, metricSums: [0.5],
+    groups: { predictions: [{ name: 'p', dtype: 'float32', shape: [4, 2], data: new Float32Array(8) }] },
+  }),
+  encodeMessage({
+    kind: 'reduce', roundId: 0, seq: 0,
+    groups: { local: [{ name: 'local', dtype: 'float32', shape: [3], data: new Float32Array(3) }] },
+  }),
   encodeMessage({ kind: 'error', code: 'FLEET_ERR_COMPUTE', message: 'fuzz', inReplyTo: 'round', replyId: 0 }),
   encodeMessage({ kind: 'done', reason: 'fuzz', ok: true }),
 ];

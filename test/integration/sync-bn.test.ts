@@ -14,14 +14,17 @@ import { selectBackend } from '../../shared/runtime/backend/select.ts';
 import { resolveSplits } from '../../shared/model/data/dataset.ts';
 import { isFleetError } from '../../shared/runtime/errors.ts';
 import { compiledFunctions, loadJob } from '../../shared/model/job.ts';
-import { decodeMessage, encodeMessage, type Message, type MessageOf } from '../../shared/wire/protocol.ts';
+import {
+  decodeMessage, encodeMessage, type Message, type MessageOf, type WireTensor,
+} from '../../shared/wire/protocol.ts';
 import { gradientStep } from '../../shared/model/step.ts';
 import { synchronizeBatchNorm, synchronizedStep } from '../../shared/model/sync-bn/step.ts';
-import { gradientsToWire, readState, writeWeights } from '../../shared/wire/weights.ts';
+import { gradientsToWire, readState, writeWeightsGroup } from '../../shared/wire/weights.ts';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
 import { killAll, startCli, type Proc } from '../helpers/procs.ts';
 import { fitReference } from '../helpers/reference.ts';
 import { maxRelativeDiff } from '../helpers/weights.ts';
+import { handMade } from '../helpers/wire.ts';
 
 const procs: Proc[] = [];
 afterEach(() => killAll(procs.splice(0)));
@@ -99,8 +102,8 @@ async function rogue(endpoint: string, file: string): Promise<{ codes: string[];
   let work = Promise.resolve();
   const onRound = async (msg: MessageOf<'round'>) => {
     const m = model as tf.LayersModel;
-    writeWeights(m, msg.tensors.slice(0, msg.weightCount));
-    const idx = Array.from(msg.tensors[msg.weightCount]?.data as Int32Array);
+    if (msg.groups.weights.length > 0) writeWeightsGroup(m, msg.groups.weights, msg.weightIndices);
+    const idx = Array.from(msg.groups.indices[0].data);
     const d = splits.train.data;
     const x = tf.tidy(() => tf.gather(tf.tensor(d.x, [...d.xShape]), idx));
     const y = tf.tidy(() => tf.gather(tf.tensor(d.y, [...d.yShape]), idx));
@@ -109,19 +112,25 @@ async function rogue(endpoint: string, file: string): Promise<{ codes: string[];
       const s = seq++;
       const header = { kind: 'reduce' as const, roundId: msg.roundId, seq: s };
       const vec = { name: 'local', dtype: 'float32' as const, shape: [local.length], data: local };
-      await send(encodeMessage({ ...header, roundId: msg.roundId + 1000 }, [vec])); // a round not in flight
-      await send(encodeMessage(header, [vec, vec])); // two vectors
-      await send(encodeMessage(header, [{ ...vec, dtype: 'int32', data: new Int32Array(local.length) }])); // int32
-      await send(encodeMessage(header, [{ ...vec, shape: [0], data: new Float32Array(0) }])); // empty
+      const reduce = (v: WireTensor, roundId = msg.roundId) =>
+        encodeMessage({ ...header, roundId, groups: { local: [v] } });
+      await send(reduce(vec, msg.roundId + 1000)); // a round not in flight
+      await send(handMade({ ...header, groups: { local: 2 } }, [vec, vec])); // two vectors
+      await send(reduce({ ...vec, dtype: 'int32', data: new Int32Array(local.length) })); // int32
+      await send(reduce({ ...vec, shape: [0], data: new Float32Array(0) })); // empty
       const sum = new Promise<Float32Array>((resolve) => sums.set(s, resolve));
-      await send(encodeMessage(header, [vec]));
-      await send(encodeMessage(header, [vec])); // duplicate
+      await send(reduce(vec));
+      await send(reduce(vec)); // duplicate
       return sum;
     };
     const step = await synchronizedStep(idx.length, allReduce, () => gradientStep(m, loss, metrics, x, y), (r) => tf.dispose(r.grads));
     tf.dispose([x, y]);
     const n = idx.length;
-    await send(encodeMessage({ kind: 'gradients', roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums, computeSeconds: 0, numTensors: 0 }, [...gradientsToWire(m, step.grads), ...readState(m)]));
+    const reply = {
+      kind: 'gradients' as const, roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums,
+      computeSeconds: 0, numTensors: 0, groups: { gradients: gradientsToWire(m, step.grads), state: readState(m) },
+    };
+    await send(encodeMessage(reply));
     tf.dispose(step.grads);
   };
   await send(encodeMessage({ kind: 'hello', pid: process.pid, host: 'rogue', backend: 'cpu' }));
@@ -132,11 +141,11 @@ async function rogue(endpoint: string, file: string): Promise<{ codes: string[];
       codes.push(msg.code);
       if (msg.replyId === undefined) replyIdsMatch = false;
     }
-    if (msg.kind === 'reduced') sums.get(msg.seq)?.(Float32Array.from(msg.tensors[0]?.data as Float32Array));
+    if (msg.kind === 'reduced') sums.get(msg.seq)?.(Float32Array.from(msg.groups.sum[0].data));
     if (msg.kind === 'welcome') {
       model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(msg.modelConfig) });
       synchronizeBatchNorm(model);
-      writeWeights(model, msg.tensors);
+      writeWeightsGroup(model, msg.groups.weights);
       await send(encodeMessage({ kind: 'ready', numTensors: 0 }));
     }
     if (msg.kind === 'round') {
@@ -163,7 +172,8 @@ describe('bad reduce messages', () => {
     const count = (c: string) => codes.filter((x) => x === c).length;
     const reduces = 10 * 2; // 10 steps, a forward and a backward reduction for the one BatchNormalization layer
     expect(count('FLEET_ERR_STALE_ROUND')).toBe(2 * reduces); // a round not in flight; a duplicate
-    expect(count('FLEET_ERR_TENSOR_SHAPE')).toBe(3 * reduces); // two vectors; int32; empty
+    expect(count('FLEET_ERR_TENSOR_SHAPE')).toBe(2 * reduces); // two vectors in the one-vector group; empty
+    expect(count('FLEET_ERR_TENSOR_DTYPE')).toBe(reduces); // an int32 vector in the float32 group
     expect(codes).toHaveLength(5 * reduces);
     expect(replyIdsMatch).toBe(true);
     const clean = await runTestCluster('conv-bn-sync.ts', 2);

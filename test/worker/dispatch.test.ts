@@ -32,13 +32,15 @@ describe('worker dispatch', () => {
     await next('hello');
     const to = (m: Parameters<typeof encodeMessage>[0]) => router.send([id as Buffer, ...encodeMessage(m)]);
     await to({ kind: 'heartbeat', sentAtMs: Date.now() });
-    await to({ kind: 'gradients', roundId: 1, samples: 1, lossSum: 0, metricSums: [], computeSeconds: 0, numTensors: 0 });
+    const gradient = { name: 'g', dtype: 'float32' as const, shape: [1], data: Float32Array.of(0) };
+    const header = { kind: 'gradients' as const, roundId: 1, samples: 1, lossSum: 0, metricSums: [] };
+    await to({ ...header, computeSeconds: 0, numTensors: 0, groups: { gradients: [gradient] } });
     const refused = await next('error');
     expect(refused).toMatchObject({ kind: 'error', code: 'FLEET_ERR_UNEXPECTED_MESSAGE', inReplyTo: 'gradients' });
     expect(refused.kind === 'error' && refused.message).toBe(
       'Expected round, evaluate, reduced, heartbeat, error, welcome or done from the coordinator. Received: "gradients"',
     );
-    await to({ kind: 'evaluate', evalId: 3, split: 'test', start: 0, count: 1, weightsVersion: 0, weightCount: 0, mode: 'metrics' });
+    await to({ kind: 'evaluate', evalId: 3, split: 'test', start: 0, count: 1, weightsVersion: 0, mode: 'metrics' });
     const early = await next('error');
     expect(early).toMatchObject({ code: 'FLEET_ERR_UNEXPECTED_MESSAGE', inReplyTo: 'evaluate', replyId: 3 });
     // Only the two refusals came back: the heartbeat got no answer (hellos repeat until welcomed).

@@ -70,9 +70,9 @@ export class AllReduce {
   take(msg: PeerMessage): void {
     const b = this.spec.plan.buckets[msg.bucket];
     if (!b) throw fleetError('EXCHANGE_BUCKET', { count: this.spec.plan.buckets.length, received: msg.bucket });
-    const data = msg.tensors[0]?.data;
+    const data = msg.groups.values[0].data;
     if (!(data instanceof Float32Array) || data.length !== b.length) {
-      throw fleetError('EXCHANGE_BUCKET_LENGTH', { bucket: b.id, length: b.length, received: data?.length ?? 0 });
+      throw fleetError('EXCHANGE_BUCKET_LENGTH', { bucket: b.id, length: b.length, received: data.length });
     }
     if (msg.kind === 'scatter') {
       if (b.owner !== this.rank) throw fleetError('EXCHANGE_NOT_OWNER', { bucket: b.id, owner: b.owner, from: msg.from });

@@ -9,7 +9,9 @@
 import * as zmq from 'zeromq';
 import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 import { isFleetError, type FleetError } from '../../shared/runtime/errors.ts';
-import { decodeMessage, encodeMessage, type MessageOf, type WireTensor } from '../../shared/wire/protocol.ts';
+import {
+  decodeMessage, encodeMessage, type Header, type MessageOf, type WireTensor,
+} from '../../shared/wire/protocol.ts';
 import { NO_SECURITY, startAuthenticator, type Security } from '../../shared/wire/security/index.ts';
 import { SendQueue, frameBytes } from '../../shared/wire/transport.ts';
 
@@ -29,6 +31,8 @@ export interface Membership {
 
 /** A peer message the mesh accepted, with the sender's rank. */
 export type PeerMessage = MessageOf<'scatter'> | MessageOf<'gather'>;
+/** The header of a peer message; its values travel as the message's `values` group. */
+export type PeerHeader = Omit<Header<'scatter'>, 'kind'> & { readonly kind: PeerMessage['kind'] };
 
 /** Byte counts and rejections, for metrics. */
 export interface MeshObserver {
@@ -112,11 +116,11 @@ export class PeerMesh {
   }
 
   /** Sends one peer message to member `rank`; resolves once ZeroMQ has queued it. */
-  send(rank: number, header: PeerMessage extends infer M ? Omit<M & object, 'tensors'> : never, data: Float32Array): Promise<void> {
+  send(rank: number, header: PeerHeader, data: Float32Array): Promise<void> {
     const link = this.dealers.get(rank);
     if (!link) return Promise.reject(fleetError('MESH_UNKNOWN_RANK', { received: rank }));
     const tensor: WireTensor = { name: 'values', dtype: 'float32', shape: [data.length], data };
-    return link.queue.send(encodeMessage(header, [tensor]));
+    return link.queue.send(encodeMessage({ ...header, groups: { values: [tensor] } }));
   }
 
   /** Closes every link; the receive loop ends. */

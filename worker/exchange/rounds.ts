@@ -34,7 +34,7 @@ export class ExchangeRouter {
     this.lastRound = spec.roundId;
     const waiting = this.early.filter((m) => m.roundId === spec.roundId);
     this.early = this.early.filter((m) => m.roundId > spec.roundId);
-    this.earlyValues = this.early.reduce((n, m) => n + (m.tensors[0]?.data.length ?? 0), 0);
+    this.earlyValues = this.early.reduce((n, m) => n + (m.groups.values[0].data.length), 0);
     for (const m of waiting) this.deliver(round, m);
     return round;
   }
@@ -50,7 +50,7 @@ export class ExchangeRouter {
     if (msg.roundId <= this.lastRound) {
       return this.rejected(fleetError('EXCHANGE_STALE', { kind: msg.kind, roundId: msg.roundId, from: msg.from, last: this.lastRound }));
     }
-    const values = msg.tensors[0]?.data.length ?? 0;
+    const values = msg.groups.values[0].data.length;
     if (this.earlyValues + values > this.maxEarlyValues) {
       return this.rejected(fleetError('EXCHANGE_TOO_EARLY', { roundId: msg.roundId, from: msg.from, max: this.maxEarlyValues }));
     }

@@ -95,9 +95,10 @@ describe('all-reduce between workers', () => {
     const outsider = new zmq.Dealer({ linger: 0, routingId: 'outsider' });
     outsider.connect(nodes[0]?.mesh.endpoint as string);
     const forged = (session: string, from: number) =>
-      encodeMessage({ kind: 'scatter', session, roundId: 3, from, bucket: 0, samples: 4 }, [
-        { name: 'values', dtype: 'float32', shape: [500], data: new Float32Array(500) },
-      ]);
+      encodeMessage({
+        kind: 'scatter', session, roundId: 3, from, bucket: 0, samples: 4,
+        groups: { values: [{ name: 'values', dtype: 'float32', shape: [500], data: new Float32Array(500) }] },
+      });
     await outsider.send(forged('0123456789abcdef', 1));
     await outsider.send(forged(membership(0).session, 1));
     // A member's misfit (3 values for a 500-value bucket) waits as early, then is refused when the round begins.
