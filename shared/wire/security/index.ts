@@ -11,6 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as zmq from 'zeromq';
 import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import type { Logger } from '../../runtime/log.ts';
 import { checkPrivate, loadAllowedKeys, loadKeyPair, loadPublicKey, type KeyPair, type PublicKey } from './keys.ts';
 import { ZapHandler, watchHandshakes, type HandshakeFailure, type ZapDecision } from './zap.ts';
@@ -63,12 +64,12 @@ export const NO_SECURITY: Security = Object.freeze({ maxMessageSize: DEFAULT_MAX
 export function loadSecurity(role: 'coordinator' | 'worker', flags: SecurityFlags): Security {
   const maxMessageSize = flags.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   if (!Number.isSafeInteger(maxMessageSize) || (maxMessageSize < 1 && maxMessageSize !== -1)) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected --max-message-size to be a positive number of bytes, or -1 for no limit. Received: ${maxMessageSize}`);
+    throw fleetError('SECURITY_MAX_MESSAGE_SIZE', { received: maxMessageSize });
   }
   const joinToken = flags.joinTokenFile === undefined ? undefined : readToken(flags.joinTokenFile);
   if (role === 'coordinator') {
-    if (flags.curveServerKey !== undefined) throw new FleetError('FLEET_ERR_CONFIG', `Expected --curve-server-key only on workers (the coordinator's own key is --curve-secret-key). Received: --curve-server-key ${flags.curveServerKey}`);
-    if (flags.allowKeys !== undefined && flags.curveSecretKey === undefined) throw new FleetError('FLEET_ERR_CONFIG', `Expected --curve-secret-key with --allow-keys (keys are checked during the CURVE handshake). Received: --allow-keys ${flags.allowKeys} alone`);
+    if (flags.curveServerKey !== undefined) throw fleetError('SECURITY_SERVER_KEY_ON_COORDINATOR', { file: flags.curveServerKey });
+    if (flags.allowKeys !== undefined && flags.curveSecretKey === undefined) throw fleetError('SECURITY_ALLOW_KEYS_ALONE', { dir: flags.allowKeys });
     return Object.freeze({
       maxMessageSize,
       ...(flags.curveSecretKey !== undefined && { keys: loadKeyPair(flags.curveSecretKey) }),
@@ -76,9 +77,9 @@ export function loadSecurity(role: 'coordinator' | 'worker', flags: SecurityFlag
       ...(joinToken !== undefined && { joinToken }),
     });
   }
-  if (flags.allowKeys !== undefined) throw new FleetError('FLEET_ERR_CONFIG', `Expected --allow-keys only on the coordinator. Received: --allow-keys ${flags.allowKeys}`);
+  if (flags.allowKeys !== undefined) throw fleetError('SECURITY_ALLOW_KEYS_ON_WORKER', { dir: flags.allowKeys });
   if (flags.curveSecretKey !== undefined && flags.curveServerKey === undefined) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected --curve-server-key (the coordinator's NAME.pub) with --curve-secret-key. Received: --curve-secret-key ${flags.curveSecretKey} alone`);
+    throw fleetError('SECURITY_NO_SERVER_KEY', { file: flags.curveSecretKey });
   }
   if (flags.curveServerKey === undefined) return Object.freeze({ maxMessageSize, ...(joinToken !== undefined && { joinToken }) });
   // Without its own key file a worker uses a throwaway key pair: the link is still encrypted and the
@@ -97,12 +98,13 @@ function readToken(file: string): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected a join token file at ${file}. Received: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw fleetError('SECURITY_NO_TOKEN_FILE', { file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   }
   checkPrivate(file, 'the join token file');
   const token = text.replace(/\r?\n$/, '');
   if (token.length < TOKEN_LENGTH.min || token.length > TOKEN_LENGTH.max || /[\r\n]/.test(token)) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected ${file} to hold one line of ${TOKEN_LENGTH.min} to ${TOKEN_LENGTH.max} characters (\`tensorfleet keys --token\` writes one). Received: ${token.length} characters${/[\r\n]/.test(token) ? ' over several lines' : ''}`);
+    const lines = /[\r\n]/.test(token) ? ' over several lines' : '';
+    throw fleetError('SECURITY_BAD_TOKEN', { file, min: TOKEN_LENGTH.min, max: TOKEN_LENGTH.max, length: token.length, lines });
   }
   return token;
 }
@@ -149,7 +151,7 @@ export function checkHello(token: string | undefined, allowedToken: string | und
   const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
   const same = timingSafeEqual(digest(token ?? ''), digest(allowedToken));
   if (token === undefined || !same) {
-    throw new FleetError('FLEET_ERR_AUTH', `Expected the coordinator's join token in the hello of ${from}. Received: ${token === undefined ? 'no token' : 'a different token'}`);
+    throw fleetError('SECURITY_TOKEN_REFUSED', { from, received: token === undefined ? 'no token' : 'a different token' });
   }
 }
 
@@ -200,7 +202,7 @@ export function watchWorkerHandshakes(socket: zmq.Socket, sec: Security, log: Lo
   let warned = false;
   watchHandshakes(socket, (f) => {
     if (f.kind === 'auth') {
-      onRefused(new FleetError('FLEET_ERR_AUTH', `Expected the coordinator to accept this worker's CURVE key "${sec.keys?.publicKey}" (${sec.keys?.file}). Received: a refusal (${f.detail}); put ${sec.keys?.name}.pub into the coordinator's --allow-keys folder`));
+      onRefused(fleetError('SECURITY_KEY_REFUSED', { publicKey: sec.keys?.publicKey, file: sec.keys?.file, detail: f.detail, name: sec.keys?.name }));
     } else if (!warned) {
       warned = true;
       log.warn(`CURVE handshake with ${f.endpoint || 'the coordinator'} failed (${f.detail}); is --curve-server-key (${sec.serverKey?.file}) the coordinator's public key? Retrying until --coordinator-timeout`);

@@ -13,7 +13,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { isZ85Key, z85Decode, z85Encode } from './z85.ts';
 
 /** A public key and where it came from. */
@@ -65,7 +65,7 @@ export function parseKeyFile(text: string, file: string): { publicKey?: string; 
     const m = /^\s*(public-key|secret-key)\s*=\s*"([^"]*)"\s*(#.*)?$/.exec(raw);
     if (!m) continue;
     const value = m[2] as string;
-    if (!isZ85Key(value)) throw new FleetError('FLEET_ERR_CONFIG', `Expected ${m[1]} in ${file} to be a 40-character Z85 CURVE key. Received: ${value.length} characters`);
+    if (!isZ85Key(value)) throw fleetError('KEYS_BAD_Z85', { field: m[1], file, length: value.length });
     if (m[1] === 'public-key') found.publicKey = value;
     else found.secretKey = value;
   }
@@ -76,7 +76,7 @@ function readText(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected ${what} at ${file}. Received: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw fleetError('KEYS_UNREADABLE', { what, file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   }
 }
 
@@ -84,7 +84,7 @@ function readText(file: string, what: string): string {
 export function checkPrivate(file: string, what: string): void {
   const mode = statSync(file).mode & 0o777;
   if ((mode & 0o077) !== 0) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected ${what} ${file} to be accessible to its owner only (chmod 600; in Kubernetes, defaultMode: 0400). Received: mode ${mode.toString(8).padStart(4, '0')}`);
+    throw fleetError('KEYS_NOT_PRIVATE', { what, file, mode: mode.toString(8).padStart(4, '0') });
   }
 }
 
@@ -97,16 +97,16 @@ export function loadKeyPair(file: string): KeyPair {
   const text = readText(file, 'a CURVE key-pair file (write one with `tensorfleet keys`)');
   checkPrivate(file, 'the CURVE key-pair file');
   const { publicKey, secretKey } = parseKeyFile(text, file);
-  if (!secretKey) throw new FleetError('FLEET_ERR_CONFIG', `Expected a secret-key = "..." line in ${file} (a NAME.key file from \`tensorfleet keys\`). Received: ${publicKey ? 'a public key only (is this a .pub file?)' : 'no key'}`);
+  if (!secretKey) throw fleetError('KEYS_NO_SECRET_KEY', { file, received: publicKey ? 'a public key only (is this a .pub file?)' : 'no key' });
   const derived = derivePublicKey(secretKey);
-  if (publicKey && publicKey !== derived) throw new FleetError('FLEET_ERR_CONFIG', `Expected the public-key in ${file} to belong to its secret-key. Received: public key "${publicKey}", but the secret key's is "${derived}"`);
+  if (publicKey && publicKey !== derived) throw fleetError('KEYS_PAIR_MISMATCH', { file, publicKey, derived });
   return { name: keyName(file), publicKey: derived, secretKey, file };
 }
 
 /** Reads a public-key file (`NAME.pub`, or a `.key` file, whose public key is used). */
 export function loadPublicKey(file: string): PublicKey {
   const { publicKey } = parseKeyFile(readText(file, 'a CURVE public-key file'), file);
-  if (!publicKey) throw new FleetError('FLEET_ERR_CONFIG', `Expected a public-key = "..." line in ${file} (a NAME.pub file from \`tensorfleet keys\`). Received: no public key`);
+  if (!publicKey) throw fleetError('KEYS_NO_PUBLIC_KEY', { file });
   return { name: keyName(file), publicKey, file };
 }
 
@@ -116,19 +116,19 @@ export function loadAllowedKeys(dir: string): PublicKey[] {
   try {
     names = readdirSync(dir).filter((f) => f.endsWith('.pub')).sort();
   } catch (err) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected a folder of allowed NAME.pub files at ${dir}. Received: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw fleetError('KEYS_NO_ALLOW_DIR', { dir, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   }
-  if (names.length === 0) throw new FleetError('FLEET_ERR_CONFIG', `Expected at least one NAME.pub file in ${dir} (copy each worker's .pub there). Received: ${readdirSync(dir).length} other files`);
+  if (names.length === 0) throw fleetError('KEYS_NO_PUB_FILES', { dir, count: readdirSync(dir).length });
   return names.map((f) => loadPublicKey(path.join(dir, f)));
 }
 
 /** Writes `dir/NAME.key` (mode 0600) and `dir/NAME.pub` (0644); refuses to replace either unless `force`. */
 export function writeKeyPair(dir: string, name: string, pair: { publicKey: string; secretKey: string }, opts: { force: boolean }): { keyFile: string; pubFile: string } {
-  if (!KEY_NAME.test(name)) throw new FleetError('FLEET_ERR_CONFIG', `Expected a key name of letters, digits, ".", "-" or "_" (at most 64). Received: ${JSON.stringify(name)}`);
+  if (!KEY_NAME.test(name)) throw fleetError('KEYS_BAD_NAME', { name: JSON.stringify(name) });
   const keyFile = path.join(dir, `${name}.key`);
   const pubFile = path.join(dir, `${name}.pub`);
   const existing = [keyFile, pubFile].filter((f) => existsSync(f));
-  if (existing.length > 0 && !opts.force) throw new FleetError('FLEET_ERR_CONFIG', `Expected no existing key files (pass --force to replace them). Received: ${existing.join(', ')} already exist`);
+  if (existing.length > 0 && !opts.force) throw fleetError('KEYS_FILES_EXIST', { files: existing.join(', ') });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writePrivate(keyFile, formatKeyFile(name, pair), 0o600);
   writePrivate(pubFile, formatKeyFile(name, { publicKey: pair.publicKey }), 0o644);

@@ -3,7 +3,7 @@
  * key is 40 characters. zeromq.js takes and returns keys in this form but exposes no codec, and the ZAP
  * handler receives client keys as raw bytes.
  */
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
 const DECODE = new Map([...ALPHABET].map((c, i) => [c, i]));
@@ -18,7 +18,7 @@ export function isZ85Key(text: string): boolean {
 
 /** Encodes bytes (a multiple of 4 long) as Z85. */
 export function z85Encode(bytes: Uint8Array): string {
-  if (bytes.byteLength % 4 !== 0) throw new FleetError('FLEET_ERR_CONFIG', `Expected a multiple of 4 bytes to encode as Z85. Received: ${bytes.byteLength} bytes`);
+  if (bytes.byteLength % 4 !== 0) throw fleetError('Z85_BAD_BYTE_COUNT', { bytes: bytes.byteLength });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let out = '';
   for (let at = 0; at < bytes.byteLength; at += 4) {
@@ -35,16 +35,16 @@ export function z85Encode(bytes: Uint8Array): string {
 
 /** Decodes Z85 text (a multiple of 5 long) to bytes; throws FLEET_ERR_CONFIG on a bad character or length. */
 export function z85Decode(text: string): Buffer {
-  if (text.length % 5 !== 0) throw new FleetError('FLEET_ERR_CONFIG', `Expected Z85 text whose length is a multiple of 5. Received: ${text.length} characters`);
+  if (text.length % 5 !== 0) throw fleetError('Z85_BAD_LENGTH', { length: text.length });
   const out = Buffer.alloc((text.length / 5) * 4);
   for (let at = 0; at < text.length; at += 5) {
     let value = 0;
     for (let i = 0; i < 5; i++) {
       const digit = DECODE.get(text[at + i] as string);
-      if (digit === undefined) throw new FleetError('FLEET_ERR_CONFIG', `Expected Z85 characters only. Received: ${JSON.stringify(text[at + i])} at ${at + i}`);
+      if (digit === undefined) throw fleetError('Z85_BAD_CHARACTER', { char: JSON.stringify(text[at + i]), at: at + i });
       value = value * 85 + digit;
     }
-    if (value > 0xffffffff) throw new FleetError('FLEET_ERR_CONFIG', `Expected Z85 groups below 2^32. Received: ${JSON.stringify(text.slice(at, at + 5))}`);
+    if (value > 0xffffffff) throw fleetError('Z85_GROUP_OVERFLOW', { group: JSON.stringify(text.slice(at, at + 5)) });
     out.writeUInt32BE(value, (at / 5) * 4);
   }
   return out;
