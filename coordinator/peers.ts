@@ -10,7 +10,7 @@
  * loads the job and builds the model, and HEALTHY once it says `ready`. Every state change goes through `transition`, which
  * refuses moves the diagram does not have. LOST and DONE are final.
  */
-import { FleetError } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
 
 /** A worker's life-cycle state. */
 export type PeerState = 'JOINING' | 'HEALTHY' | 'LOST' | 'DONE';
@@ -65,7 +65,7 @@ export class PeerRegistry {
   transition(peer: Peer, to: PeerState, reason: string): void {
     if (peer.state === to) return;
     if (!ALLOWED[peer.state].includes(to)) {
-      throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected a transition allowed from ${peer.state} (${ALLOWED[peer.state].join(', ') || 'none'}). Received: ${peer.state} -> ${to}`);
+      throw fleetError('PEER_BAD_TRANSITION', { state: peer.state, allowed: ALLOWED[peer.state].join(', ') || 'none', to });
     }
     const from = peer.state;
     peer.state = to;

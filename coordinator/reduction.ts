@@ -3,7 +3,7 @@
  * float32 vector for each step `seq` of the round; once all have, the elementwise sum goes back to
  * all of them. Sums run in float64, in rank order, so every run adds in the same order.
  */
-import { FleetError, expected } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
 import { firstNonFinite, type WireTensor } from '../shared/wire/protocol.ts';
 import type { Peer } from './peers.ts';
 
@@ -26,14 +26,14 @@ export class Reduction {
    * long, not finite, or not of the same length as the others'.
    */
   offer(peer: Peer, seq: number, t: WireTensor): Float32Array | undefined {
-    if (!this.participants.includes(peer)) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected reduce only from round ${this.roundId}'s participants. Received: one from worker ${peer.rank}`);
-    if (t.data.length === 0 || t.data.length > MAX_REDUCE_ELEMENTS) throw expected('FLEET_ERR_TENSOR_SHAPE', `a reduce vector of 1 to ${MAX_REDUCE_ELEMENTS} elements`, `${t.data.length} elements`);
+    if (!this.participants.includes(peer)) throw fleetError('REDUCE_NOT_PARTICIPANT', { round: this.roundId, rank: peer.rank });
+    if (t.data.length === 0 || t.data.length > MAX_REDUCE_ELEMENTS) throw fleetError('REDUCE_VECTOR_SIZE', { max: MAX_REDUCE_ELEMENTS, received: `${t.data.length} elements` });
     const bad = firstNonFinite(t.data);
-    if (bad >= 0) throw expected('FLEET_ERR_NONFINITE', `finite values in reduce ${seq} of round ${this.roundId}`, `${t.data[bad]} at index ${bad}`);
+    if (bad >= 0) throw fleetError('REDUCE_NONFINITE', { seq, round: this.roundId, received: `${t.data[bad]} at index ${bad}` });
     const got = this.parts.get(seq) ?? new Map<string, Float32Array>();
-    if (got.has(peer.id) || this.completed.has(seq)) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected one reduce ${seq} per worker in round ${this.roundId}. Received: a duplicate from worker ${peer.rank}`);
+    if (got.has(peer.id) || this.completed.has(seq)) throw fleetError('REDUCE_DUPLICATE', { seq, round: this.roundId, rank: peer.rank });
     const first = got.values().next().value as Float32Array | undefined;
-    if (first && first.length !== t.data.length) throw expected('FLEET_ERR_TENSOR_SHAPE', `reduce ${seq} of round ${this.roundId} to have ${first.length} elements, as the other workers' do`, `${t.data.length} from worker ${peer.rank}`);
+    if (first && first.length !== t.data.length) throw fleetError('REDUCE_LENGTH_MISMATCH', { seq, round: this.roundId, count: first.length, received: `${t.data.length} from worker ${peer.rank}` });
     got.set(peer.id, Float32Array.from(t.data));
     this.parts.set(seq, got);
     if (got.size < this.participants.length) return undefined;

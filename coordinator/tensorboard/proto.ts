@@ -4,7 +4,7 @@
  * can be checked against the .proto files by eye. Names are camelCase; only numbers travel on the wire.
  */
 import protobuf from 'protobufjs';
-import { expected } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 
 const DESCRIPTOR = {
   nested: {
@@ -94,7 +94,7 @@ export function decodeEvent(data: Uint8Array): TbEvent {
   try {
     message = EventType.decode(data);
   } catch (err) {
-    throw expected('FLEET_ERR_DATA', 'a protobuf-encoded tensorboard Event', `${data.byteLength} bytes (${(err as Error).message})`);
+    throw fleetError('TB_BAD_EVENT', { received: `${data.byteLength} bytes (${(err as Error).message})` });
   }
   const obj = EventType.toObject(message, { longs: Number, arrays: true });
   return { wallTime: 0, step: 0, ...obj } as TbEvent;

@@ -5,7 +5,7 @@
  * included) check both, so a wrong mask makes the whole file unreadable rather than subtly wrong.
  */
 import { crc32c } from '@node-rs/crc32';
-import { expected } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 
 const MASK_DELTA = 0xa282ead8;
 /** Bytes of framing around each record's data: length, length CRC, data CRC. */
@@ -37,15 +37,15 @@ export function decodeRecords(file: Uint8Array, source = '<buffer>'): Uint8Array
   const records: Uint8Array[] = [];
   let at = 0;
   while (at < buf.byteLength) {
-    if (buf.byteLength - at < HEADER_BYTES) throw expected('FLEET_ERR_DATA', `a ${HEADER_BYTES}-byte record header at byte ${at} of ${source}`, `${buf.byteLength - at} bytes`);
+    if (buf.byteLength - at < HEADER_BYTES) throw fleetError('TB_SHORT_HEADER', { size: HEADER_BYTES, at, source, received: `${buf.byteLength - at} bytes` });
     const length = buf.readBigUInt64LE(at);
     const lengthCrc = buf.readUInt32LE(at + 8);
-    if (lengthCrc !== maskedCrc32c(buf.subarray(at, at + 8))) throw expected('FLEET_ERR_DATA', `a matching length CRC at byte ${at} of ${source}`, `0x${lengthCrc.toString(16)}`);
+    if (lengthCrc !== maskedCrc32c(buf.subarray(at, at + 8))) throw fleetError('TB_LENGTH_CRC', { at, source, received: `0x${lengthCrc.toString(16)}` });
     const end = at + HEADER_BYTES + Number(length);
-    if (end + FOOTER_BYTES > buf.byteLength) throw expected('FLEET_ERR_DATA', `${length} data bytes and a CRC at byte ${at} of ${source}`, `${buf.byteLength - at - HEADER_BYTES} bytes left`);
+    if (end + FOOTER_BYTES > buf.byteLength) throw fleetError('TB_SHORT_RECORD', { length, at, source, received: `${buf.byteLength - at - HEADER_BYTES} bytes left` });
     const data = buf.subarray(at + HEADER_BYTES, end);
     const dataCrc = buf.readUInt32LE(end);
-    if (dataCrc !== maskedCrc32c(data)) throw expected('FLEET_ERR_DATA', `a matching data CRC at byte ${at} of ${source}`, `0x${dataCrc.toString(16)}`);
+    if (dataCrc !== maskedCrc32c(data)) throw fleetError('TB_DATA_CRC', { at, source, received: `0x${dataCrc.toString(16)}` });
     records.push(data);
     at = end + FOOTER_BYTES;
   }

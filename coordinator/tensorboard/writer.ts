@@ -13,7 +13,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FleetError, expected } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 import { encodeEvent, type TbEvent } from './proto.ts';
 import { encodeRecord } from './record.ts';
 
@@ -40,7 +40,7 @@ export class SummaryWriter {
   constructor(logdir: string, opts: SummaryWriterOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.maxQueue = opts.maxQueue ?? 10;
-    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 1) throw expected('FLEET_ERR_CONFIG', 'SummaryWriter maxQueue to be an integer >= 1', opts.maxQueue);
+    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 1) throw fleetError('TB_MAX_QUEUE', { received: opts.maxQueue });
     mkdirSync(logdir, { recursive: true });
     const opened = openEventFile(path.resolve(logdir), Math.floor(this.now() / 1000));
     this.path = opened.path;
@@ -52,9 +52,9 @@ export class SummaryWriter {
 
   /** Queues one scalar as `simple_value` (what TensorBoard's Scalars() reads); NaN and Inf are kept. */
   scalar(tag: string, value: number, step: number): void {
-    if (typeof tag !== 'string' || tag.length === 0) throw expected('FLEET_ERR_DATA', 'a non-empty scalar tag', tag);
-    if (typeof value !== 'number') throw expected('FLEET_ERR_DATA', `a number for scalar "${tag}"`, value);
-    if (!Number.isSafeInteger(step)) throw expected('FLEET_ERR_DATA', `an integer step for scalar "${tag}"`, step);
+    if (typeof tag !== 'string' || tag.length === 0) throw fleetError('TB_BAD_TAG', { tag });
+    if (typeof value !== 'number') throw fleetError('TB_BAD_VALUE', { tag, value });
+    if (!Number.isSafeInteger(step)) throw fleetError('TB_BAD_STEP', { tag, step });
     this.append({ wallTime: this.now() / 1000, step, summary: { value: [{ tag, simpleValue: value }] } });
   }
 
@@ -75,7 +75,7 @@ export class SummaryWriter {
   }
 
   private append(event: TbEvent): void {
-    if (this.fd === undefined) throw new FleetError('FLEET_ERR_DATA', `Expected an open SummaryWriter. Received: a closed writer for ${this.path}`);
+    if (this.fd === undefined) throw fleetError('TB_CLOSED', { path: this.path });
     this.queue.push(encodeRecord(encodeEvent(event)));
     if (this.queue.length >= this.maxQueue) this.flush();
   }

@@ -17,4 +17,59 @@ export const COORDINATOR_MESSAGES = {
     code: 'FLEET_ERR_WEIGHTS_MISMATCH',
     template: 'Expected {count} weights in checkpoint {path}. Received: {received}',
   },
+  REDUCE_NOT_PARTICIPANT: {
+    code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
+    template: "Expected reduce only from round {round}'s participants. Received: one from worker {rank}",
+  },
+  REDUCE_VECTOR_SIZE: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected a reduce vector of 1 to {max} elements. Received: {received:q}',
+  },
+  REDUCE_NONFINITE: {
+    code: 'FLEET_ERR_NONFINITE',
+    template: 'Expected finite values in reduce {seq} of round {round}. Received: {received:q}',
+  },
+  REDUCE_DUPLICATE: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected one reduce {seq} per worker in round {round}. Received: a duplicate from worker {rank}',
+  },
+  REDUCE_LENGTH_MISMATCH: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: "Expected reduce {seq} of round {round} to have {count} elements, as the other workers' do. Received: {received:q}",
+  },
+  PEER_BAD_TRANSITION: {
+    code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
+    template: 'Expected a transition allowed from {state} ({allowed}). Received: {state} -> {to}',
+  },
+  TB_BAD_EVENT: {
+    code: 'FLEET_ERR_DATA',
+    template: 'Expected a protobuf-encoded tensorboard Event. Received: {received:q}',
+  },
+  TB_SHORT_HEADER: {
+    code: 'FLEET_ERR_DATA',
+    template: 'Expected a {size}-byte record header at byte {at} of {source}. Received: {received:q}',
+  },
+  TB_LENGTH_CRC: {
+    code: 'FLEET_ERR_DATA',
+    template: 'Expected a matching length CRC at byte {at} of {source}. Received: {received:q}',
+  },
+  TB_SHORT_RECORD: {
+    code: 'FLEET_ERR_DATA',
+    template: 'Expected {length} data bytes and a CRC at byte {at} of {source}. Received: {received:q}',
+  },
+  TB_DATA_CRC: {
+    code: 'FLEET_ERR_DATA',
+    template: 'Expected a matching data CRC at byte {at} of {source}. Received: {received:q}',
+  },
+  TB_MAX_QUEUE: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected SummaryWriter maxQueue to be an integer >= 1. Received: {received:q}',
+  },
+  TB_BAD_TAG: { code: 'FLEET_ERR_DATA', template: 'Expected a non-empty scalar tag. Received: {tag:q}' },
+  TB_BAD_VALUE: { code: 'FLEET_ERR_DATA', template: 'Expected a number for scalar "{tag}". Received: {value:q}' },
+  TB_BAD_STEP: { code: 'FLEET_ERR_DATA', template: 'Expected an integer step for scalar "{tag}". Received: {step:q}' },
+  TB_CLOSED: {
+    code: 'FLEET_ERR_DATA',
+    template: 'Expected an open SummaryWriter. Received: a closed writer for {path}',
+  },
 } as const satisfies Record<string, MessageSpec>;
