@@ -280,9 +280,7 @@ describe('installed into a fresh ESM project', () => {
     const r = await exec(process.execPath, [tsc, '-p', '.'], esm);
     const ours = r.out.split('\n').filter((l) => /error TS\d+/.test(l) && !l.startsWith('node_modules/@tensorflow/'));
     expect(ours).toEqual([]);
-    const skipped = await exec(process.execPath, [tsc, '-p', '.', '--skipLibCheck'], esm);
-    expect(skipped.out).toBe('');
-    expect(skipped.status).toBe(0);
+    expect(r.out).toMatch(/error TS/); // tfjs's own: proof that the .d.ts files were checked at all
   }, TEST_TIMEOUT_MS);
 });
 
