@@ -4,7 +4,8 @@
  * tensorfleet's tape, and the coordinator averages the gradients as for the built-in step.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FleetError, describe } from '../runtime/errors.ts';
+import { describe } from '../runtime/errors.ts';
+import { fleetError } from '../runtime/catalogue/index.ts';
 import type { SampleFn } from './keras/losses.ts';
 import { tapeGradients, trainableVariables, type StepResult } from './step.ts';
 
@@ -27,10 +28,10 @@ function checkOutput(out: unknown, wantPredictions: boolean): TrainStepOutput {
   const o = out as Partial<TrainStepOutput> | undefined;
   if (!o || !(o.loss instanceof tf.Tensor) || o.loss.rank !== 0) {
     const got = o?.loss instanceof tf.Tensor ? `loss of shape [${o.loss.shape.join(', ')}]` : describe(out === undefined ? undefined : Object.keys(out as object));
-    throw new FleetError('FLEET_ERR_JOB_INVALID', `Expected trainStep to return { loss: tf.Scalar, predictions? } with the batch-mean loss as a rank-0 tensor. Received: ${got}`);
+    throw fleetError('STEP_BAD_LOSS', { form: '{ loss: tf.Scalar, predictions? }', received: got });
   }
   if (wantPredictions && !(o.predictions instanceof tf.Tensor)) {
-    throw new FleetError('FLEET_ERR_JOB_INVALID', `Expected trainStep to return predictions as well, for compile.metrics. Received: ${describe(Object.keys(o))}`);
+    throw fleetError('STEP_NO_PREDICTIONS', { keys: Object.keys(o) });
   }
   return o as TrainStepOutput;
 }

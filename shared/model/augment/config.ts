@@ -4,7 +4,7 @@
  * the resolved form the transforms use. The layers and the batch pipeline share this one parser.
  */
 import { z } from 'zod';
-import { FleetError, describe } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import type { FillMode, FlipMode, Interpolation, SampleOptions } from './transforms.ts';
 
 /** The layer classes the augmentation pipeline and shared/model/layers provide, by their Keras names. */
@@ -111,7 +111,8 @@ export function parseAugmentation(entry: unknown, where = 'augmentation layer'):
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const at = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected ${where} to be one of ${AUGMENTATION_CLASSES.join(', ')} as { class_name, config } with Keras's config keys; ${issue?.message ?? 'invalid'}${at}. Received: ${describe(entry)}`);
+    const values = { where, classes: AUGMENTATION_CLASSES.join(', '), form: '{ class_name, config }', issue: issue?.message ?? 'invalid', at, entry };
+    throw fleetError('AUGMENT_BAD_LAYER', values);
   }
   const e = parsed.data;
   const s = e.config.seed ?? null;
@@ -128,7 +129,7 @@ export function parseAugmentation(entry: unknown, where = 'augmentation layer'):
       return { kind: 'RandomContrast', factor: contrastRange(e.config.factor), valueRange: e.config.value_range ?? [0, 255], seed: s };
     default: {
       const never: never = e;
-      throw new FleetError('FLEET_ERR_CONFIG', `Unhandled augmentation ${describe(never)}`);
+      throw fleetError('AUGMENT_UNHANDLED', { augmentation: never });
     }
   }
 }
@@ -147,7 +148,7 @@ export function kerasConfigOf(a: Augmentation): KerasAugmentationConfig {
       return { class_name: a.kind, config: { factor: [...a.factor], value_range: [...a.valueRange], seed: a.seed } };
     default: {
       const never: never = a;
-      throw new FleetError('FLEET_ERR_CONFIG', `Unhandled augmentation ${describe(never)}`);
+      throw fleetError('AUGMENT_UNHANDLED', { augmentation: never });
     }
   }
 }

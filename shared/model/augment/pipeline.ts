@@ -3,7 +3,7 @@
  * training batch inside the piscina threads, right after the rows are gathered. Plain data only, so
  * the resolved pipeline travels to the threads in workerData.
  */
-import { FleetError, describe } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { seededRandom } from '../../runtime/rng.ts';
 import { augmentSpecSchema, parseAugmentation, type AugmentSpec, type Augmentation } from './config.ts';
 import { applyParams, drawParams, mixSeed } from './random.ts';
@@ -26,11 +26,12 @@ export function resolveAugmentSpec(spec: AugmentSpec, xShape: readonly number[])
   const parsed = augmentSpecSchema.safeParse(spec);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected augment to be { layers: [{ class_name, config }, ...], seed? }; ${issue?.path.join('.') || 'augment'}: ${issue?.message}. Received: ${describe(spec)}`);
+    const form = '{ layers: [{ class_name, config }, ...], seed? }';
+    throw fleetError('AUGMENT_BAD_SPEC', { form, path: issue?.path.join('.') || 'augment', issue: issue?.message, spec });
   }
   const [, h, w, c] = xShape;
   if (xShape.length !== 4 || !h || !w || !c) {
-    throw new FleetError('FLEET_ERR_DATA', `Expected image data of shape [n, height, width, channels] for augment. Received: xShape [${xShape.join(', ')}]`);
+    throw fleetError('AUGMENT_NOT_IMAGES', { xShape: xShape.join(', ') });
   }
   const layers = parsed.data.layers.map((l, i) => parseAugmentation(l, `augment.layers[${i}]`));
   return { layers, seed: parsed.data.seed ?? 0, image: [h, w, c] };

@@ -1,5 +1,5 @@
 /** In-memory datasets as flat typed arrays, and the split views both coordinator and workers derive. */
-import { FleetError, describe } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 
 /** A dataset as flat row-major arrays: x has shape xShape, y has shape yShape, first dim = examples. */
 export interface ArrayData {
@@ -29,11 +29,11 @@ export function checkArrayData(name: string, d: ArrayData): void {
   const n = d.xShape[0];
   const elems = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
   if (!(d.x instanceof Float32Array) || !(d.y instanceof Float32Array)) {
-    throw new FleetError('FLEET_ERR_DATA', `Expected ${name}.x and ${name}.y to be Float32Arrays. Received: ${describe(d.x?.constructor?.name)}, ${describe(d.y?.constructor?.name)}`);
+    throw fleetError('DATA_NOT_FLOAT32', { name, x: d.x?.constructor?.name, y: d.y?.constructor?.name });
   }
-  if (n === undefined || d.yShape[0] !== n) throw new FleetError('FLEET_ERR_DATA', `Expected ${name} x and y to have the same number of examples. Received: xShape [${d.xShape}], yShape [${d.yShape}]`);
-  if (d.x.length !== elems(d.xShape)) throw new FleetError('FLEET_ERR_DATA', `Expected ${name}.x to hold ${elems(d.xShape)} values for shape [${d.xShape}]. Received: ${d.x.length}`);
-  if (d.y.length !== elems(d.yShape)) throw new FleetError('FLEET_ERR_DATA', `Expected ${name}.y to hold ${elems(d.yShape)} values for shape [${d.yShape}]. Received: ${d.y.length}`);
+  if (n === undefined || d.yShape[0] !== n) throw fleetError('DATA_COUNT_MISMATCH', { name, xShape: d.xShape, yShape: d.yShape });
+  if (d.x.length !== elems(d.xShape)) throw fleetError('DATA_X_SIZE', { name, count: elems(d.xShape), shape: d.xShape, received: d.x.length });
+  if (d.y.length !== elems(d.yShape)) throw fleetError('DATA_Y_SIZE', { name, count: elems(d.yShape), shape: d.yShape, received: d.y.length });
 }
 
 /** Derives the splits exactly as Keras does: validationSplit takes the last fraction of train, before shuffling. */

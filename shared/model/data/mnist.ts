@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import type { ArrayData } from './dataset.ts';
 
 const IMAGE_MAGIC = 0x00000803;
@@ -21,13 +21,13 @@ export function mnistDir(): string {
 /** Parses an IDX3 image file into [n, rows*cols] floats scaled to [0, 1]. */
 export function parseIdxImages(buf: Buffer, file = 'images'): { data: Float32Array; n: number; rows: number; cols: number } {
   if (buf.byteLength < 16 || buf.readUInt32BE(0) !== IMAGE_MAGIC) {
-    throw new FleetError('FLEET_ERR_DATA', `Expected an IDX3 image file with magic 0x803 in ${file}. Received: ${buf.byteLength} bytes, magic 0x${buf.byteLength >= 4 ? buf.readUInt32BE(0).toString(16) : '?'}`);
+    throw fleetError('MNIST_BAD_IMAGES', { file, bytes: buf.byteLength, magic: buf.byteLength >= 4 ? buf.readUInt32BE(0).toString(16) : '?' });
   }
   const n = buf.readUInt32BE(4);
   const rows = buf.readUInt32BE(8);
   const cols = buf.readUInt32BE(12);
   const size = n * rows * cols;
-  if (buf.byteLength !== 16 + size) throw new FleetError('FLEET_ERR_DATA', `Expected ${16 + size} bytes in ${file}. Received: ${buf.byteLength}`);
+  if (buf.byteLength !== 16 + size) throw fleetError('MNIST_FILE_SIZE', { bytes: 16 + size, file, received: buf.byteLength });
   const data = new Float32Array(size);
   for (let i = 0; i < size; i++) data[i] = (buf[16 + i] as number) / 255;
   return { data, n, rows, cols };
@@ -36,10 +36,10 @@ export function parseIdxImages(buf: Buffer, file = 'images'): { data: Float32Arr
 /** Parses an IDX1 label file into float class ids. */
 export function parseIdxLabels(buf: Buffer, file = 'labels'): Float32Array {
   if (buf.byteLength < 8 || buf.readUInt32BE(0) !== LABEL_MAGIC) {
-    throw new FleetError('FLEET_ERR_DATA', `Expected an IDX1 label file with magic 0x801 in ${file}. Received: ${buf.byteLength} bytes`);
+    throw fleetError('MNIST_BAD_LABELS', { file, bytes: buf.byteLength });
   }
   const n = buf.readUInt32BE(4);
-  if (buf.byteLength !== 8 + n) throw new FleetError('FLEET_ERR_DATA', `Expected ${8 + n} bytes in ${file}. Received: ${buf.byteLength}`);
+  if (buf.byteLength !== 8 + n) throw fleetError('MNIST_FILE_SIZE', { bytes: 8 + n, file, received: buf.byteLength });
   return Float32Array.from(buf.subarray(8));
 }
 
@@ -60,7 +60,7 @@ export function loadMnist(opts: MnistOptions = {}): { train: ArrayData; test: Ar
   const split = (imgFile: string, lblFile: string, limit: number | undefined): ArrayData => {
     const img = parseIdxImages(read(imgFile), imgFile);
     const labels = parseIdxLabels(read(lblFile), lblFile);
-    if (labels.length !== img.n) throw new FleetError('FLEET_ERR_DATA', `Expected ${img.n} labels in ${lblFile}. Received: ${labels.length}`);
+    if (labels.length !== img.n) throw fleetError('MNIST_LABEL_COUNT', { count: img.n, file: lblFile, received: labels.length });
     const n = Math.min(limit ?? img.n, img.n);
     const px = img.rows * img.cols;
     const xShape = opts.layout === 'image' ? [n, img.rows, img.cols, 1] : [n, px];

@@ -3,7 +3,7 @@
  * Both take (yTrue, yPred) and return one value per example; callers reduce with a mean (loss) or sum.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 
 /** A per-sample loss or metric: returns a tensor of shape [batch]. */
 export type SampleFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
@@ -85,7 +85,7 @@ export function canonicalLoss(name: string): string {
   const snake = snakeCase(name);
   const canonical = LOSS_ALIASES[snake] ?? snake;
   if (!(canonical in LOSSES)) {
-    throw new FleetError('FLEET_ERR_LOSS', `Expected a loss among ${[...Object.keys(LOSSES), ...Object.keys(LOSS_ALIASES)].join(', ')}. Received: "${name}"`);
+    throw fleetError('LOSS_UNKNOWN', { names: [...Object.keys(LOSSES), ...Object.keys(LOSS_ALIASES)].join(', '), name });
   }
   return canonical;
 }
@@ -109,7 +109,7 @@ export function canonicalMetric(name: string, loss: string): string {
     return 'categorical_accuracy';
   }
   const canonical = LOSS_ALIASES[snake] ?? snake;
-  if (!(canonical in METRICS)) throw new FleetError('FLEET_ERR_METRIC', `Expected a metric among accuracy, ${Object.keys(METRICS).join(', ')}. Received: "${name}"`);
+  if (!(canonical in METRICS)) throw fleetError('METRIC_UNKNOWN', { names: Object.keys(METRICS).join(', '), name });
   return canonical;
 }
 

@@ -1,6 +1,6 @@
 /** Keras optimizer names and configs mapped onto tfjs optimizers, with Keras's default learning rates. */
 import * as tf from '@tensorflow/tfjs';
-import { FleetError, describe } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { KerasAdam } from './keras-adam.ts';
 
 /** An optimizer as a name ('adam') or as a config object ({ name: 'sgd', learningRate: 0.1, momentum: 0.9 }). */
@@ -16,9 +16,9 @@ export function makeOptimizer(spec: OptimizerSpec | tf.Optimizer): tf.Optimizer 
   if (spec instanceof tf.Optimizer) return spec;
   const cfg = typeof spec === 'string' ? { name: spec } : spec;
   const name = String(cfg.name).toLowerCase();
-  if (!(name in DEFAULT_LR)) throw new FleetError('FLEET_ERR_OPTIMIZER', `Expected an optimizer among ${Object.keys(DEFAULT_LR).join(', ')}. Received: ${describe(spec)}`);
+  if (!(name in DEFAULT_LR)) throw fleetError('OPTIMIZER_UNKNOWN', { names: Object.keys(DEFAULT_LR).join(', '), spec });
   const lr = cfg.learningRate ?? (DEFAULT_LR[name] as number);
-  if (!(lr > 0) || !Number.isFinite(lr)) throw new FleetError('FLEET_ERR_OPTIMIZER', `Expected learningRate > 0. Received: ${describe(cfg.learningRate)}`);
+  if (!(lr > 0) || !Number.isFinite(lr)) throw fleetError('OPTIMIZER_LEARNING_RATE', { learningRate: cfg.learningRate });
   const c = cfg as Exclude<OptimizerSpec, string>;
   switch (name) {
     case 'sgd':
@@ -32,6 +32,6 @@ export function makeOptimizer(spec: OptimizerSpec | tf.Optimizer): tf.Optimizer 
     case 'adagrad':
       return tf.train.adagrad(lr, 0.1);
     default:
-      throw new FleetError('FLEET_ERR_OPTIMIZER', `Expected a known optimizer. Received: ${describe(spec)}`);
+      throw fleetError('OPTIMIZER_NOT_BUILT', { spec });
   }
 }

@@ -6,7 +6,7 @@
  * tf.customGrad with their exact gradient, so the layers may sit anywhere in a model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FleetError, describe } from '../../runtime/errors.ts';
+import { fleetError } from '../../runtime/catalogue/index.ts';
 import { seededRandom } from '../../runtime/rng.ts';
 import { kerasConfigOf, parseAugmentation, type Augmentation, type AugmentationClass } from '../augment/config.ts';
 import { applyParams, applyParamsGradient, drawParams } from '../augment/random.ts';
@@ -61,10 +61,10 @@ export abstract class RandomImageLayer extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean; [key: string]: unknown }): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    if (!x || (Array.isArray(inputs) && inputs.length !== 1)) throw new FleetError('FLEET_ERR_DATA', `${this.getClassName()} expects one input tensor. Received: ${Array.isArray(inputs) ? inputs.length : 0}`);
+    if (!x || (Array.isArray(inputs) && inputs.length !== 1)) throw fleetError('LAYER_ONE_INPUT', { layer: this.getClassName(), count: Array.isArray(inputs) ? inputs.length : 0 });
     if (kwargs['training'] !== true) return x;
     if (x.rank !== 3 && x.rank !== 4) {
-      throw new FleetError('FLEET_ERR_DATA', `${this.getClassName()} expects images of rank 4 [batch, height, width, channels] or rank 3. Received: shape [${x.shape.join(', ')}]`);
+      throw fleetError('LAYER_IMAGE_RANK', { layer: this.getClassName(), shape: x.shape.join(', ') });
     }
     return tf.tidy(() => {
       const batched = x.rank === 4 ? x : tf.expandDims(x, 0);
@@ -99,5 +99,5 @@ export abstract class RandomImageLayer extends tf.layers.Layer {
 
 /** Throws unless `args` is an options object (a layer factory's only argument). */
 export function checkArgs(className: string, args: unknown): void {
-  if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new FleetError('FLEET_ERR_CONFIG', `Expected ${className} arguments as an object. Received: ${describe(args)}`);
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) throw fleetError('LAYER_ARGS', { className, args });
 }
