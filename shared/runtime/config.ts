@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { BACKEND_REQUESTS } from './backend/select.ts';
-import { FleetError, describe } from './errors.ts';
+import { fleetError } from './catalogue/index.ts';
 
 /** The one set of timing defaults, in seconds, for the CLI's flags and the programmatic API alike. */
 export const DEFAULTS = Object.freeze({
@@ -119,21 +119,21 @@ export function parseConfig<C extends Command>(command: C, argv: readonly string
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (err) {
     const flags = Object.keys(options).map((k) => `--${k}`).join(', ');
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected flags of "tensorfleet ${command}" among ${flags}. Received: ${(err as Error).message}`);
+    throw fleetError('CONFIG_UNKNOWN_FLAG', { command, flags, reason: (err as Error).message });
   }
   const raw: Record<string, unknown> = { ...parsed.values };
   if ('job' in shape) {
-    if (parsed.positionals.length > 1) throw new FleetError('FLEET_ERR_CONFIG', `Expected one job module. Received: ${describe(parsed.positionals)}`);
+    if (parsed.positionals.length > 1) throw fleetError('CONFIG_ONE_JOB', { positionals: parsed.positionals });
     raw['job'] = parsed.positionals[0];
   } else if (parsed.positionals.length > 0) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected no positional arguments for "tensorfleet ${command}". Received: ${describe(parsed.positionals)}`);
+    throw fleetError('CONFIG_NO_POSITIONALS', { command, positionals: parsed.positionals });
   }
   const result = schemas[command].safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = String(issue?.path[0] ?? '');
     const flag = key === 'job' ? '<job>' : `--${key}`;
-    throw new FleetError('FLEET_ERR_CONFIG', `Invalid ${flag}: ${issue?.message}. Received: ${describe(raw[key])}`);
+    throw fleetError('CONFIG_INVALID_FLAG', { flag, issue: issue?.message, received: raw[key] });
   }
   if (command === 'coordinator') checkExposure(result.data as Config<'coordinator'>);
   return Object.freeze(result.data) as Config<C>;
@@ -155,8 +155,5 @@ export function exposedWithoutCurve(c: Config<'coordinator'>): boolean {
 /** A coordinator reachable from other hosts must authenticate them (CURVE), unless told --insecure. */
 function checkExposure(c: Config<'coordinator'>): void {
   if (!exposedWithoutCurve(c) || c.insecure) return;
-  throw new FleetError(
-    'FLEET_ERR_CONFIG',
-    `Expected --curve-secret-key FILE (see \`tensorfleet keys\`, docs/security.md) or --insecure to bind a non-loopback address. Received: --bind ${c.bind} without CURVE`,
-  );
+  throw fleetError('CONFIG_EXPOSED_WITHOUT_CURVE', { bind: c.bind });
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../errors.ts';
+import { fleetError } from '../catalogue/index.ts';
 import { registerWasmKernels } from './wasm-kernels/index.ts';
 
 /** What a user may ask for on the command line. */
@@ -54,7 +54,7 @@ export async function selectBackend(requested: BackendRequest, probes: BackendPr
     skipped.push({ backend: candidate, reason });
   }
   const why = skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
-  throw new FleetError('FLEET_ERR_BACKEND', `Expected backend "${requested}" to be available. Received: ${why}`, { skipped });
+  throw fleetError('BACKEND_UNAVAILABLE', { requested, why }, { skipped });
 }
 
 /** A one-paragraph log line: which backend was taken and why the others were skipped. */

@@ -3,4 +3,22 @@ import type { MessageSpec } from './index.ts';
 
 /** Templates by message id. */
 export const RUNTIME_MESSAGES = {
+  CONFIG_UNKNOWN_FLAG: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected flags of "tensorfleet {command}" among {flags}. Received: {reason}',
+  },
+  CONFIG_ONE_JOB: { code: 'FLEET_ERR_CONFIG', template: 'Expected one job module. Received: {positionals:q}' },
+  CONFIG_NO_POSITIONALS: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected no positional arguments for "tensorfleet {command}". Received: {positionals:q}',
+  },
+  CONFIG_INVALID_FLAG: { code: 'FLEET_ERR_CONFIG', template: 'Invalid {flag}: {issue}. Received: {received:q}' },
+  CONFIG_EXPOSED_WITHOUT_CURVE: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected --curve-secret-key FILE (see `tensorfleet keys`, docs/security.md) or --insecure to bind a non-loopback address. Received: --bind {bind} without CURVE',
+  },
+  BACKEND_UNAVAILABLE: {
+    code: 'FLEET_ERR_BACKEND',
+    template: 'Expected backend "{requested}" to be available. Received: {why}',
+  },
 } as const satisfies Record<string, MessageSpec>;
