@@ -169,7 +169,10 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
         break; // done, a refused join or a failed setup end the loop
       } catch (caught) {
         if (!isFleetError(caught)) throw caught;
-        await reportFailure(msg ?? refusedHeader(caught), caught);
+        const about = msg ?? refusedHeader(caught);
+        // A sum refused for its tensors fails the reductions waiting on it, as one of the wrong length does.
+        if (msg === undefined && about?.kind === 'reduced') reducer.refused(about.roundId, caught);
+        await reportFailure(about, caught);
       }
     }
   } finally {
