@@ -13,7 +13,7 @@ import { loadJob } from '../../shared/model/job.ts';
 import { selectBackend } from '../../shared/runtime/backend/select.ts';
 import { isFleetError } from '../../shared/runtime/errors.ts';
 import { createLogger } from '../../shared/runtime/log.ts';
-import type { MessageOf, WireTensor } from '../../shared/wire/protocol.ts';
+import { decodeMessage, encodeMessage, type MessageOf, type WireTensor } from '../../shared/wire/protocol.ts';
 import { readWeights } from '../../shared/wire/weights.ts';
 import { JOBS } from '../helpers/local.ts';
 
@@ -31,10 +31,14 @@ beforeAll(async () => {
 async function welcome(scale: number, edit?: (w: WireTensor[]) => WireTensor[]): Promise<MessageOf<'welcome'>> {
   const model = (await loadJob(JOB)).model();
   const weights = readWeights(model).map((t) => ({ ...t, data: t.data.map((v) => v * scale + 0.25) }));
-  return {
+  // Through the wire, as a worker gets it: decoding fills in every group the kind declares.
+  const frames = encodeMessage({
     kind: 'welcome', rank: 1, jobPath: JOB, modelConfig: JSON.stringify(modelToKerasJson(model)),
     compile: {}, backend: 'cpu', heartbeatIntervalMs: 1000, groups: { weights: edit ? edit(weights) : weights },
-  };
+  });
+  const msg = decodeMessage(frames);
+  if (msg.kind !== 'welcome') throw new Error(`Expected a welcome. Received: ${msg.kind}`);
+  return msg;
 }
 
 describe('startSession', () => {
