@@ -63,7 +63,7 @@ describe('hub', () => {
     const reply = { kind: 'evalResult', evalId: 4, samples: 1, lossSum: 0, metricSums: [], groups: { predictions: 1 } };
     const collected = hub.collect('evalResult', 4, [peer!], () => dealer.send(handMade(reply, [int32])), () => {});
     await expect(collected).rejects.toMatchObject({ code: 'FLEET_ERR_WORKER_LOST' });
-    const why = /sent an invalid evalResult \(FLEET_ERR_TENSOR_DTYPE: Expected dtype float32 for tensor 0 of group "predictions/;
+    const why = /sent an invalid evalResult \(FLEET_ERR_TENSOR_DTYPE: Expected dtype float32 for tensor 0 of group "pred/;
     await expect(collected).rejects.toThrow(why);
     clearInterval(beat);
     dealer.close();
