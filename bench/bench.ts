@@ -95,13 +95,13 @@ async function benchBackend(backend: BackendRequest): Promise<void> {
   print(`tensorfleet local, 2 workers    : ${two.rate.toFixed(0)} samples/s  = ${(two.rate / plain).toFixed(2)} x model.fit, ${(two.rate / one.rate).toFixed(2)} x 1 worker   (target >= 1.60)`);
   for (const [name, r] of [['1 worker', one], ['2 workers', two]] as const) {
     const t = r.times;
-    print(`per round, ${name}: total ${ms(t.total, t.rounds)} = compute ${ms(t.compute, t.rounds)} + encode ${ms(t.encode, t.rounds)} + transfer ${ms(t.transfer, t.rounds)} + aggregate ${ms(t.aggregate, t.rounds)} + apply ${ms(t.apply, t.rounds)}`);
+    print(`per round, ${name}: total ${ms(t.total, t.rounds)} = compute ${ms(t.compute, t.rounds)} + exchange ${ms(t.exchange, t.rounds)} + control ${ms(t.control, t.rounds)}; pulls ${ms(t.pull, 1)} in all`);
   }
   const bytes = 109_386 * 4; // the MLP's parameters as float32
   const rt = await zmqRoundTrip(bytes, 200);
   const cp = memcpy(bytes, 2000);
   print(`raw ZeroMQ round trip of ${(bytes / 1024).toFixed(0)} KiB over loopback: ${rt.toFixed(3)} ms; memcpy of the same: ${cp.toFixed(3)} ms (zmq/memcpy ${(rt / cp).toFixed(0)}x)`);
-  const transferPerRound = one.times.transfer / one.times.rounds * 1000;
+  const transferPerRound = one.times.exchange / one.times.rounds * 1000;
   print(`tensorfleet transfer per round (1 worker) / raw ZeroMQ round trip: ${(transferPerRound / rt).toFixed(2)}x`);
 }
 

@@ -34,7 +34,7 @@ async function cluster(sync: boolean): Promise<{ rate: number; compute: number; 
   const job = await loadJob(JOB, { sync });
   const r = await runLocalJob(job, { path: JOB, args: { sync } }, { job: JOB, workers: 2, backend, metricsHost: '127.0.0.1', metricsPort: 0, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 30_000, joinTimeoutMs: 120_000, quiet: true });
   const t = r.times;
-  return { rate: (t.rounds * 64) / t.total, compute: (t.compute / t.rounds) * 1000, transfer: (t.transfer / t.rounds) * 1000 };
+  return { rate: (t.rounds * 64) / t.total, compute: (t.compute / t.rounds) * 1000, transfer: (t.exchange / t.rounds) * 1000 };
 }
 
 const fit = await plainFit();

@@ -2,7 +2,7 @@
  * The `tensorfleet` command line:
  *   tensorfleet local --workers 2 examples/mnist-mlp.ts
  *   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --insecure --workers 2 examples/mnist-mlp.ts
- *   tensorfleet worker --connect tcp://HOST:5555 [--gpus all|0,1,...]
+ *   tensorfleet worker --connect tcp://HOST:5555 [--peer-host ADDRESS] [--gpus all|0,1,...]
  *
  * Room: cli/ is the command line (with the native build and the plot); library code never imports it.
  */
@@ -47,7 +47,7 @@ function onStopSignal(cleanup: () => Promise<void>): void {
 const USAGE = `usage:
   tensorfleet local --workers N [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] <job.ts>
   tensorfleet coordinator --bind tcp://0.0.0.0:5555 --insecure --workers N <job.ts>
-  tensorfleet worker --connect tcp://HOST:5555 [--gpus all|0,1,...]
+  tensorfleet worker --connect tcp://HOST:5555 [--peer-host ADDRESS] [--gpus all|0,1,...]
   tensorfleet plot | convert | inspect | setup | keys   (see README)
 common flags: --backend, --metrics-host, --metrics-port, --quiet, --max-message-size BYTES, --join-token-file FILE
 security flags (docs/security.md): coordinator --curve-secret-key FILE [--allow-keys DIR]; worker --curve-server-key FILE [--curve-secret-key FILE]
@@ -137,7 +137,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
         const { runWorker } = await import('../worker/worker.ts');
         const security = await securityOf('worker', c);
-        return await runWorker({ connect: c.connect, backend: c.backend, metricsHost: c['metrics-host'], metricsPort: c['metrics-port'], coordinatorTimeoutMs: c['coordinator-timeout'] * 1000, quiet: c.quiet, security });
+        return await runWorker({ connect: c.connect, backend: c.backend, metricsHost: c['metrics-host'], metricsPort: c['metrics-port'], coordinatorTimeoutMs: c['coordinator-timeout'] * 1000, quiet: c.quiet, security, peerHost: c['peer-host'] });
       }
       case undefined:
       case '-h':

@@ -50,6 +50,15 @@ export class WeightBroadcast {
     return next;
   }
 
+  /** Takes `all` as what the workers hold at `version` (pulled from one of them): nothing new to send. */
+  adopt(all: readonly WireTensor[], version: number): void {
+    const prev = this.current;
+    const fixedSame = prev.length === all.length && this.fixed.every((i) => sameData((all[i] as WireTensor).data, (prev[i] as WireTensor).data));
+    if (!fixedSame) this.generation++;
+    this.current = all;
+    this.currentVersion = version;
+  }
+
   /** All weights for a worker that lacks the current fixed ones, else only those training changes. */
   forPeer(peer: Peer): WeightsMessage {
     if (this.held.get(peer) !== this.generation || this.fixed.length === 0) return { tensors: this.current };

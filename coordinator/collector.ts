@@ -8,7 +8,7 @@ import type { Message, MessageOf } from '../shared/wire/protocol.ts';
 import type { Peer } from './peers.ts';
 
 /** The kinds that answer a request. */
-export type ReplyKind = 'gradients' | 'evalResult';
+export type ReplyKind = 'stepped' | 'evalResult' | 'pulled';
 
 /** A collection in flight as the hub sees it, whatever kind of reply it collects. */
 export interface Pending {

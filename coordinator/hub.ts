@@ -19,7 +19,7 @@ import {
   type Refusal, type Security, type ZapHandler,
 } from '../shared/wire/security/index.ts';
 import { SendQueue, frameBytes } from '../shared/wire/transport.ts';
-import { Collector, type Pending } from './collector.ts';
+import { Collector, type Pending, type ReplyKind } from './collector.ts';
 import { PeerRegistry, type Peer } from './peers.ts';
 import { Reduction } from './reduction.ts';
 
@@ -47,6 +47,8 @@ export interface WelcomePayload {
   readonly compile: Record<string, unknown>;
   readonly backend: string;
   readonly weights: readonly WireTensor[];
+  /** The coordinator's optimizer: every worker builds the same one and applies each committed step. */
+  readonly optimizer: { readonly className: string; readonly config: Record<string, unknown> };
 }
 
 /** The coordinator's socket, peers and liveness; used by the training loop. */
@@ -76,7 +78,7 @@ export class Hub {
     // Refused peers retry every 100 ms: one log line per peer and reason a minute, every refusal counted.
     this.refused = refusalReporter(log, opts.now, 60_000, () => metrics.rejectedMessages.inc({ code: 'FLEET_ERR_AUTH' }));
     if (this.security.keys) reportHandshakeRefusals(this.router, this.refused);
-    this.out = new SendQueue(this.router, (n) => metrics.bytesSent.inc(n));
+    this.out = new SendQueue(this.router, (n) => metrics.bytesSent.inc({ peer: 'worker' }, n));
     this.peers = new PeerRegistry((peer, from, reason) => {
       metrics.workerUp.set({ worker: String(peer.rank) }, peer.state === 'HEALTHY' ? 1 : 0);
       metrics.workersConnected.set(this.peers.inState('HEALTHY').length);
@@ -136,7 +138,7 @@ export class Hub {
   }
 
   /** Sends one request per participant and collects every reply, validated; throws if one is lost. */
-  async collect<K extends 'gradients' | 'evalResult'>(
+  async collect<K extends ReplyKind>(
     kind: K,
     id: number,
     participants: readonly Peer[],
@@ -197,9 +199,10 @@ export class Hub {
   private strikeRefused(peer: Peer, header: Header<MessageKind>, err: FleetError): void {
     const pending = this.pending;
     if (!pending || !pending.waitingFor(peer) || err.code === 'FLEET_ERR_STALE_ROUND') return;
-    const answers = header.kind === 'gradients' || header.kind === 'reduce'
-      ? pending.kind === 'gradients' && header.roundId === pending.id
-      : header.kind === 'evalResult' && pending.kind === 'evalResult' && header.evalId === pending.id;
+    const id = replyIdOf(header);
+    const answers = id !== undefined && header.kind !== 'reduce'
+      ? header.kind === pending.kind && id === pending.id
+      : header.kind === 'reduce' && pending.kind === 'stepped' && header.roundId === pending.id;
     if (answers) this.strike(peer, pending, err);
   }
 
@@ -222,7 +225,7 @@ export class Hub {
   private async receiveLoop(): Promise<void> {
     for await (const [routingId, ...frames] of this.router) {
       if (routingId === undefined) continue;
-      this.metrics.bytesReceived.inc(frameBytes([routingId, ...frames]));
+      this.metrics.bytesReceived.inc({ peer: 'worker' }, frameBytes([routingId, ...frames]));
       const peer = this.peers.get(routingId);
       let msg: Message | undefined;
       try {
@@ -255,10 +258,11 @@ export class Hub {
     if (peer.state === 'LOST' || peer.state === 'DONE') throw new FleetError('FLEET_ERR_UNKNOWN_PEER', `Expected messages only from live workers. Received: "${msg.kind}" from worker ${peer.rank} in state ${peer.state}`);
     peer.lastSeenMs = this.opts.now();
     switch (msg.kind) {
-      case 'gradients':
+      case 'stepped':
+      case 'pulled':
       case 'evalResult': {
         const pending = this.pending;
-        const id = msg.kind === 'gradients' ? msg.roundId : msg.evalId;
+        const id = replyIdOf(msg) as number;
         if (!pending || pending.kind !== msg.kind) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected no ${msg.kind} now (${pending ? `collecting ${pending.kind} ${pending.id}` : 'idle'}). Received: ${msg.kind} for id ${id}`);
         try {
           pending.offer(peer, msg, id);
@@ -276,6 +280,8 @@ export class Hub {
       case 'ready':
         if (peer.state !== 'JOINING') throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "ready" once, after welcome. Received: "ready" from worker ${peer.rank} in state ${peer.state}`);
         peer.tensorCounts.push(msg.numTensors);
+        peer.peerEndpoint = msg.peerEndpoint;
+        if (msg.peerKey !== undefined) peer.peerKey = msg.peerKey;
         this.peers.transition(peer, 'HEALTHY', 'ready');
         for (const w of this.joinWaiters.splice(0)) w();
         return;
@@ -283,7 +289,7 @@ export class Hub {
         this.log.warn(`worker ${peer.rank} reported ${msg.code}: ${msg.message}`);
         // A worker that cannot produce a finite result for the request in flight fails that request
         // (the model is never updated with it) instead of leaving it waiting forever.
-        if (this.pending && msg.replyId === this.pending.id && msg.inReplyTo === (this.pending.kind === 'gradients' ? 'round' : 'evaluate')) {
+        if (this.pending && msg.replyId === this.pending.id && msg.inReplyTo === REQUEST_OF[this.pending.kind]) {
           const code = msg.code === 'FLEET_ERR_NONFINITE' ? 'FLEET_ERR_NONFINITE' : 'FLEET_ERR_REMOTE';
           this.pending.fail(peer, new FleetError(code, `worker ${peer.rank} could not answer ${msg.inReplyTo} ${msg.replyId}: ${msg.code}: ${msg.message}`));
           return;
@@ -297,9 +303,11 @@ export class Hub {
       case 'evaluate':
       case 'reduced':
       case 'done':
+      case 'commit':
+      case 'pull':
       case 'scatter': // worker-to-worker kinds travel on the exchange's own links
       case 'gather':
-        throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected gradients, evalResult, reduce, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`);
+        throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected stepped, evalResult, pulled, reduce, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`);
       default: {
         const never: never = msg;
         throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);
@@ -314,8 +322,8 @@ export class Hub {
    */
   private onReduce(peer: Peer, msg: MessageOf<'reduce'>): void {
     const pending = this.pending;
-    if (!pending || pending.kind !== 'gradients' || pending.id !== msg.roundId) {
-      throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected reduce only for the round in flight (${pending?.kind === 'gradients' ? `round ${pending.id}` : 'none now'}). Received: reduce ${msg.seq} for round ${msg.roundId}`);
+    if (!pending || pending.kind !== 'stepped' || pending.id !== msg.roundId) {
+      throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected reduce only for the round in flight (${pending?.kind === 'stepped' ? `round ${pending.id}` : 'none now'}). Received: reduce ${msg.seq} for round ${msg.roundId}`);
     }
     if (!pending.waitingFor(peer)) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected reduce only from participants of round ${pending.id} that have not replied. Received: one from worker ${peer.rank}`);
     if (this.reduction?.roundId !== pending.id) this.reduction = new Reduction(pending.id, pending.participants);
@@ -347,21 +355,27 @@ export class Hub {
     const header = {
       kind: 'welcome' as const, rank: peer.rank, jobPath: welcome.jobPath,
       ...(welcome.jobArgs && { jobArgs: welcome.jobArgs }), modelConfig: welcome.modelConfig, compile: welcome.compile,
-      backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs, optimizer: welcome.optimizer,
     };
     peer.weightsVersion = 0;
     void this.send(peer, { ...header, groups: { weights: welcome.weights } });
   }
 }
 
-/**
- * Validation of a gradients reply: the sample count assigned, then the `gradients` and `state` groups,
- * one after the other, against `specs` (gradientSpecs, then stateSpecs): shapes, dtypes, finite values.
- */
-export function gradientValidator(specs: readonly TensorExpectation[], assigned: ReadonlyMap<string, number>): (peer: Peer, msg: MessageOf<'gradients'>) => void {
-  return (peer, msg) => {
-    const want = assigned.get(peer.id);
-    if (msg.samples !== want) throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected gradients over ${want} samples from worker ${peer.rank}. Received: ${msg.samples}`);
-    checkTensors([...msg.groups.gradients, ...msg.groups.state], specs, { finite: true });
-  };
+/** The request each reply kind answers, as an `error`'s inReplyTo names it. */
+const REQUEST_OF = { stepped: 'round', evalResult: 'evaluate', pulled: 'pull' } as const satisfies Record<ReplyKind, MessageKind>;
+
+/** The request id a reply (or a reduce) carries, if it is one. */
+function replyIdOf(h: Header<MessageKind>): number | undefined {
+  switch (h.kind) {
+    case 'stepped':
+    case 'reduce':
+      return h.roundId;
+    case 'evalResult':
+      return h.evalId;
+    case 'pulled':
+      return h.pullId;
+    default:
+      return undefined;
+  }
 }

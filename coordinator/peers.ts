@@ -40,6 +40,9 @@ export interface Peer {
   readonly tensorCounts: number[];
   /** Why the peer was lost, once it is. */
   lostReason?: string;
+  /** Where the other workers reach this one for the gradient exchange, and its CURVE key (from `ready`). */
+  peerEndpoint?: string;
+  peerKey?: string;
 }
 
 /** All workers the coordinator has ever admitted, by routing id. */

@@ -1,74 +1,103 @@
 /**
- * Collecting one training round's gradients: shard the batch over the healthy workers, send each its
- * shard with the current weights, and accept validated replies. With a deadline, workers that miss it
- * are stragglers: their shards move to the workers that answered (a follow-up request without a
- * deadline, so the round always completes), and their late replies are stale and dropped.
+ * One training step on the peer data plane, as the coordinator runs it: shard the batch over the
+ * members, send each its shard (with weights and optimizer state only to a member that lacks them) and
+ * the membership it exchanges gradients with, wait for every member to report its step exchanged, then
+ * commit it. The coordinator sends and receives control messages only: gradients travel between the
+ * workers (worker/exchange), and each worker applies the committed mean with its own optimizer.
  */
-import type { Logger } from '../shared/runtime/log.ts';
-import type { FleetMetrics } from '../shared/runtime/metrics.ts';
-import type { MessageOf, TensorExpectation, WireTensor } from '../shared/wire/protocol.ts';
-import type { Contribution } from './aggregate.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import type { OptimizerState } from '../shared/model/keras/optimizer-state.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
+import type { MessageOf, WireTensor } from '../shared/wire/protocol.ts';
 import type { WeightsMessage } from './broadcast.ts';
-import { gradientValidator, type Hub } from './hub.ts';
+import type { Hub } from './hub.ts';
 import type { Peer } from './peers.ts';
 import { shardBatch } from './shard.ts';
 
-/**
- * One accepted reply: who computed it and what it said; its `tensors` are the groups as the average
- * takes them, the `gradients` group then the `state` group (the order of the specs they were checked on).
- */
-export interface Accepted {
-  readonly peer: Peer;
-  readonly msg: MessageOf<'gradients'> & Contribution;
-}
-
-/** What a round needs to know. */
-export interface RoundRequest {
+/** What one step needs to know. */
+export interface StepRequest {
   readonly hub: Hub;
-  readonly nextId: () => number;
+  readonly roundId: number;
   readonly epoch: number;
   readonly step: number;
-  /** The weights each participant is sent (coordinator/broadcast.ts). */
-  readonly weightsFor: (peer: Peer) => WeightsMessage;
   readonly weightsVersion: number;
-  readonly specs: readonly TensorExpectation[];
+  readonly learningRate: number;
+  /** The session of this membership (see `sessionOf`). */
+  readonly session: string;
+  /** The weights a member lacks (none when it holds `weightsVersion`). */
+  readonly weightsFor: (peer: Peer) => WeightsMessage;
+  /** The optimizer state for a member that has none yet; undefined when it has. */
+  readonly optimizerFor: (peer: Peer) => OptimizerState | undefined;
   /** Per-request deadline in ms; 0 waits for everyone (liveness still comes from heartbeats). */
   readonly deadlineMs: number;
-  readonly metrics: FleetMetrics;
-  readonly log?: Logger;
 }
 
-/** Collects gradients for every example of `batch`, each example computed exactly once. */
-export function gatherGradients(req: RoundRequest, batch: Int32Array): Promise<Accepted[]> {
-  const workers = req.hub.peers.inState('HEALTHY');
-  const shards = shardBatch(batch, workers.length);
-  return collectShards(req, workers.map((p, i) => [p, shards[i] as Int32Array] as const).filter(([, s]) => s.length > 0), req.deadlineMs);
+/** A step every member exchanged: who took part and what each reported. */
+export interface SteppedRound {
+  readonly members: readonly Peer[];
+  readonly replies: readonly MessageOf<'stepped'>[];
 }
 
-async function collectShards(req: RoundRequest, pairs: readonly (readonly [Peer, Int32Array])[], deadlineMs: number): Promise<Accepted[]> {
+/** The members of a step: the healthy workers in rank order, as many as the batch has rows for. */
+export function membersFor(hub: Hub, rows: number): Peer[] {
+  return hub.peers.inState('HEALTHY').slice(0, Math.max(1, rows));
+}
+
+/** A session id for a membership: the same while the same workers take part (links stay up), new when
+ * it changes. `nonce` makes ids of different coordinator runs differ. */
+export function sessionOf(members: readonly Peer[], nonce: string): string {
+  return createHash('sha256').update(nonce).update(members.map((p) => p.id).join(',')).digest('hex').slice(0, 32);
+}
+
+/** A fresh nonce for `sessionOf`, one per coordinator run. */
+export function sessionNonce(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** Runs one step to the point where every member has exchanged it; throws if one is lost or late. */
+export async function exchangeRound(req: StepRequest, members: readonly Peer[], batch: Int32Array): Promise<SteppedRound> {
   const { hub } = req;
-  const id = req.nextId();
-  const shardOf = new Map(pairs.map(([p, s]) => [p.id, s]));
-  const replies = await hub.collect('gradients', id, pairs.map(([p]) => p), (peer) => {
-    const idx = shardOf.get(peer.id) as Int32Array;
-    const indices: WireTensor = { name: 'indices', dtype: 'int32', shape: [idx.length], data: idx };
-    const w = req.weightsFor(peer);
-    return hub.send(peer, {
-      kind: 'round', roundId: id, epoch: req.epoch, step: req.step, weightsVersion: req.weightsVersion,
-      ...(w.indices && { weightIndices: w.indices }), groups: { weights: w.tensors, indices: [indices] },
-    });
-  }, gradientValidator(req.specs, new Map(pairs.map(([p, s]) => [p.id, s.length]))), deadlineMs);
-  const accepted = pairs.flatMap(([peer]): Accepted[] => {
-    const msg = replies.get(peer.id);
-    return msg ? [{ peer, msg: { ...msg, tensors: [...msg.groups.gradients, ...msg.groups.state] } }] : [];
-  });
-  const late = pairs.filter(([p]) => !replies.has(p.id));
-  if (late.length === 0) return accepted;
-  req.metrics.stragglers.inc(late.length);
-  const leftover = Int32Array.from(late.flatMap(([, s]) => Array.from(s)));
-  req.log?.warn(`round ${id}: worker(s) ${late.map(([p]) => p.rank).join(', ')} missed the ${deadlineMs} ms deadline; their ${leftover.length} examples move to the ${accepted.length} faster worker(s)`);
-  const fast = accepted.map((a) => a.peer);
-  const reshard = shardBatch(leftover, fast.length);
-  const redo = fast.map((p, i) => [p, reshard[i] as Int32Array] as const).filter(([, s]) => s.length > 0);
-  return [...accepted, ...(await collectShards(req, redo, 0))];
+  const shards = shardBatch(batch, members.length);
+  const samples = shards.map((s) => s.length);
+  const endpoints = members.map((p) => p.peerEndpoint ?? '');
+  const keys = members.map((p) => p.peerKey);
+  const withKeys = keys.every((k): k is string => k !== undefined);
+  const replies = await hub.collect(
+    'stepped',
+    req.roundId,
+    members,
+    (peer, i) => {
+      const idx = shards[i] as Int32Array;
+      const indices: WireTensor = { name: 'indices', dtype: 'int32', shape: [idx.length], data: idx };
+      const w = req.weightsFor(peer);
+      const opt = req.optimizerFor(peer);
+      return hub.send(peer, {
+        kind: 'round',
+        roundId: req.roundId,
+        epoch: req.epoch,
+        step: req.step,
+        weightsVersion: req.weightsVersion,
+        ...(w.indices && { weightIndices: w.indices }),
+        ...(opt && { optimizerIterations: opt.iterations }),
+        learningRate: req.learningRate,
+        exchange: { session: req.session, rank: i, endpoints, ...(withKeys && { keys }), samples },
+        groups: { weights: w.tensors, optimizer: opt ? [...opt.slots] : [], indices: [indices] },
+      });
+    },
+    (peer, msg) => {
+      const want = samples[members.indexOf(peer)];
+      if (msg.samples !== want) throw fleetError('ROUND_SAMPLES', { want, rank: peer.rank, received: msg.samples });
+    },
+    req.deadlineMs,
+  );
+  const late = members.filter((p) => !replies.has(p.id));
+  if (late.length > 0) {
+    throw fleetError('ROUND_LATE', { roundId: req.roundId, ranks: late.map((p) => p.rank).join(', '), ms: req.deadlineMs });
+  }
+  return { members, replies: members.map((p) => replies.get(p.id) as MessageOf<'stepped'>) };
+}
+
+/** Tells every member to apply the step it exchanged; the model is then at `weightsVersion`. */
+export async function commitRound(hub: Hub, members: readonly Peer[], roundId: number, weightsVersion: number): Promise<void> {
+  await Promise.all(members.map((p) => hub.send(p, { kind: 'commit', roundId, weightsVersion })));
 }

@@ -12,6 +12,7 @@ import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import { checkCompile, compiledFunctions, loadJob, type FitSpec, type Job } from '../shared/model/job.ts';
 import { createLogger } from '../shared/runtime/log.ts';
 import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
+import { optimizerConfig } from '../shared/model/keras/optimizer-state.ts';
 import { createMetrics, serveMetrics } from '../shared/runtime/metrics.ts';
 import { saveModel } from '../shared/io/saving/index.ts';
 import { modelToKerasJson } from '../shared/io/model-json.ts';
@@ -121,7 +122,7 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
     log.info(`listening on ${endpoint}; waiting for ${opts.workers} worker(s)`);
     await opts.onListening?.({ endpoint, metricsPort: server.port, backend: choice.taken });
     const compile = { loss: typeof job.compile.loss === 'string' ? job.compile.loss : 'custom', metrics: job.compile.metrics ?? [] };
-    const welcome = { jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)), compile, backend: choice.taken, weights: readWeights(model) };
+    const welcome = { jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)), compile, backend: choice.taken, weights: readWeights(model), optimizer: optimizerConfig(optimizer) };
     await hub.admit(opts.workers, welcome, opts.joinTimeoutMs, opts.maxWorkers ?? opts.workers);
     const metricNames = job.compile.metrics ?? [];
     const trainer = new Trainer({

@@ -1,24 +1,25 @@
 /**
- * The synchronous data-parallel fit loop, split into named steps: shard a round, collect gradients,
- * average them, apply the optimizer (whose state lives only here), and evaluate at epoch end.
+ * The synchronous data-parallel fit loop, split into named steps: shard a round, let the workers
+ * exchange and average their gradients among themselves, commit the step (each worker applies it with
+ * its own optimizer), pull the model back when the coordinator needs it, and evaluate at epoch end.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CallbackList, type Logs, type TrainingControl } from '../shared/model/callbacks.ts';
 import type { Logger } from '../shared/runtime/log.ts';
 import { restoreCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.ts';
-import { getLearningRate, setLearningRate } from './callbacks/learning-rate.ts';
+import { getLearningRate, setLearningRate } from '../shared/model/keras/learning-rate.ts';
 import type { Splits } from '../shared/model/data/dataset.ts';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import type { FitSpec } from '../shared/model/job.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
 import type { WireTensor } from '../shared/wire/protocol.ts';
 import { epochPermutation, identityOrder } from '../shared/runtime/rng.ts';
-import { trainableVariables } from '../shared/model/step.ts';
-import { gradientSpecs, readWeights, stateSpecs, writeState } from '../shared/wire/weights.ts';
+import { readOptimizerState, type OptimizerState } from '../shared/model/keras/optimizer-state.ts';
+import { readWeights } from '../shared/wire/weights.ts';
 import { WeightBroadcast } from './broadcast.ts';
-import { weightedAverage } from './aggregate.ts';
 import type { Hub } from './hub.ts';
-import { gatherGradients, type Accepted } from './round.ts';
+import { pullState } from './pull.ts';
+import { commitRound, exchangeRound, membersFor, sessionNonce, sessionOf } from './round.ts';
 import type { Peer } from './peers.ts';
 import type { ProgressSink } from './progress.ts';
 import { EpochMetrics } from './callbacks/epoch-metrics.ts';
@@ -38,16 +39,14 @@ export interface PhaseTimes {
   rounds: number;
   /** Wall time of all rounds, end to end. */
   total: number;
-  /** Slowest worker's step, per round. */
+  /** Slowest worker's forward and backward pass, per round. */
   compute: number;
-  /** Reading weights out of the backend and framing them. */
-  encode: number;
-  /** Round trip minus the slowest worker's compute: the network and (de)serialisation. */
-  transfer: number;
-  /** Weighted averaging of gradients. */
-  aggregate: number;
-  /** Optimizer update on the coordinator. */
-  apply: number;
+  /** From the round request to every member's `stepped`, minus compute: the exchange between workers. */
+  exchange: number;
+  /** Preparing the requests and sending the commit. */
+  control: number;
+  /** Pulling the model back from a worker (epoch ends, checkpoints, joining workers). */
+  pull: number;
 }
 
 /** Everything the loop needs; the hub is already holding the participating workers. */
@@ -80,19 +79,21 @@ export interface TrainerContext {
 export class Trainer {
   /** The History callback: its record is what fit returns and history.json holds. */
   readonly history = new HistoryCallback();
-  readonly times: PhaseTimes = { rounds: 0, total: 0, compute: 0, encode: 0, transfer: 0, aggregate: 0, apply: 0 };
+  readonly times: PhaseTimes = { rounds: 0, total: 0, compute: 0, exchange: 0, control: 0, pull: 0 };
   private roundId = 0;
   private evalId = 0;
+  private pullId = 0;
   private weightsVersion = 0;
-  private readonly gradSpecs;
-  private readonly variables: tf.Variable[];
   private readonly broadcast: WeightBroadcast;
+  /** True after a committed step until the next pull: the workers' model is newer than this one. */
+  private ahead = false;
+  /** Workers that hold the optimizer's state (they took part in a committed step or were sent it). */
+  private readonly optimizerHeld = new WeakSet<Peer>();
+  private readonly nonce = sessionNonce();
   /** The progress bar's view of the epoch beyond the batch logs: updated before each onTrainBatchEnd. */
   private readonly soFar: { batchSize: number; logs: Logs } = { batchSize: 0, logs: {} };
 
   constructor(private readonly ctx: TrainerContext) {
-    this.gradSpecs = [...gradientSpecs(ctx.model), ...stateSpecs(ctx.model)];
-    this.variables = trainableVariables(ctx.model);
     this.broadcast = new WeightBroadcast(ctx.model);
     this.control = { model: ctx.model, optimizer: ctx.optimizer, stopTraining: false, params: { epochs: ctx.fit.epochs, steps: 0, batchSize: ctx.fit.batchSize, verbose: ctx.fit.verbose ?? 1 } };
   }
@@ -120,10 +121,13 @@ export class Trainer {
         await callbacks.call('onTestEnd', val);
         Object.assign(logs, val);
       }
+      // Callbacks read and write the coordinator's model (EarlyStopping, ModelCheckpoint): make it current.
+      await this.sync();
       await callbacks.call('onEpochEnd', epoch, logs);
       last = logs;
       if (trained.complete) await this.saveCheckpoint(callbacks, epoch + 1, 0, { lossSum: 0, metricSums: this.ctx.metricNames.map(() => 0), seen: 0 });
     }
+    await this.sync();
     await callbacks.call('onTrainEnd', last);
     return this.history;
   }
@@ -162,6 +166,7 @@ export class Trainer {
   private async saveCheckpoint(callbacks: CallbackList, epoch: number, step: number, accum: TrainerState['accum']): Promise<void> {
     const cfg = this.ctx.checkpoint;
     if (!cfg) return;
+    await this.sync();
     let learningRate: number | undefined;
     try { learningRate = getLearningRate(this.ctx.optimizer); } catch { learningRate = undefined; }
     const uses = this.sampleUses.get(epoch);
@@ -227,8 +232,8 @@ export class Trainer {
   }
 
   /**
-   * One synchronous round: shard, broadcast weights, collect, average, apply. A round whose gradients
-   * are not finite is not applied: it reports a NaN loss and the failure, and the model is unchanged.
+   * One synchronous round: shard, exchange between the workers, commit. A round whose gradients are not
+   * finite is not committed: it reports a NaN loss and the failure, and the model is unchanged.
    */
   async trainRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     const r = await this.resilient(`epoch ${epoch + 1} step ${step + 1}`, () => this.attemptRound(epoch, step, batch));
@@ -241,50 +246,69 @@ export class Trainer {
   }
 
   private async attemptRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
-    const { hub, metrics } = this.ctx;
+    const { hub, metrics, optimizer } = this.ctx;
     const t0 = performance.now();
-    this.takeWeights();
+    const members = membersFor(hub, batch.length);
+    const optimizerState = await this.prepare(members, true);
     const t1 = performance.now();
-    let accepted: Accepted[];
+    const roundId = this.roundId++;
+    let stepped;
     try {
-      accepted = await gatherGradients({
-        hub, nextId: () => this.roundId++, epoch, step, weightsFor: (peer) => this.broadcast.forPeer(peer), weightsVersion: this.weightsVersion, specs: this.gradSpecs,
-        deadlineMs: this.ctx.roundDeadlineMs ?? 0, metrics, ...(this.ctx.log && { log: this.ctx.log }),
-      }, batch);
+      stepped = await exchangeRound({
+        hub, roundId, epoch, step, weightsVersion: this.weightsVersion, learningRate: getLearningRate(optimizer),
+        session: sessionOf(members, this.nonce),
+        weightsFor: (peer) => (peer.weightsVersion === this.weightsVersion ? { tensors: [] } : this.broadcast.forPeer(peer)),
+        optimizerFor: (peer) => (this.optimizerHeld.has(peer) ? undefined : optimizerState),
+        deadlineMs: this.ctx.roundDeadlineMs ?? 0,
+      }, members, batch);
     } catch (err) {
       if (!isFleetError(err, 'FLEET_ERR_NONFINITE')) throw err;
       const failure = new FleetError('FLEET_ERR_NONFINITE', `Training diverged in epoch ${epoch + 1}, step ${step + 1}: ${err.message}. The model was not updated with it; add TerminateOnNaN to stop cleanly.`);
       return { lossSum: NaN, metricSums: this.ctx.metricNames.map(() => NaN), failure };
     }
-    const contributions = accepted.map((a) => a.msg);
     const t2 = performance.now();
-    // Gradients first, then the BatchNormalization moving statistics, both sample-weighted.
-    const averaged = weightedAverage(contributions);
+    const next = this.weightsVersion + 1;
+    await commitRound(hub, members, roundId, next);
+    stepped.members.forEach((p, i) => {
+      p.weightsVersion = next;
+      this.broadcast.delivered(p);
+      this.optimizerHeld.add(p);
+      p.tensorCounts.push((stepped.replies[i] as { numTensors: number }).numTensors);
+    });
+    this.weightsVersion = next;
+    this.ahead = true;
     const t3 = performance.now();
-    this.applyGradients(averaged.slice(0, this.variables.length));
-    if (averaged.length > this.variables.length) writeState(this.ctx.model, averaged.slice(this.variables.length));
-    const t4 = performance.now();
-    for (const a of accepted) {
-      a.peer.weightsVersion = this.weightsVersion;
-      this.broadcast.delivered(a.peer);
-      a.peer.tensorCounts.push(a.msg.numTensors);
-    }
-    this.weightsVersion++;
-    const compute = Math.max(...contributions.map((c) => c.computeSeconds));
-    this.accountRound(batch.length, { encode: (t1 - t0) / 1000, roundTrip: (t2 - t1) / 1000, compute, aggregate: (t3 - t2) / 1000, apply: (t4 - t3) / 1000 });
-    const lossSum = contributions.reduce((a, c) => a + c.lossSum, 0);
-    const metricSums = this.ctx.metricNames.map((_, i) => contributions.reduce((a, c) => a + (c.metricSums[i] ?? 0), 0));
+    const replies = stepped.replies;
+    const compute = Math.max(...replies.map((c) => c.computeSeconds));
+    this.accountRound(batch.length, { prepare: (t1 - t0) / 1000, roundTrip: (t2 - t1) / 1000, compute, commit: (t3 - t2) / 1000 });
+    const lossSum = replies.reduce((a, c) => a + c.lossSum, 0);
+    const metricSums = this.ctx.metricNames.map((_, i) => replies.reduce((a, c) => a + (c.metricSums[i] ?? 0), 0));
     metrics.loss.set({ scope: 'round', split: 'train' }, lossSum / batch.length);
     this.ctx.metricNames.forEach((name, i) => metrics.metric.set({ name, scope: 'round', split: 'train' }, (metricSums[i] as number) / batch.length));
     return { lossSum, metricSums };
   }
 
   /**
-   * Reads the weights the next request sends. Weights written since the last request without a round
-   * (EarlyStopping restoring the best epoch's before the test split) get a new version.
+   * Makes the weights (and, for a round, the optimizer state) the `peers` lack sendable: when one lacks
+   * them while the workers are ahead, the model is pulled first. Weights written here since the last
+   * request (EarlyStopping restoring the best epoch's before the test split) get a new version.
    */
-  private takeWeights(): void {
-    this.weightsVersion = this.broadcast.update(readWeights(this.ctx.model), this.weightsVersion);
+  private async prepare(peers: readonly Peer[], withOptimizer: boolean): Promise<OptimizerState | undefined> {
+    if (!this.ahead) this.weightsVersion = this.broadcast.update(readWeights(this.ctx.model), this.weightsVersion);
+    const lacks = (p: Peer) => p.weightsVersion !== this.weightsVersion || (withOptimizer && !this.optimizerHeld.has(p));
+    if (!peers.some(lacks)) return undefined;
+    await this.sync();
+    return withOptimizer ? readOptimizerState(this.ctx.model, this.ctx.optimizer) : undefined;
+  }
+
+  /** Brings this model and optimizer up to the workers' after committed steps (a no-op when current). */
+  async sync(): Promise<void> {
+    if (!this.ahead) return;
+    const t0 = performance.now();
+    await this.resilient('pull the model from a worker', () => pullState(this.ctx.hub, this.pullId++, this.ctx.model, this.ctx.optimizer, this.weightsVersion));
+    this.broadcast.adopt(readWeights(this.ctx.model), this.weightsVersion);
+    this.ahead = false;
+    this.times.pull += (performance.now() - t0) / 1000;
   }
 
   /** Distributed evaluation of a split: rows sharded across workers, sums gathered; keys get `prefix`. */
@@ -314,10 +338,10 @@ export class Trainer {
     const view = splits[split];
     if (!view) throw new FleetError('FLEET_ERR_DATA', `Expected a ${split} split to evaluate. Received: none`);
     const evalId = this.evalId++;
-    this.takeWeights();
     const workers = hub.peers.inState('HEALTHY');
     const ranges = shardRange(view.count, workers.length);
     const participants = workers.filter((_, i) => (ranges[i] as { count: number }).count > 0);
+    await this.prepare(participants, false);
     const replies = await hub.collect('evalResult', evalId, participants, (peer: Peer) => {
       const range = ranges[workers.indexOf(peer)] as { start: number; count: number };
       const w = peer.weightsVersion !== this.weightsVersion ? this.broadcast.forPeer(peer) : { tensors: [] };
@@ -344,32 +368,24 @@ export class Trainer {
     };
   }
 
-  private applyGradients(averaged: Float32Array[]): void {
-    const named = this.variables.map((v, i) => ({ name: v.name, tensor: tf.tensor(averaged[i] as Float32Array, v.shape, 'float32') }));
-    this.ctx.optimizer.applyGradients(named);
-    tf.dispose(named.map((n) => n.tensor));
-  }
-
-  private accountRound(samples: number, t: { encode: number; roundTrip: number; compute: number; aggregate: number; apply: number }): void {
+  private accountRound(samples: number, t: { prepare: number; roundTrip: number; compute: number; commit: number }): void {
     const { metrics } = this.ctx;
-    const total = t.encode + t.roundTrip + t.aggregate + t.apply;
-    const transfer = Math.max(t.roundTrip - t.compute, 0);
+    const total = t.prepare + t.roundTrip + t.commit;
+    const exchange = Math.max(t.roundTrip - t.compute, 0);
     Object.assign(this.times, {
       rounds: this.times.rounds + 1,
       total: this.times.total + total,
       compute: this.times.compute + t.compute,
-      encode: this.times.encode + t.encode,
-      transfer: this.times.transfer + transfer,
-      aggregate: this.times.aggregate + t.aggregate,
-      apply: this.times.apply + t.apply,
+      exchange: this.times.exchange + exchange,
+      control: this.times.control + t.prepare + t.commit,
     });
     metrics.rounds.inc();
     metrics.samplesTotal.inc(samples);
     metrics.samplesPerSecond.set(samples / total);
     metrics.roundDuration.observe({ phase: 'total' }, total);
     metrics.roundDuration.observe({ phase: 'compute' }, t.compute);
-    metrics.roundDuration.observe({ phase: 'communication' }, transfer + t.encode);
-    metrics.roundDuration.observe({ phase: 'aggregation' }, t.aggregate + t.apply);
+    metrics.roundDuration.observe({ phase: 'communication' }, exchange);
+    metrics.roundDuration.observe({ phase: 'aggregation' }, t.prepare + t.commit);
   }
 
   private logs(prefix: string, loss: number, metricValues: number[]): Record<string, number> {

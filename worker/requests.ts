@@ -6,12 +6,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { customGradientStep } from '../shared/model/custom-step.ts';
 import type { DataView_ } from '../shared/model/data/dataset.ts';
-import { FleetError } from '../shared/runtime/errors.ts';
+import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
 import { firstNonFinite, type MessageOf, type Outbound, type WireTensor } from '../shared/wire/protocol.ts';
 import { evaluateBatch, gradientStep } from '../shared/model/step.ts';
 import { synchronizedStep } from '../shared/model/sync-bn/step.ts';
-import { gradientsToWire, readState, writeWeightsGroup } from '../shared/wire/weights.ts';
+import { gradientsToWire, readState, readWeights, writeState, writeWeightsGroup } from '../shared/wire/weights.ts';
+import { readOptimizerState, writeOptimizerState } from '../shared/model/keras/optimizer-state.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
+import type { PeerMesh } from './exchange/mesh.ts';
+import type { ExchangeRouter } from './exchange/rounds.ts';
+import { applyStep, exchangeStep, flatten, membershipOf, stepSizes } from './exchange/step.ts';
 import type { ReduceClient } from './reduce-client.ts';
 import type { Session } from './session.ts';
 
@@ -21,16 +26,28 @@ const EVAL_CHUNK = 1024;
 /** Sends one message to the coordinator. */
 export type Send = (msg: Outbound) => Promise<void>;
 
-/** Answers one compute request (a round or an evaluation); throws a FleetError for one it cannot answer. */
-export async function handle(
-  msg: MessageOf<'round' | 'evaluate'>,
-  s: Session | undefined,
-  send: Send,
-  metrics: FleetMetrics,
-  reducer: ReduceClient,
-): Promise<void> {
+/** What the requests of one worker share: its link to the coordinator and its links to its peers. */
+export interface WorkerLinks {
+  readonly send: Send;
+  readonly metrics: FleetMetrics;
+  readonly reducer: ReduceClient;
+  readonly mesh: PeerMesh;
+  readonly exchange: ExchangeRouter;
+}
+
+/** Answers one request (a round, a commit, a pull or an evaluation); throws a FleetError for one it cannot answer. */
+export async function handle(msg: MessageOf<'round' | 'evaluate' | 'commit' | 'pull'>, s: Session | undefined, links: WorkerLinks): Promise<void> {
   if (!s) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "welcome" before "${msg.kind}". Received: "${msg.kind}" first`);
-  return msg.kind === 'round' ? onRound(msg, s, send, metrics, reducer) : onEvaluate(msg, s, send);
+  switch (msg.kind) {
+    case 'round':
+      return onRound(msg, s, links);
+    case 'commit':
+      return onCommit(msg, s);
+    case 'pull':
+      return onPull(msg, s, links.send);
+    case 'evaluate':
+      return onEvaluate(msg, s, links.send);
+  }
 }
 
 /** Takes the weights a round/evaluate message carries (all, or those at weightIndices), if any. */
@@ -56,38 +73,91 @@ function rowsOf(indices: WireTensor, view: DataView_): Int32Array {
   return abs;
 }
 
-async function onRound(msg: MessageOf<'round'>, s: Session, send: Send, metrics: FleetMetrics, reducer: ReduceClient): Promise<void> {
+async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks): Promise<void> {
+  const { send, metrics, reducer } = links;
+  s.pending = undefined;
+  // Dial the members first: their contributions may already be on the way.
+  if (links.mesh.current?.session !== msg.exchange.session) links.mesh.setMembership(membershipOf(msg.exchange));
   takeWeights(s, msg);
+  if (msg.optimizerIterations !== undefined) {
+    await writeOptimizerState(s.model, s.optimizer, { iterations: msg.optimizerIterations, slots: [...msg.groups.optimizer] });
+  }
   const indices = rowsOf(msg.groups.indices[0], s.splits.train);
   const started = performance.now();
-  const batch = await s.pool.gather('train', indices, s.augment ? msg.epoch : undefined);
   const n = indices.length;
-  const view = s.splits.train.data;
-  const x = tf.tensor(batch.x, [n, ...view.xShape.slice(1)]);
-  const y = tf.tensor(batch.y, [n, ...view.yShape.slice(1)]);
-  const compute = () => (s.trainStep ? customGradientStep(s.model, s.trainStep, s.metrics, x, y) : gradientStep(s.model, s.loss, s.metrics, x, y));
-  let step;
-  try {
-    step = s.syncBatchNorm ? await synchronizedStep(n, reducer.forRound(msg.roundId), compute, (r) => tf.dispose(r.grads)) : compute();
-  } finally {
-    tf.dispose([x, y]);
+  // The statistics as they were: a training pass moves them, and only a committed step may.
+  const before = readState(s.model);
+  let flat: Float32Array;
+  let loss = 0;
+  let metricSums = s.metrics.map(() => 0);
+  if (n === 0) {
+    // A member with no rows this step (a batch smaller than the membership) adds nothing to the mean.
+    const sizes = stepSizes(s.model);
+    flat = new Float32Array([...sizes.grads, ...sizes.state].reduce((a, b) => a + b, 0));
+  } else {
+    const batch = await s.pool.gather('train', indices, s.augment ? msg.epoch : undefined);
+    const view = s.splits.train.data;
+    const x = tf.tensor(batch.x, [n, ...view.xShape.slice(1)]);
+    const y = tf.tensor(batch.y, [n, ...view.yShape.slice(1)]);
+    const compute = () => (s.trainStep ? customGradientStep(s.model, s.trainStep, s.metrics, x, y) : gradientStep(s.model, s.loss, s.metrics, x, y));
+    let step;
+    try {
+      step = s.syncBatchNorm ? await synchronizedStep(n, reducer.forRound(msg.roundId), compute, (r) => tf.dispose(r.grads)) : compute();
+    } finally {
+      tf.dispose([x, y]);
+    }
+    const grads = gradientsToWire(s.model, step.grads);
+    tf.dispose(step.grads);
+    const after = readState(s.model);
+    writeState(s.model, before.map((t) => t.data as Float32Array));
+    const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => firstNonFinite(g.data) >= 0)?.name;
+    if (bad !== undefined) {
+      // Never exchange non-finite gradients: say so, so the coordinator fails the round rather than waiting.
+      const message = `Expected finite values; ${bad} is not finite (loss ${step.loss}) in round ${msg.roundId}`;
+      await send({ kind: 'error', code: 'FLEET_ERR_NONFINITE', message, inReplyTo: 'round', replyId: msg.roundId });
+      return;
+    }
+    flat = flatten([...grads.map((g) => g.data), ...after.map((t) => t.data)]);
+    loss = step.loss;
+    metricSums = step.metricSums;
   }
-  const grads = gradientsToWire(s.model, step.grads);
-  const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => firstNonFinite(g.data) >= 0)?.name;
-  if (bad !== undefined) {
-    // Never send non-finite gradients: say so, so the coordinator fails the round rather than waiting.
-    await send({ kind: 'error', code: 'FLEET_ERR_NONFINITE', message: `Expected finite values; ${bad} is not finite (loss ${step.loss}) in round ${msg.roundId}`, inReplyTo: 'round', replyId: msg.roundId });
-    return;
-  }
-  const state = readState(s.model);
   const computeSeconds = (performance.now() - started) / 1000;
-  metrics.roundDuration.observe({ phase: 'compute' }, computeSeconds);
-  metrics.samplesTotal.inc(n);
-  metrics.samplesPerSecond.set(n / computeSeconds);
-  metrics.loss.set({ scope: 'round', split: 'train' }, step.loss);
+  let averaged: Float32Array;
+  try {
+    averaged = await exchangeStep(links.exchange, msg, flat);
+  } catch (err) {
+    // The coordinator dropped this step (a member was lost) and sent a newer one: nothing to answer.
+    if (isFleetError(err) && err.details['messageId'] === 'EXCHANGE_SUPERSEDED') return;
+    throw err;
+  }
+  s.pending = { roundId: msg.roundId, averaged, learningRate: msg.learningRate };
+  if (n > 0) {
+    metrics.roundDuration.observe({ phase: 'compute' }, computeSeconds);
+    metrics.samplesTotal.inc(n);
+    metrics.samplesPerSecond.set(n / computeSeconds);
+    metrics.loss.set({ scope: 'round', split: 'train' }, loss);
+  }
   await send({
-    kind: 'gradients', roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums,
-    computeSeconds, numTensors: tf.memory().numTensors, groups: { gradients: grads, state },
+    kind: 'stepped', roundId: msg.roundId, samples: n, lossSum: loss * n, metricSums,
+    computeSeconds, numTensors: tf.memory().numTensors,
+  });
+}
+
+/** Applies the step the coordinator commits: the one this worker exchanged last. */
+async function onCommit(msg: MessageOf<'commit'>, s: Session): Promise<void> {
+  const p = s.pending;
+  if (!p || p.roundId !== msg.roundId) throw fleetError('COMMIT_NOT_PENDING', { roundId: msg.roundId, pending: p?.roundId ?? 'none' });
+  s.pending = undefined;
+  applyStep(s.model, s.optimizer, p.averaged, p.learningRate);
+  s.weightsVersion = msg.weightsVersion;
+}
+
+/** Sends this worker's weights and optimizer state back to the coordinator. */
+async function onPull(msg: MessageOf<'pull'>, s: Session, send: Send): Promise<void> {
+  const state = await readOptimizerState(s.model, s.optimizer);
+  await send({
+    kind: 'pulled', pullId: msg.pullId, weightsVersion: s.weightsVersion, optimizerIterations: state.iterations,
+    groups: { weights: readWeights(s.model), optimizer: [...state.slots] },
   });
 }
 

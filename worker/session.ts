@@ -14,6 +14,7 @@ import { modelFromKerasJson } from '../shared/io/model-json.ts';
 import type { MessageOf } from '../shared/wire/protocol.ts';
 import { prepareBatchNorm } from '../shared/model/sync-bn/step.ts';
 import { writeWeightsGroup } from '../shared/wire/weights.ts';
+import { optimizerFromConfig, writeOptimizerState } from '../shared/model/keras/optimizer-state.ts';
 import { BatchPool } from './batch-pool.ts';
 
 /** What a worker holds between requests. */
@@ -29,7 +30,11 @@ export interface Session {
   readonly augment?: AugmentPipeline;
   /** The job's BatchNormalization layers normalise over the global batch (job.syncBatchNorm). */
   readonly syncBatchNorm: boolean;
+  /** The coordinator's optimizer, rebuilt here: this worker applies every committed step itself. */
+  readonly optimizer: tf.Optimizer;
   weightsVersion: number;
+  /** The averaged gradient (then BN statistics) of the round exchanged last, until its commit. */
+  pending?: { readonly roundId: number; readonly averaged: Float32Array; readonly learningRate: number };
 }
 
 /** Builds the session a welcome describes; throws (FleetError or tfjs) when the job, data or model cannot be set up. */
@@ -42,6 +47,10 @@ export async function startSession(msg: MessageOf<'welcome'>, log: Logger): Prom
   if (job.syncBatchNorm) log.info(`syncBatchNorm: ${synchronized} BatchNormalization layer(s) normalise over the global batch`);
   const augment = job.augment && resolveAugmentSpec(job.augment, splits.train.data.xShape);
   writeWeightsGroup(model, msg.groups.weights);
+  const optimizer = optimizerFromConfig(msg.optimizer);
+  if (msg.optimizerIterations !== undefined) {
+    await writeOptimizerState(model, optimizer, { iterations: msg.optimizerIterations, slots: [...msg.groups.optimizer] });
+  }
   const sources: Record<string, DataView_['data']> = { train: splits.train.data };
   if (splits.validation) sources['validation'] = splits.validation.data;
   if (splits.test) sources['test'] = splits.test.data;
@@ -53,6 +62,7 @@ export async function startSession(msg: MessageOf<'welcome'>, log: Logger): Prom
     ...(job.trainStep && { trainStep: job.trainStep }),
     ...(augment && { augment }),
     syncBatchNorm: synchronized > 0,
+    optimizer,
     weightsVersion: 0, // the welcome carried version 0
   };
 }

@@ -17,7 +17,9 @@ import {
 import { NO_SECURITY, clientSocketOptions, describeSecurity, watchWorkerHandshakes, type Security } from '../shared/wire/security/index.ts';
 import { SendQueue, frameBytes } from '../shared/wire/transport.ts';
 import { ReduceClient } from './reduce-client.ts';
-import { handle } from './requests.ts';
+import { PeerMesh } from './exchange/mesh.ts';
+import { ExchangeRouter } from './exchange/rounds.ts';
+import { handle, type WorkerLinks } from './requests.ts';
 import { startSession, type Session } from './session.ts';
 
 /** Worker options, parsed and frozen by the CLI. */
@@ -32,7 +34,12 @@ export interface WorkerOptions {
   readonly quiet: boolean;
   /** CURVE keys, join token and frame cap (shared/wire/security); unset: NO_SECURITY. */
   readonly security?: Security;
+  /** The address this worker's peers reach it on for the gradient exchange (the port is chosen here). */
+  readonly peerHost: string;
 }
+/** Most values held for a round not begun yet, until the first round shows the model's size. */
+const MAX_EARLY_VALUES = 1 << 24;
+
 /** Runs a worker until the coordinator says done (exit code 0) or is lost (exit code 1). */
 export async function runWorker(opts: WorkerOptions): Promise<number> {
   let log = createLogger(`worker pid ${process.pid}`, opts.quiet);
@@ -48,13 +55,30 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   // A coordinator that refuses this worker's key will never change its mind: stop (exit code 1).
   if (security.keys) watchWorkerHandshakes(dealer, security, log, (err) => { log.error(`${err.code}: ${err.message}`); dealer.close(); });
   dealer.connect(opts.connect);
-  const out = new SendQueue(dealer, (n) => metrics.bytesSent.inc(n));
+  const out = new SendQueue(dealer, (n) => metrics.bytesSent.inc({ peer: 'coordinator' }, n));
   const send = (m: Outbound) => out.send(encodeMessage(m));
   let session: Session | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let lastHeard = Date.now();
   let exitCode = 1;
   const reducer = new ReduceClient(send);
+  const mesh = await PeerMesh.open({
+    host: opts.peerHost,
+    security,
+    observer: {
+      bytes: (direction, n) => (direction === 'sent' ? metrics.bytesSent : metrics.bytesReceived).inc({ peer: 'worker' }, n),
+      rejected: (err) => {
+        metrics.rejectedMessages.inc({ code: err.code });
+        log.warn(`rejected a peer message: ${err.code}: ${err.message}`);
+      },
+    },
+  });
+  log.info(`peers reach this worker at ${mesh.endpoint}`);
+  const exchange = new ExchangeRouter(mesh, MAX_EARLY_VALUES, (err) => {
+    metrics.rejectedMessages.inc({ code: err.code });
+    log.warn(`rejected a peer message: ${err.code}: ${err.message}`);
+  });
+  const links: WorkerLinks = { send, metrics, reducer, mesh, exchange };
   // Requests run one at a time, off the receive loop, so the loop can still take the `reduced` sums a
   // synchronized step waits for.
   let work: Promise<void> = Promise.resolve();
@@ -85,7 +109,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   try {
     for await (const frames of dealer) {
       lastHeard = Date.now();
-      metrics.bytesReceived.inc(frameBytes(frames));
+      metrics.bytesReceived.inc({ peer: 'coordinator' }, frameBytes(frames));
       let msg: Message | undefined;
       try {
         msg = decodeMessage(frames);
@@ -95,11 +119,17 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
             reducer.deliver(msg);
             continue;
           case 'round':
-          case 'evaluate': {
-            reducer.supersede(msg.kind === 'round' ? msg.roundId : undefined);
+          case 'evaluate':
+          case 'commit':
+          case 'pull': {
+            if (msg.kind !== 'commit') {
+              // The coordinator moved on: a reduction or an exchange still waiting belongs to a step it dropped.
+              reducer.supersede(msg.kind === 'round' ? msg.roundId : undefined);
+              exchange.supersede(msg.kind === 'round' ? msg.roundId : undefined);
+            }
             const request = msg;
             const current = session;
-            const answer = () => handle(request, current, send, metrics, reducer);
+            const answer = () => handle(request, current, links);
             work = work.then(() => answer().catch((caught: unknown) => reportFailure(request, caught)));
             continue;
           }
@@ -147,19 +177,21 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
               await send({ kind: 'error', code: e.code, message: e.message, inReplyTo: 'welcome' });
               break;
             }
-            await send({ kind: 'ready', numTensors: tf.memory().numTensors });
+            const peerKey = security.keys?.publicKey;
+            await send({ kind: 'ready', numTensors: tf.memory().numTensors, peerEndpoint: mesh.endpoint, ...(peerKey && { peerKey }) });
             continue;
           }
           case 'hello':
           case 'ready':
-          case 'gradients':
+          case 'stepped':
+          case 'pulled':
           case 'evalResult':
           case 'reduce':
           case 'scatter': // worker-to-worker kinds travel on the exchange's own links, never from the coordinator
           case 'gather':
             throw new FleetError(
               'FLEET_ERR_UNEXPECTED_MESSAGE',
-              `Expected round, evaluate, reduced, heartbeat, error, welcome or done from the coordinator. Received: "${msg.kind}"`,
+              `Expected round, evaluate, commit, pull, reduced, heartbeat, error, welcome or done from the coordinator. Received: "${msg.kind}"`,
             );
           default: {
             const never: never = msg;
@@ -177,12 +209,14 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     }
   } finally {
     reducer.supersede();
+    exchange.supersede();
     await work;
     clearInterval(watchdog);
     clearInterval(joinLoop);
     if (heartbeat) clearInterval(heartbeat);
     out.close();
     dealer.close();
+    await mesh.close();
     await session?.pool.close();
     await server.close();
   }

@@ -1,6 +1,6 @@
 /** LearningRateScheduler: set the learning rate at the start of every epoch from `schedule(epoch, lr)`. */
 import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
-import { getLearningRate, setLearningRate } from './learning-rate.ts';
+import { getLearningRate, setLearningRate } from '../../shared/model/keras/learning-rate.ts';
 
 /** Calls `schedule(epoch, currentLr)` at each epoch begin and applies the result. */
 export class LearningRateScheduler extends BaseCallback {

@@ -1,7 +1,7 @@
 /** ReduceLROnPlateau: multiply the coordinator optimizer's learning rate by `factor` on a plateau. */
 import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
 import { FleetError } from '../../shared/runtime/errors.ts';
-import { getLearningRate, setLearningRate } from './learning-rate.ts';
+import { getLearningRate, setLearningRate } from '../../shared/model/keras/learning-rate.ts';
 import { Monitor, type Mode } from './monitor.ts';
 
 /** Keras ReduceLROnPlateau arguments, camelCased. */

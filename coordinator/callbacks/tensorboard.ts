@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
 import { SummaryWriter } from '../tensorboard/index.ts';
-import { getLearningRate } from './learning-rate.ts';
+import { getLearningRate } from '../../shared/model/keras/learning-rate.ts';
 
 /** Keras TensorBoard arguments, camelCased. */
 export interface TensorBoardArgs {

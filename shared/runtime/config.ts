@@ -93,6 +93,9 @@ const workerFlags = {
   'metrics-port': port(9401),
   /** Seconds of coordinator silence after which the worker gives up. */
   'coordinator-timeout': seconds(30),
+  /** The address peers reach this worker on for the gradient exchange (a port is picked); loopback by default.
+   * On several hosts give this host's address as the other workers see it (in Kubernetes, the pod IP). */
+  'peer-host': z.string().regex(/^[\w.:-]+$/, 'a host name or IP address').default('127.0.0.1'),
   /** One worker process per GPU: "all" or indices as nvidia-smi -L numbers them, e.g. 0,1. Unset: this process is the worker. */
   gpus: z.string().regex(/^(all|\d+(,\d+)*)$/, 'all, or GPU indices such as 0,1').optional(),
 };

@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   FLEET_ERR_FORMAT: 'A file is not in a model format tensorfleet reads, or is truncated or corrupt.',
   FLEET_ERR_MODEL_CONFIG: 'A saved model config uses a layer or option TensorFlow.js cannot build.',
   FLEET_ERR_WEIGHTS_MISMATCH: 'Saved weights do not fit the model (layer count, weight count or shape).',
+  FLEET_ERR_STATE_LOST: 'Every worker holding the newest committed steps was lost before the coordinator pulled them.',
   FLEET_ERR_AUTH: 'A peer was refused: its CURVE key is not allowed, its CURVE handshake failed, or its join token is wrong.',
 } as const;
 

@@ -34,8 +34,9 @@ export interface FleetMetrics {
   readonly loss: client.Gauge<'scope' | 'split'>;
   readonly metric: client.Gauge<'name' | 'scope' | 'split'>;
   readonly roundDuration: client.Histogram<'phase'>;
-  readonly bytesSent: client.Counter;
-  readonly bytesReceived: client.Counter;
+  /** By the role of the other end: `coordinator` or `worker`. */
+  readonly bytesSent: client.Counter<'peer'>;
+  readonly bytesReceived: client.Counter<'peer'>;
   readonly workersConnected: client.Gauge;
   readonly workerUp: client.Gauge<'worker'>;
   readonly rejectedMessages: client.Counter<'code'>;
@@ -69,8 +70,18 @@ export function createMetrics(role: 'coordinator' | 'worker', backend: string, m
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: r,
     }),
-    bytesSent: new client.Counter({ name: METRIC.bytesSent, help: 'Bytes sent on the ZeroMQ socket.', registers: r }),
-    bytesReceived: new client.Counter({ name: METRIC.bytesReceived, help: 'Bytes received on the ZeroMQ socket.', registers: r }),
+    bytesSent: new client.Counter({
+      name: METRIC.bytesSent,
+      help: 'Bytes sent over ZeroMQ, by the role of the receiving end (peer="coordinator" or "worker").',
+      labelNames: ['peer'],
+      registers: r,
+    }),
+    bytesReceived: new client.Counter({
+      name: METRIC.bytesReceived,
+      help: 'Bytes received over ZeroMQ, by the role of the sending end (peer="coordinator" or "worker").',
+      labelNames: ['peer'],
+      registers: r,
+    }),
     workersConnected: new client.Gauge({ name: METRIC.workersConnected, help: 'Workers currently connected and healthy.', registers: r }),
     workerUp: new client.Gauge({ name: METRIC.workerUp, help: 'Per worker: 1 while healthy, 0 once lost or finished.', labelNames: ['worker'], registers: r }),
     rejectedMessages: new client.Counter({ name: METRIC.rejectedMessages, help: 'Inbound messages rejected by validation, by error code.', labelNames: ['code'], registers: r }),

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { FleetError, describe, expected, isFleetError } from '../runtime/errors.ts';
 
 /** Bumped on any incompatible change to a header or frame layout. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Largest header we accept, in bytes; headers are small, tensors travel in their own frames. */
 export const MAX_HEADER_BYTES = 1 << 20;
@@ -61,11 +61,19 @@ const welcome = z.strictObject({
   compile: z.record(z.string(), z.unknown()),
   backend: z.string().max(64),
   heartbeatIntervalMs: z.number().int().positive(),
+  /** The coordinator's optimizer (tfjs class name and config): every worker applies the same update. */
+  optimizer: z.strictObject({ className: z.string().max(128), config: z.record(z.string(), z.unknown()) }),
+  /** With an `optimizer` group: the optimizer's iteration count (its slots are the group). */
+  optimizerIterations: id.optional(),
 });
 const ready = z.strictObject({
   kind: z.literal('ready'),
   /** tf.memory().numTensors once the model is built, the baseline for leak checks. */
   numTensors: id,
+  /** Where this worker's peers reach it for the gradient exchange (worker/exchange). */
+  peerEndpoint: z.string().max(1024),
+  /** This worker's CURVE public key, when CURVE is on: its peers dial it with this key. */
+  peerKey: z.string().length(40).optional(),
 });
 const round = z.strictObject({
   kind: z.literal('round'),
@@ -75,9 +83,23 @@ const round = z.strictObject({
   /** The version of the `weights` group; without one, the worker must already hold this version. */
   weightsVersion: id,
   weightIndices,
+  /** With an `optimizer` group: the optimizer's iteration count (its slots are the group). */
+  optimizerIterations: id.optional(),
+  /** The learning rate of this step (callbacks change it on the coordinator). */
+  learningRate: z.number().positive().refine(Number.isFinite, 'a finite number'),
+  /** Who exchanges gradients this step: the session names the membership, `rank` this worker's place in
+   * it, then every member's endpoint (and CURVE key) and sample count, by rank. */
+  exchange: z.strictObject({
+    session: z.string().min(8).max(64),
+    rank: id,
+    endpoints: z.array(z.string().max(1024)).min(1).max(4096),
+    keys: z.array(z.string().length(40)).max(4096).optional(),
+    samples: z.array(id).max(4096),
+  }),
 });
-const gradients = z.strictObject({
-  kind: z.literal('gradients'),
+/** A worker's step is ready: its gradient is exchanged and averaged, waiting for `commit` to apply it. */
+const stepped = z.strictObject({
+  kind: z.literal('stepped'),
   roundId: id,
   samples: id,
   lossSum: finite,
@@ -105,6 +127,12 @@ const evalResult = z.strictObject({
   lossSum: finite,
   metricSums: z.array(finite).max(64),
 });
+/** Apply the averaged gradient of round `roundId`; the model is then at `weightsVersion`. */
+const commit = z.strictObject({ kind: z.literal('commit'), roundId: id, weightsVersion: id });
+/** Send back the model's weights and the optimizer's state (for checkpoints, callbacks and new members). */
+const pull = z.strictObject({ kind: z.literal('pull'), pullId: id });
+/** The answer to `pull`: all weights and the optimizer state, at `weightsVersion`. */
+const pulled = z.strictObject({ kind: z.literal('pulled'), pullId: id, weightsVersion: id, optimizerIterations: id });
 /** A worker's contribution to an all-reduce inside round `roundId` (synchronized BatchNormalization). */
 const reduce = z.strictObject({
   kind: z.literal('reduce'),
@@ -154,7 +182,10 @@ const headerSchemas = {
   welcome,
   ready,
   round,
-  gradients,
+  stepped,
+  commit,
+  pull,
+  pulled,
   evaluate,
   evalResult,
   reduce,
@@ -188,18 +219,27 @@ export interface GroupSpec {
  */
 export const GROUPS = {
   hello: {},
-  /** All model weights, in model.weights order (a model may have none: the worker checks the count). */
-  welcome: { weights: { dtype: 'float32', min: 0, max: MAX_TENSORS } },
+  /** All model weights, in model.weights order (a model may have none: the worker checks the count),
+   * then the optimizer's state (optimizer.getWeights() order) when it has any: a resumed run's. */
+  welcome: {
+    weights: { dtype: 'float32', min: 0, max: MAX_TENSORS },
+    optimizer: { dtype: 'float32', min: 0, max: MAX_TENSORS },
+  },
   ready: {},
   /** The weights the worker lacks (none when it holds `weightsVersion`), then its shard's row indices. */
   round: {
     weights: { dtype: 'float32', min: 0, max: MAX_TENSORS },
+    /** The optimizer's state, for a worker that joins (or rejoins) the exchange. */
+    optimizer: { dtype: 'float32', min: 0, max: MAX_TENSORS },
     indices: { dtype: 'int32', rank: 1, min: 1, max: 1 },
   },
-  /** One gradient per trainable weight, then the BatchNormalization moving statistics (stateWeights order). */
-  gradients: {
-    gradients: { dtype: 'float32', min: 1, max: MAX_TENSORS },
-    state: { dtype: 'float32', min: 0, max: MAX_TENSORS },
+  stepped: {},
+  commit: {},
+  pull: {},
+  /** All model weights, then the optimizer's state. */
+  pulled: {
+    weights: { dtype: 'float32', min: 0, max: MAX_TENSORS },
+    optimizer: { dtype: 'float32', min: 0, max: MAX_TENSORS },
   },
   evaluate: { weights: { dtype: 'float32', min: 0, max: MAX_TENSORS } },
   /** The outputs, rows in order, in 'predict' mode only. */

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { local, type LocalCluster } from '../../api/cluster.ts';
 import { CSVLogger } from '../../coordinator/callbacks/csv-logger.ts';
 import { EarlyStopping } from '../../coordinator/callbacks/early-stopping.ts';
-import { getLearningRate } from '../../coordinator/callbacks/learning-rate.ts';
+import { getLearningRate } from '../../shared/model/keras/learning-rate.ts';
 import { LearningRateScheduler } from '../../coordinator/callbacks/lr-scheduler.ts';
 import { ModelCheckpoint } from '../../coordinator/callbacks/model-checkpoint.ts';
 import { ReduceLROnPlateau } from '../../coordinator/callbacks/reduce-lr-on-plateau.ts';
@@ -92,7 +92,7 @@ describe('callbacks on the cluster', () => {
   });
 
   it('the optimizer really applies the changed learning rate (SGD, momentum, Adam)', async () => {
-    const { setLearningRate } = await import('../../coordinator/callbacks/learning-rate.ts');
+    const { setLearningRate } = await import('../../shared/model/keras/learning-rate.ts');
     for (const make of [() => tf.train.sgd(0.1), () => tf.train.momentum(0.1, 0.9), () => tf.train.adam(0.1)]) {
       const step = (lr: number) => {
         const opt = make();

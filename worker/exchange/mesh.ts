@@ -46,13 +46,21 @@ export interface MeshOptions {
   readonly host: string;
   readonly security?: Security;
   readonly observer?: MeshObserver;
+  /** Most bytes held for a session not known yet (default 256 MiB); beyond it such messages are refused. */
+  readonly maxHeldBytes?: number;
 }
+
+/** Default of MeshOptions.maxHeldBytes. */
+export const DEFAULT_MAX_HELD_BYTES = 256 << 20;
 
 /** One worker's end of the worker-to-worker links. */
 export class PeerMesh {
   private membership: Membership | undefined;
   private readonly dealers = new Map<number, { socket: zmq.Dealer; queue: SendQueue }>();
   private handler: (msg: PeerMessage) => void = () => {};
+  /** Messages of a session this worker has not been told of yet (a faster peer got its round first). */
+  private held: { readonly id: string; readonly msg: PeerMessage; readonly bytes: number }[] = [];
+  private heldBytes = 0;
   private readonly loop: Promise<void>;
 
   private constructor(
@@ -101,6 +109,10 @@ export class PeerMesh {
     }
     this.dealers.clear();
     this.membership = m;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const h of held) this.deliver(() => this.checkMember(h.id, h.msg));
     for (const peer of m.members) {
       if (peer.rank === m.rank) continue;
       const curve = sec.keys && peer.publicKey;
@@ -137,13 +149,9 @@ export class PeerMesh {
   private async receive(): Promise<void> {
     try {
       for await (const [id, ...frames] of this.router) {
-        this.opts.observer?.bytes?.('received', frameBytes(frames) + (id?.byteLength ?? 0));
-        try {
-          this.handler(this.admit(String(id), frames));
-        } catch (err) {
-          if (!isFleetError(err)) throw err;
-          this.opts.observer?.rejected?.(err);
-        }
+        const bytes = frameBytes(frames) + (id?.byteLength ?? 0);
+        this.opts.observer?.bytes?.('received', bytes);
+        this.deliver(() => this.admit(String(id), frames, bytes));
       }
     } catch (err) {
       // A closed socket ends the loop; anything else is a bug and must surface.
@@ -151,16 +159,33 @@ export class PeerMesh {
     }
   }
 
-  /** Validates one inbound message against the current membership. */
-  private admit(routingId: string, frames: Buffer[]): PeerMessage {
-    const m = this.membership;
+  private deliver(take: () => PeerMessage | undefined): void {
+    try {
+      const msg = take();
+      if (msg) this.handler(msg);
+    } catch (err) {
+      if (!isFleetError(err)) throw err;
+      this.opts.observer?.rejected?.(err);
+    }
+  }
+
+  /** Decodes one inbound message; one of another session waits (bounded) for the next membership. */
+  private admit(routingId: string, frames: Buffer[], bytes: number): PeerMessage | undefined {
     const msg = decodeMessage(frames);
-    if (msg.kind !== 'scatter' && msg.kind !== 'gather') {
-      throw fleetError('MESH_NOT_PEER_KIND', { received: msg.kind });
+    if (msg.kind !== 'scatter' && msg.kind !== 'gather') throw fleetError('MESH_NOT_PEER_KIND', { received: msg.kind });
+    if (msg.session === this.membership?.session) return this.checkMember(routingId, msg);
+    if (this.heldBytes + bytes > (this.opts.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES)) {
+      throw fleetError('MESH_SESSION', { want: this.membership?.session ?? '(none yet)', received: msg.session });
     }
-    if (!m || msg.session !== m.session) {
-      throw fleetError('MESH_SESSION', { want: m?.session ?? '(none yet)', received: msg.session });
-    }
+    this.held.push({ id: routingId, msg, bytes });
+    this.heldBytes += bytes;
+    return undefined;
+  }
+
+  /** Checks a message of the current session against its members. */
+  private checkMember(routingId: string, msg: PeerMessage): PeerMessage {
+    const m = this.membership;
+    if (!m || msg.session !== m.session) throw fleetError('MESH_SESSION', { want: m?.session ?? '(none yet)', received: msg.session });
     const member = m.members.some((p) => p.rank === msg.from && p.rank !== m.rank);
     if (!member || routingId !== `${m.session}/${msg.from}`) {
       throw fleetError('MESH_NOT_MEMBER', { session: m.session, from: msg.from, link: routingId });

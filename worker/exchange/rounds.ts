@@ -17,9 +17,9 @@ export class ExchangeRouter {
 
   constructor(
     private readonly mesh: PeerMesh,
-    /** Most values held for rounds not begun yet: beyond it a message is refused (a peer that runs ahead
-     * by more than one round is not following the protocol). */
-    private readonly maxEarlyValues: number,
+    /** Most values held for rounds not begun yet, until a round shows the model's size (then twice that):
+     * beyond it a message is refused (a peer that runs ahead by more than one round breaks the protocol). */
+    private maxEarlyValues: number,
     private readonly rejected: (err: FleetError) => void = () => {},
   ) {
     mesh.onMessage((msg) => this.route(msg));
@@ -30,6 +30,7 @@ export class ExchangeRouter {
     if (spec.roundId <= this.lastRound) throw fleetError('EXCHANGE_ROUND_ORDER', { last: this.lastRound, received: spec.roundId });
     this.active?.abort(fleetError('EXCHANGE_SUPERSEDED', { roundId: this.active.roundId, next: spec.roundId }));
     const round = new AllReduce(this.mesh, spec);
+    this.maxEarlyValues = Math.max(this.maxEarlyValues, 2 * spec.plan.size);
     this.active = round;
     this.lastRound = spec.roundId;
     const waiting = this.early.filter((m) => m.roundId === spec.roundId);
@@ -37,6 +38,13 @@ export class ExchangeRouter {
     this.earlyValues = this.early.reduce((n, m) => n + (m.groups.values[0].data.length), 0);
     for (const m of waiting) this.deliver(round, m);
     return round;
+  }
+
+  /** Aborts the round in progress when `next` is a newer round (or none is given): the coordinator has
+   * moved on, and a request queued behind the stuck exchange must not wait for it. */
+  supersede(next?: number): void {
+    if (!this.active || (next !== undefined && this.active.roundId >= next)) return;
+    this.abort(fleetError('EXCHANGE_SUPERSEDED', { roundId: this.active.roundId, next: next ?? 'none' }));
   }
 
   /** Aborts the round in progress, if any (a member was lost). */

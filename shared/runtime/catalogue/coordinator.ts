@@ -72,4 +72,27 @@ export const COORDINATOR_MESSAGES = {
     code: 'FLEET_ERR_DATA',
     template: 'Expected an open SummaryWriter. Received: a closed writer for {path}',
   },
+  ROUND_SAMPLES: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected a step over {want} samples from worker {rank}. Received: {received:q}',
+  },
+  ROUND_LATE: {
+    code: 'FLEET_ERR_WORKER_LOST',
+    template: 'Expected every member to exchange round {roundId} within {ms} ms. Received: nothing from worker(s) {ranks}',
+  },
+  PULL_NO_SOURCE: {
+    code: 'FLEET_ERR_STATE_LOST',
+    template: [
+      'Expected a live worker holding weights version {version} to pull from. ',
+      'Received: none ({live} live); resume from the last checkpoint',
+    ],
+  },
+  PULL_VERSION: {
+    code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
+    template: 'Expected weights version {want} from worker {rank}. Received: {received:q}',
+  },
+  PULL_SLOT: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected optimizer slots named #i/... with the shape of trainable variable i. Received: {received:q}',
+  },
 } as const satisfies Record<string, MessageSpec>;

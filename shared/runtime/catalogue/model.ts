@@ -70,4 +70,12 @@ export const MODEL_MESSAGES = {
     template: '{layer} expects images of rank 4 [batch, height, width, channels] or rank 3. Received: shape [{shape}]',
   },
   LAYER_ARGS: { code: 'FLEET_ERR_CONFIG', template: 'Expected {className} arguments as an object. Received: {args:q}' },
+  OPTIMIZER_UNKNOWN_CLASS: {
+    code: 'FLEET_ERR_OPTIMIZER',
+    template: 'Expected an optimizer class workers can rebuild (a Keras name or a registered tfjs class). Received: {received:q}',
+  },
+  OPTIMIZER_SLOT_NAME: {
+    code: 'FLEET_ERR_OPTIMIZER',
+    template: 'Expected an optimizer slot named after one of the model\'s {count} trainable variables. Received: {received:q}',
+  },
 } as const satisfies Record<string, MessageSpec>;

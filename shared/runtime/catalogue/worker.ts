@@ -55,4 +55,8 @@ export const WORKER_MESSAGES = {
     template: 'Expected a message from another member of session {session}. Received: from {from} on link {link:q}',
   },
   MESH_UNKNOWN_RANK: { code: 'FLEET_ERR_UNKNOWN_PEER', template: 'Expected a member rank to send to. Received: {received:q}' },
+  COMMIT_NOT_PENDING: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected a commit of the round this worker exchanged last ({pending}). Received: a commit of round {roundId}',
+  },
 } as const satisfies Record<string, MessageSpec>;

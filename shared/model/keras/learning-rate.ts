@@ -4,7 +4,7 @@
  * so that is used when present. Adam, RMSProp and Adagrad read the field on every update.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../../shared/runtime/errors.ts';
+import { FleetError } from '../../runtime/errors.ts';
 
 /** The optimizer's current learning rate. */
 export function getLearningRate(optimizer: tf.Optimizer): number {
