@@ -47,6 +47,8 @@ export interface WelcomePayload {
   readonly compile: Record<string, unknown>;
   readonly backend: string;
   readonly weights: readonly WireTensor[];
+  /** The job's arrays, when they travel with the welcome (the programmatic API's `cluster({ bind })`). */
+  readonly data?: readonly WireTensor[];
 }
 
 /** The coordinator's socket, peers and liveness; used by the training loop. */
@@ -350,7 +352,7 @@ export class Hub {
       backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
     };
     peer.weightsVersion = 0;
-    void this.send(peer, { ...header, groups: { weights: welcome.weights } });
+    void this.send(peer, { ...header, groups: { weights: welcome.weights, ...(welcome.data && { data: welcome.data }) } });
   }
 }
 
