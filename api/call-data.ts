@@ -58,9 +58,12 @@ export function toArrays(xName: string, x: tf.Tensor, yName: string, y: tf.Tenso
   if (!(x instanceof tf.Tensor) || !(y instanceof tf.Tensor)) {
     throw fleetError('API_NOT_TENSORS', { xName, yName, x: x?.constructor?.name, y: y?.constructor?.name });
   }
-  if (x.shape[0] !== y.shape[0]) throw fleetError('API_ROWS_MISMATCH', { xName, yName, xRows: x.shape[0], yRows: y.shape[0] });
+  if (x.shape[0] !== y.shape[0]) {
+    throw fleetError('API_ROWS_MISMATCH', { xName, yName, xRows: x.shape[0], yRows: y.shape[0] });
+  }
   const xs = x.dataSync();
-  return { x: xs instanceof Float32Array ? xs : Float32Array.from(xs), xShape: x.shape, y: Float32Array.from(y.dataSync()), yShape: y.shape };
+  const xArray = xs instanceof Float32Array ? xs : Float32Array.from(xs);
+  return { x: xArray, xShape: x.shape, y: Float32Array.from(y.dataSync()), yShape: y.shape };
 }
 
 /** The compile options tfjs's model.compile recorded: optimizer instance, loss (name or function), metric names. */

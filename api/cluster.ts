@@ -25,7 +25,9 @@ import type { Callback } from '../shared/model/callbacks.ts';
 import type { CompileSpec, FitSpec, Job } from '../shared/model/job.ts';
 import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
 import { fleetError } from '../shared/runtime/catalogue/index.ts';
-import { compileOf, lossRefOf, splitShapes, toArrays, wireArrays, writeCallFolder, type CallSplits } from './call-data.ts';
+import {
+  compileOf, lossRefOf, splitShapes, toArrays, wireArrays, writeCallFolder, type CallSplits,
+} from './call-data.ts';
 import { INLINE_JOB, type ClusterSpec } from './open.ts';
 import { reap } from './launcher.ts';
 import type { InlineMeta } from './inline-job.ts';
@@ -64,7 +66,11 @@ export class Cluster implements AsyncDisposable {
   private readonly optimizers = new WeakMap<tf.LayersModel, { key: string; optimizer: tf.Optimizer }>();
 
   /** Use `local()` or `cluster()`; this wraps what they opened. */
-  constructor(private readonly open: OpenHub, private readonly spec: ClusterSpec, private readonly children: readonly ChildProcess[]) {}
+  constructor(
+    private readonly open: OpenHub,
+    private readonly spec: ClusterSpec,
+    private readonly children: readonly ChildProcess[],
+  ) {}
 
   /** The endpoint the hub is bound to (workers connect here). */
   get endpoint(): string {
@@ -91,7 +97,8 @@ export class Cluster implements AsyncDisposable {
       ...(args.initialEpoch !== undefined && { initialEpoch: args.initialEpoch }),
     };
     return this.enqueue('fit', async () => {
-      const validation = args.validationData && toArrays('validationData[0]', args.validationData[0], 'validationData[1]', args.validationData[1]);
+      const v = args.validationData;
+      const validation = v && toArrays('validationData[0]', v[0], 'validationData[1]', v[1]);
       const splits: CallSplits = { train: toArrays('x', x, 'y', y), ...(validation && { validation }) };
       const compile = this.compileForFit(model, args.compile);
       return (await this.run('fit', model, splits, fit, compile, args.callbacks)).history;
@@ -102,7 +109,8 @@ export class Cluster implements AsyncDisposable {
   evaluate(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, args: EvaluateArgs = {}): Promise<number[]> {
     return this.enqueue('evaluate', async () => {
       const fit: FitSpec = { epochs: 1, batchSize: args.batchSize ?? 32, verbose: 0 };
-      const r = await this.run('evaluate', model, { test: toArrays('x', x, 'y', y) }, fit, args.compile ?? compileOf(model));
+      const compile = args.compile ?? compileOf(model);
+      const r = await this.run('evaluate', model, { test: toArrays('x', x, 'y', y) }, fit, compile);
       return Object.values(r.test ?? {});
     });
   }
@@ -116,7 +124,8 @@ export class Cluster implements AsyncDisposable {
       const yDummy = tf.zeros([n, ...outShape]);
       try {
         const fit: FitSpec = { epochs: 1, batchSize: args.batchSize ?? 32, verbose: 0 };
-        const r = await this.run('predict', model, { test: toArrays('x', x, 'y', yDummy) }, fit, args.compile ?? { optimizer: 'sgd', loss: 'mse' });
+        const compile = args.compile ?? { optimizer: 'sgd', loss: 'mse' };
+        const r = await this.run('predict', model, { test: toArrays('x', x, 'y', yDummy) }, fit, compile);
         if (!r.predictions) throw fleetError('API_NO_PREDICTIONS');
         return r.predictions;
       } finally {
@@ -166,21 +175,27 @@ export class Cluster implements AsyncDisposable {
     return { ...spec, optimizer };
   }
 
-  private async run(task: Task, model: tf.LayersModel, splits: CallSplits, fit: FitSpec, compile: CompileSpec, callbacks: Callback[] = []): Promise<RunResult> {
+  private async run(
+    task: Task, model: tf.LayersModel, splits: CallSplits, fit: FitSpec, compile: CompileSpec,
+    callbacks: Callback[] = [],
+  ): Promise<RunResult> {
     const spec = this.spec;
     for (const child of this.children) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw fleetError('API_WORKER_EXITED', { pid: child.pid, how: child.signalCode ?? `exit code ${child.exitCode}` });
+        const how = child.signalCode ?? `exit code ${child.exitCode}`;
+        throw fleetError('API_WORKER_EXITED', { pid: child.pid, how });
       }
     }
     const meta: InlineMeta = {
       compile: { loss: await lossRefOf(compile.loss, spec.modules), metrics: compile.metrics ?? [] },
       fit, splits: splitShapes(splits), modules: [...spec.modules], ...(spec.syncBatchNorm && { syncBatchNorm: true }),
     };
-    const empty = { x: new Float32Array(0), xShape: [0, ...(splits.test?.xShape.slice(1) ?? [])], y: new Float32Array(0), yShape: [0] };
+    const xRow = splits.test?.xShape.slice(1) ?? [];
+    const empty = { x: new Float32Array(0), xShape: [0, ...xRow], y: new Float32Array(0), yShape: [0] };
+    const { validation, test } = splits;
     const job: Job = {
       model: () => model, compile, fit, callbacks: () => callbacks, ...(spec.syncBatchNorm && { syncBatchNorm: true }),
-      data: () => ({ train: splits.train ?? empty, ...(splits.validation && { validation: splits.validation }), ...(splits.test && { test: splits.test }) }),
+      data: () => ({ train: splits.train ?? empty, ...(validation && { validation }), ...(test && { test }) }),
     };
     const healthy = this.open.hub.peers.inState('HEALTHY').length;
     const workers = spec.carry === 'folder' ? spec.workers : Math.max(spec.minWorkers, healthy);
@@ -190,7 +205,8 @@ export class Cluster implements AsyncDisposable {
       const args = dir !== undefined ? { dir } : { meta: JSON.stringify(meta) };
       const ref = { path: INLINE_JOB, args, label: `${task}()` };
       const prepared = await prepareTask(job, ref, opts);
-      return await runTask(this.open, job, ref, prepared, { ...opts, ...(dir === undefined && { data: wireArrays(splits) }) });
+      const data = dir === undefined ? { data: wireArrays(splits) } : {};
+      return await runTask(this.open, job, ref, prepared, { ...opts, ...data });
     } finally {
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
       // Between calls, newcomers are welcomed into the lobby (no data), not into a finished call.

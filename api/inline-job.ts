@@ -36,7 +36,9 @@ export interface InlineMeta {
   syncBatchNorm?: boolean;
 }
 
-function readSplit(dir: string, name: string, shapes: { xShape: number[]; yShape: number[] }): ArrayData {
+type Shapes = { xShape: number[]; yShape: number[] };
+
+function readSplit(dir: string, name: string, shapes: Shapes): ArrayData {
   const read = (f: string) => {
     const b = readFileSync(path.join(dir, f));
     return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
@@ -49,10 +51,12 @@ function isWireTensor(t: unknown): t is WireTensor {
 }
 
 /** The split's arrays from the welcome's data group, named `<split>.x` and `<split>.y`. */
-function takeSplit(arrays: readonly WireTensor[], name: string, shapes: { xShape: number[]; yShape: number[] }): ArrayData {
+function takeSplit(arrays: readonly WireTensor[], name: string, shapes: Shapes): ArrayData {
   const take = (n: string): Float32Array => {
     const t = arrays.find((a) => a.name === n);
-    if (!(t?.data instanceof Float32Array)) throw fleetError('API_INLINE_ARRAY_MISSING', { name: n, received: arrays.map((a) => a.name) });
+    if (!(t?.data instanceof Float32Array)) {
+      throw fleetError('API_INLINE_ARRAY_MISSING', { name: n, received: arrays.map((a) => a.name) });
+    }
     return t.data;
   };
   return { x: take(`${name}.x`), xShape: shapes.xShape, y: take(`${name}.y`), yShape: shapes.yShape };
@@ -61,14 +65,18 @@ function takeSplit(arrays: readonly WireTensor[], name: string, shapes: { xShape
 /** Imports the module that exports a custom loss and returns that export. */
 export async function resolveLoss(ref: LossRef): Promise<SampleFn> {
   const fn = (await importUserModule(ref.module))[ref.exportName];
-  if (typeof fn !== 'function') throw fleetError('API_LOSS_EXPORT_MISSING', { name: ref.exportName, module: ref.module, received: typeof fn });
+  if (typeof fn !== 'function') {
+    throw fleetError('API_LOSS_EXPORT_MISSING', { name: ref.exportName, module: ref.module, received: typeof fn });
+  }
   return (yTrue, yPred) => fn(yTrue, yPred);
 }
 
-function metaOf(args: Record<string, unknown>): { meta: InlineMeta; read: (name: string, s: { xShape: number[]; yShape: number[] }) => ArrayData } {
+/** The call's meta and how to read a split's arrays: from the folder, or from the welcome's data group. */
+function metaOf(args: Record<string, unknown>): { meta: InlineMeta; read: (name: string, s: Shapes) => ArrayData } {
   const { dir, meta, arrays } = args;
   if (typeof dir === 'string') {
-    return { meta: JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as InlineMeta, read: (n, s) => readSplit(dir, n, s) };
+    const fromFile = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as InlineMeta;
+    return { meta: fromFile, read: (n, s) => readSplit(dir, n, s) };
   }
   if (typeof meta === 'string') {
     const list = Array.isArray(arrays) ? arrays.filter(isWireTensor) : [];

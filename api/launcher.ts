@@ -49,20 +49,25 @@ export async function stopLocalWorkers(signal: NodeJS.Signals, graceMs = 5000): 
 }
 
 /** How local worker children are started: backend, metrics and extra flags, as a local run's options give them. */
-export type LocalWorkerSpec = Pick<LocalOptions, 'workers' | 'backend' | 'metricsHost' | 'metricsPort' | 'quiet' | 'workerArgs'>;
+export type LocalWorkerSpec = Pick<
+  LocalOptions, 'workers' | 'backend' | 'metricsHost' | 'metricsPort' | 'quiet' | 'workerArgs'
+>;
 
 /**
  * Starts `spec.workers` worker children connecting to `endpoint`; returns them and their metrics ports.
  * They are tracked for stopLocalWorkers until they exit.
  */
-export function spawnLocalWorkers(endpoint: string, spec: LocalWorkerSpec): { children: ChildProcess[]; metricsPorts: number[] } {
+export function spawnLocalWorkers(
+  endpoint: string, spec: LocalWorkerSpec,
+): { children: ChildProcess[]; metricsPorts: number[] } {
   const children: ChildProcess[] = [];
   const metricsPorts: number[] = [];
   for (let i = 0; i < spec.workers; i++) {
     const port = spec.metricsPort === 0 ? 0 : spec.metricsPort + 1 + i;
     metricsPorts.push(port);
     const args = [
-      'worker', '--connect', endpoint, '--backend', spec.backend, '--metrics-host', spec.metricsHost, '--metrics-port', String(port),
+      'worker', '--connect', endpoint, '--backend', spec.backend,
+      '--metrics-host', spec.metricsHost, '--metrics-port', String(port),
       ...(spec.quiet ? ['--quiet'] : []), ...(spec.workerArgs ?? []),
     ];
     const child = spawn(process.execPath, nodeArgs(ENTRY, args), { stdio: ['ignore', 'inherit', 'inherit'] });

@@ -12,10 +12,10 @@ import type { CoordinatorOptions } from '../coordinator/run.ts';
 import type { WelcomePayload } from '../coordinator/hub.ts';
 import { openHub, type OpenHub } from '../coordinator/open-hub.ts';
 import { modelToKerasJson } from '../shared/io/model-json.ts';
+import { OWN_MODULE_PREFIX } from '../shared/model/job.ts';
 import type { BackendRequest } from '../shared/runtime/backend/select.ts';
 import { fleetError } from '../shared/runtime/catalogue/index.ts';
 import { DEFAULTS, isLoopbackEndpoint } from '../shared/runtime/config.ts';
-import { siblingPath } from '../shared/runtime/module-path.ts';
 import { importUserModule } from '../shared/runtime/tsx.ts';
 import { loadSecurity } from '../shared/wire/security/index.ts';
 import { readWeights } from '../shared/wire/weights.ts';
@@ -23,8 +23,8 @@ import { Cluster } from './cluster.ts';
 import type { InlineMeta } from './inline-job.ts';
 import { reap, spawnLocalWorkers } from './launcher.ts';
 
-/** Path of the job module every worker loads for an API call (api/inline-job). */
-export const INLINE_JOB = siblingPath('./inline-job.ts', import.meta.url);
+/** The job module every worker loads for an API call: api/inline-job of the worker's own tensorfleet. */
+export const INLINE_JOB = `${OWN_MODULE_PREFIX}api/inline-job`;
 
 /** Options of `tensorfleet.local(...)`. */
 export interface LocalClusterOptions {
@@ -96,7 +96,10 @@ export async function local(opts: LocalClusterOptions): Promise<Cluster> {
       children.push(...spawnLocalWorkers(endpoint, { ...coordinator, workerArgs: [] }).children);
     },
   });
-  return start(open, { carry: 'folder', workers: opts.workers, minWorkers: opts.workers, maxWorkers: opts.workers, modules, syncBatchNorm: opts.syncBatchNorm === true, coordinator }, children);
+  const n = opts.workers;
+  const syncBatchNorm = opts.syncBatchNorm === true;
+  const spec = { carry: 'folder' as const, workers: n, minWorkers: n, maxWorkers: n, modules, syncBatchNorm };
+  return start(open, { ...spec, coordinator }, children);
 }
 
 /**
@@ -122,17 +125,27 @@ export async function cluster(opts: ClusterOptions): Promise<Cluster> {
   const coordinator = { ...coordinatorOptions(opts, opts.bind, { workers: opts.workers, min, max }), security };
   const modules = await importModules(opts.modules);
   const open = await openHub(coordinator);
-  return start(open, { carry: 'message', workers: opts.workers, minWorkers: min, maxWorkers: max, modules, syncBatchNorm: opts.syncBatchNorm === true, coordinator }, []);
+  const syncBatchNorm = opts.syncBatchNorm === true;
+  const spec = { carry: 'message' as const, workers: opts.workers, minWorkers: min, maxWorkers: max, modules };
+  return start(open, { ...spec, syncBatchNorm, coordinator }, []);
 }
 
 function checkWorkers(workers: unknown): void {
-  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1) throw fleetError('API_WORKERS', { received: workers });
+  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1) {
+    throw fleetError('API_WORKERS', { received: workers });
+  }
 }
 
-function coordinatorOptions(opts: LocalClusterOptions & { metricsHost?: string; minWorkersTimeoutMs?: number }, bind: string, n: { workers: number; min: number; max?: number }): CoordinatorOptions {
+function coordinatorOptions(
+  opts: LocalClusterOptions & { metricsHost?: string; minWorkersTimeoutMs?: number },
+  bind: string,
+  n: { workers: number; min: number; max?: number },
+): CoordinatorOptions {
   return Object.freeze({
-    bind, workers: n.workers, minWorkers: n.min, maxWorkers: n.max ?? n.workers, minWorkersTimeoutMs: opts.minWorkersTimeoutMs ?? 60_000,
-    job: INLINE_JOB, backend: opts.backend ?? 'auto', metricsHost: opts.metricsHost ?? '127.0.0.1', metricsPort: opts.metricsPort ?? 0,
+    bind, workers: n.workers, minWorkers: n.min, maxWorkers: n.max ?? n.workers,
+    minWorkersTimeoutMs: opts.minWorkersTimeoutMs ?? 60_000,
+    job: INLINE_JOB, backend: opts.backend ?? 'auto',
+    metricsHost: opts.metricsHost ?? '127.0.0.1', metricsPort: opts.metricsPort ?? 0,
     heartbeatIntervalMs: DEFAULTS.heartbeatIntervalSeconds * 1000,
     heartbeatTimeoutMs: DEFAULTS.heartbeatTimeoutSeconds * 1000,
     joinTimeoutMs: opts.joinTimeoutMs ?? DEFAULTS.joinTimeoutSeconds * 1000,
@@ -148,7 +161,9 @@ async function importModules(modules: readonly string[] | undefined): Promise<st
 }
 
 /** Welcomes the first workers into the lobby and wraps the open hub in a Cluster; closes all on failure. */
-async function start(open: OpenHub, base: Omit<ClusterSpec, 'lobby'>, children: readonly ChildProcess[]): Promise<Cluster> {
+async function start(
+  open: OpenHub, base: Omit<ClusterSpec, 'lobby'>, children: readonly ChildProcess[],
+): Promise<Cluster> {
   try {
     const spec: ClusterSpec = Object.freeze({ ...base, lobby: lobbyWelcome(open.backend, base.modules) });
     await open.hub.admit(base.workers, spec.lobby, base.coordinator.joinTimeoutMs, base.maxWorkers);
@@ -164,11 +179,13 @@ async function start(open: OpenHub, base: Omit<ClusterSpec, 'lobby'>, children: 
 function lobbyWelcome(backend: string, modules: readonly string[]): WelcomePayload {
   const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1], useBias: false })] });
   try {
-    const meta: InlineMeta = { compile: { loss: 'mse', metrics: [] }, fit: { epochs: 1, batchSize: 1, verbose: 0 }, splits: {}, modules: [...modules] };
-    return {
-      jobPath: INLINE_JOB, jobArgs: { meta: JSON.stringify(meta) }, modelConfig: JSON.stringify(modelToKerasJson(model)),
-      compile: { loss: 'mse', metrics: [] }, backend, weights: readWeights(model).map((w) => ({ ...w, data: Float32Array.from(w.data) })),
-    };
+    const compile = { loss: 'mse', metrics: [] };
+    const fit = { epochs: 1, batchSize: 1, verbose: 0 as const };
+    const meta: InlineMeta = { compile, fit, splits: {}, modules: [...modules] };
+    // Copies: the model's buffers go with it.
+    const weights = readWeights(model).map((w) => ({ ...w, data: Float32Array.from(w.data) }));
+    const modelConfig = JSON.stringify(modelToKerasJson(model));
+    return { jobPath: INLINE_JOB, jobArgs: { meta: JSON.stringify(meta) }, modelConfig, compile, backend, weights };
   } finally {
     model.dispose();
   }

@@ -62,7 +62,8 @@ export async function openHub(spec: HubSpec): Promise<OpenHub> {
     await close('could not start', false);
     throw err;
   }
-  return { hub, endpoint, backend: choice.taken, metrics, metricsPort: server.port, log, heartbeatIntervalMs: spec.heartbeatIntervalMs, close };
+  const heartbeatIntervalMs = spec.heartbeatIntervalMs;
+  return { hub, endpoint, backend: choice.taken, metrics, metricsPort: server.port, log, heartbeatIntervalMs, close };
 }
 
 /**
@@ -76,11 +77,12 @@ export async function welcomeAgain(open: OpenHub, payload: WelcomePayload): Prom
     open.hub.peers.transition(peer, 'JOINING', 'a new task');
     peer.lastSeenMs = Date.now();
     peer.weightsVersion = 0;
+    const { jobPath, jobArgs, modelConfig, compile, backend, weights, data } = payload;
     const header = {
-      kind: 'welcome' as const, rank: peer.rank, jobPath: payload.jobPath, ...(payload.jobArgs && { jobArgs: payload.jobArgs }),
-      modelConfig: payload.modelConfig, compile: payload.compile, backend: payload.backend, heartbeatIntervalMs: open.heartbeatIntervalMs,
+      kind: 'welcome' as const, rank: peer.rank, jobPath, ...(jobArgs && { jobArgs }), modelConfig, compile, backend,
+      heartbeatIntervalMs: open.heartbeatIntervalMs,
     };
-    await open.hub.send(peer, { ...header, groups: { weights: payload.weights, ...(payload.data && { data: payload.data }) } });
+    await open.hub.send(peer, { ...header, groups: { weights, ...(data && { data }) } });
   }
   return peers;
 }
