@@ -151,8 +151,11 @@ export async function runTask(
       jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)), compile,
       backend: open.backend, weights: readWeights(model), ...(opts.data && { data: opts.data }),
     };
+    const maxWorkers = opts.maxWorkers ?? opts.workers;
+    // Newcomers get this task's welcome from now on; then the workers of an earlier task get it too.
+    await hub.admit(0, welcome, opts.joinTimeoutMs, maxWorkers);
     await welcomeAgain(open, welcome);
-    await hub.admit(opts.workers, welcome, opts.joinTimeoutMs, opts.maxWorkers ?? opts.workers);
+    await hub.admit(opts.workers, welcome, opts.joinTimeoutMs, maxWorkers);
     const metricNames = job.compile.metrics ?? [];
     const trainer = new Trainer({
       hub, model, optimizer, splits, fit, metricNames, metrics,

@@ -3,6 +3,8 @@
  * second fit (which continues the first); cluster({ bind }) runs the same calls on workers started with
  * `tensorfleet worker --connect`; a custom loss travels by its module's export.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -100,10 +102,37 @@ describe('cluster({ bind }): workers started anywhere', () => {
     expect(exits.map((e) => e.code)).toEqual([0, 0]);
   });
 
+  it('takes the CLI\'s join token; a custom loss and the arrays travel to the worker by message', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tf-cluster-token-'));
+    const token = path.join(dir, 'join.token');
+    writeFileSync(token, 'a-join-token-of-32-characters-ok\n', { mode: 0o600 });
+    try {
+      const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+      const opts = { workers: 1, backend: 'cpu' as const, joinTokenFile: token, modules: [LOSS_MODULE] };
+      const starting = cluster({ bind: endpoint, ...opts });
+      const flags = ['--backend', 'cpu', '--metrics-port', '0', '--join-token-file', token];
+      procs.push(startCli(['worker', '--connect', endpoint, ...flags]));
+      const c = await starting;
+      open.push(c);
+      const { x, y: labels } = tensors(64);
+      const y = tf.oneHot(tf.cast(labels, 'int32'), 4);
+      const model = smallModel();
+      const reference = smallModel();
+      const compile = { optimizer: tf.train.sgd(0.1), loss: doubledCrossentropyPlusMae };
+      await c.fit(model, x, y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0, compile });
+      reference.compile({ optimizer: tf.train.sgd(0.1), loss: doubledCrossentropyPlusMae });
+      await reference.fit(x, y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+      expect(maxRelativeDiff(model, reference)).toBeLessThan(1e-5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a non-loopback bind without CURVE unless told insecure', async () => {
     const err = await cluster({ bind: 'tcp://0.0.0.0:5555', workers: 1 }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(FleetError);
-    expect((err as FleetError).message).toMatch(/Expected curveSecretKey .* or insecure: true .*Received: bind tcp:\/\/0\.0\.0\.0:5555 without CURVE/);
+    const why = /Expected curveSecretKey .* or insecure: true .*Received: bind tcp:\/\/0\.0\.0\.0:5555 without CURVE/;
+    expect((err as FleetError).message).toMatch(why);
   });
 });
 
@@ -115,7 +144,8 @@ describe('a custom loss in the programmatic API', () => {
     const y = tf.oneHot(tf.cast(labels, 'int32'), 4);
     const model = smallModel();
     const reference = smallModel();
-    await c.fit(model, x, y, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0, compile: { optimizer: tf.train.sgd(0.1), loss: doubledCrossentropyPlusMae } });
+    const compile = { optimizer: tf.train.sgd(0.1), loss: doubledCrossentropyPlusMae };
+    await c.fit(model, x, y, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0, compile });
     reference.compile({ optimizer: tf.train.sgd(0.1), loss: doubledCrossentropyPlusMae });
     await reference.fit(x, y, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0 });
     expect(maxRelativeDiff(model, reference)).toBeLessThan(1e-5);
@@ -129,7 +159,8 @@ describe('a custom loss in the programmatic API', () => {
     open.push(c);
     const { x, y } = tensors(32);
     const mine = (t: tf.Tensor, p: tf.Tensor) => tf.metrics.meanSquaredError(t, p);
-    const err = await c.fit(smallModel(), x, y, { compile: { optimizer: 'sgd', loss: mine } }).then(() => undefined, (e: unknown) => e);
+    const compile = { optimizer: 'sgd', loss: mine };
+    const err = await c.fit(smallModel(), x, y, { compile }).then(() => undefined, (e: unknown) => e);
     expect((err as FleetError).code).toBe('FLEET_ERR_LOSS');
     expect((err as FleetError).message).toMatch(/custom loss function "mine" to be exported .*Received: modules \[\]/);
   });
