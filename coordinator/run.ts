@@ -93,7 +93,9 @@ export interface PreparedTask {
 }
 
 /** Checks a job's compile options, data and model against each other before any worker is involved. */
-export async function prepareTask(job: Job, ref: JobRef, opts: CoordinatorOptions & { task?: Task }): Promise<PreparedTask> {
+export async function prepareTask(
+  job: Job, ref: JobRef, opts: CoordinatorOptions & { task?: Task },
+): Promise<PreparedTask> {
   // The job builds its model and optimizer before the backend is chosen, on tfjs's default cpu backend.
   consumeCpuBanner();
   const fit: FitSpec = { ...job.fit, ...opts.fit };
@@ -134,7 +136,9 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
  * earlier task), waits for `opts.workers` of them, then fits, evaluates or predicts. The hub stays open.
  */
 export async function runTask(
-  open: OpenHub, job: Job, ref: JobRef, prepared: PreparedTask, opts: CoordinatorOptions & { data?: readonly WireTensor[] },
+  open: OpenHub, job: Job, ref: JobRef, prepared: PreparedTask,
+  /** `data`: the job's arrays, sent with the welcome (for workers that cannot read the caller's files). */
+  opts: CoordinatorOptions & { data?: readonly WireTensor[] },
 ): Promise<RunResult> {
   const { hub, metrics, log } = open;
   const { task, fit, splits, model } = prepared;
@@ -148,7 +152,8 @@ export async function runTask(
     log.info(`waiting for ${opts.workers} worker(s)`);
     const compile = { loss: typeof job.compile.loss === 'string' ? job.compile.loss : 'custom', metrics: job.compile.metrics ?? [] };
     const welcome: WelcomePayload = {
-      jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)), compile,
+      jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)),
+      compile,
       backend: open.backend, weights: readWeights(model), ...(opts.data && { data: opts.data }),
     };
     const maxWorkers = opts.maxWorkers ?? opts.workers;
@@ -184,7 +189,8 @@ export async function runTask(
     const workerTensorCounts = hub.peers.all().map((p) => [...p.tensorCounts]);
     const sampleUses = [...trainer.sampleUses.entries()].map(([epoch, uses]) => ({ epoch, examples: uses.length, min: uses.reduce((a, b) => Math.min(a, b), 255), max: uses.reduce((a, b) => Math.max(a, b), 0) }));
     if (opts.out) writeJsonAtomic(path.join(opts.out, 'run.json'), { test, sampleUses, stragglerDrops: (await metrics.stragglers.get()).values[0]?.value ?? 0, workers: hub.peers.all().map((p) => ({ rank: p.rank, pid: p.pid, host: p.host, state: p.state, rounds: Math.max(p.tensorCounts.length - 1, 0), lostReason: p.lostReason })) });
-    return { history, ...(test && { test }), ...(predictions && { predictions }), model, times: trainer.times, workerTensorCounts, backend: open.backend };
+    const outputs = { ...(test && { test }), ...(predictions && { predictions }) };
+    return { history, ...outputs, model, times: trainer.times, workerTensorCounts, backend: open.backend };
   } finally {
     if (ownsOptimizer) optimizer.dispose();
   }
