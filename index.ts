@@ -1,4 +1,4 @@
-/** tensorfleet's public API: define jobs, load data, run the GradientTape-style step, run a local cluster. */
+/** tensorfleet's public API: define jobs, load data, run the GradientTape-style step, run a cluster (local or on several hosts). */
 export { defineJob, loadJob, type Job, type JobData, type CompileSpec, type FitSpec } from './shared/model/job.ts';
 export { loadMnist, type MnistOptions } from './shared/model/data/mnist.ts';
 export type { ArrayData } from './shared/model/data/dataset.ts';
@@ -9,7 +9,7 @@ export { selectBackend, describeChoice } from './shared/runtime/backend/select.t
 export { FleetError, ERROR_CODES } from './shared/runtime/errors.ts';
 export { PROTOCOL_VERSION } from './shared/wire/protocol.ts';
 export { runLocal } from './api/launcher.ts';
-export { local, LocalCluster, type LocalClusterOptions, type FitArgs } from './api/cluster.ts';
+export { local, cluster, Cluster, LocalCluster, type LocalClusterOptions, type ClusterOptions, type FitArgs, type EvaluateArgs } from './api/cluster.ts';
 export type { History } from './coordinator/training.ts';
 export { CallbackList, BaseCallback, type Callback, type Logs, type TrainingControl } from './shared/model/callbacks.ts';
 export { EarlyStopping } from './coordinator/callbacks/early-stopping.ts';

@@ -1,48 +1,38 @@
 /**
  * The programmatic API in the Keras guide's style:
  *
- *   const cluster = await tensorfleet.local({ workers: 2 });
+ *   await using cluster = await tensorfleet.local({ workers: 2 });     // or cluster({ bind, workers, ... })
  *   const history = await cluster.fit(model, xTrain, yTrain, { epochs: 5, batchSize: 64, validationSplit: 0.1 });
  *   const [loss, accuracy] = await cluster.evaluate(model, xTest, yTest);
  *   const predictions = await cluster.predict(model, xTest);
  *
- * The model stays in the caller's process (it is the coordinator's model, so it ends up trained);
- * each call starts its worker processes, hands them the data through a temporary folder, and reaps them.
+ * A cluster is a handle on what runs: the coordinator's hub in this process and its workers, kept across
+ * calls until `close()`. The model stays in the caller's process (it is the coordinator's model, so it ends
+ * up trained, and a second fit continues from its weights and optimizer state, as Keras does). Each call
+ * welcomes the same workers again with its job, model, weights and data; the data goes through a
+ * temporary folder for `local()` and travels with the welcome for `cluster({ bind })`.
  *
  * Room: api/ is the programmatic entry (this cluster and the local launcher); it may import
  * coordinator/ and shared/, and nothing in the library imports cli/ or bench/.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
-import { runLocalJob, type LocalOptions } from './launcher.ts';
-import type { RunResult, Task } from '../coordinator/run.ts';
+import { prepareTask, runTask, type CoordinatorOptions, type RunResult, type Task } from '../coordinator/run.ts';
 import type { History } from '../coordinator/training.ts';
-import type { BackendRequest } from '../shared/runtime/backend/select.ts';
+import type { OpenHub } from '../coordinator/open-hub.ts';
 import type { Callback } from '../shared/model/callbacks.ts';
-import type { ArrayData } from '../shared/model/data/dataset.ts';
-import { DEFAULTS } from '../shared/runtime/config.ts';
-import { FleetError, describe } from '../shared/runtime/errors.ts';
-import { siblingPath } from '../shared/runtime/module-path.ts';
-import { importUserModule } from '../shared/runtime/tsx.ts';
-import type { InlineMeta } from './inline-job.ts';
 import type { CompileSpec, FitSpec, Job } from '../shared/model/job.ts';
+import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
+import {
+  compileOf, lossRefOf, splitShapes, toArrays, wireArrays, writeCallFolder, type CallSplits,
+} from './call-data.ts';
+import { INLINE_JOB, type ClusterSpec } from './open.ts';
+import { reap } from './launcher.ts';
+import type { InlineMeta } from './inline-job.ts';
 
-const INLINE_JOB = siblingPath('./inline-job.ts', import.meta.url);
-
-/** Options of `tensorfleet.local(...)`. */
-export interface LocalClusterOptions {
-  workers: number;
-  backend?: BackendRequest;
-  /** Modules every worker imports first, e.g. ones that register custom layers. */
-  modules?: string[];
-  /** Port of the coordinator's /metrics (0, the default here, picks a free one). */
-  metricsPort?: number;
-  quiet?: boolean;
-  /** BatchNormalization over the whole global batch, across workers (a job's `syncBatchNorm`). */
-  syncBatchNorm?: boolean;
-}
+export { local, cluster, type LocalClusterOptions, type ClusterOptions } from './open.ts';
 
 /** Keras fit arguments, camelCased; `batchSize` is the global batch. */
 export interface FitArgs {
@@ -59,14 +49,43 @@ export interface FitArgs {
   compile?: CompileSpec;
 }
 
-/** A local cluster: a coordinator in this process and `workers` child processes per call. */
-export class LocalCluster {
-  constructor(private readonly opts: Readonly<LocalClusterOptions>) {}
+/** evaluate and predict arguments. */
+export interface EvaluateArgs {
+  batchSize?: number;
+  compile?: CompileSpec;
+}
+
+/**
+ * A running cluster: a hub in this process and its workers, reused by every fit, evaluate and predict
+ * until `close()`. Calls on one cluster run one at a time, in the order they were made.
+ */
+export class Cluster implements AsyncDisposable {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** The optimizer made for a model from a compile spec given by name, kept so a second fit continues it. */
+  private readonly optimizers = new WeakMap<tf.LayersModel, { key: string; optimizer: tf.Optimizer }>();
+
+  /** Use `local()` or `cluster()`; this wraps what they opened. */
+  constructor(
+    private readonly open: OpenHub,
+    private readonly spec: ClusterSpec,
+    private readonly children: readonly ChildProcess[],
+  ) {}
+
+  /** The endpoint the hub is bound to (workers connect here). */
+  get endpoint(): string {
+    return this.open.endpoint;
+  }
+
+  /** Process ids of the workers healthy now, by rank. */
+  get workerPids(): number[] {
+    return this.open.hub.peers.inState('HEALTHY').map((p) => p.pid);
+  }
 
   /** Trains `model` on (x, y), distributed; returns the Keras History. */
-  async fit(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, args: FitArgs = {}): Promise<History> {
+  fit(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, args: FitArgs = {}): Promise<History> {
     if (args.validationSplit !== undefined && !(args.validationSplit > 0 && args.validationSplit < 1)) {
-      throw new FleetError('FLEET_ERR_CONFIG', `Expected validationSplit in (0, 1). Received: ${describe(args.validationSplit)}`);
+      return Promise.reject(fleetError('API_VALIDATION_SPLIT', { received: args.validationSplit }));
     }
     const fit: FitSpec = {
       epochs: args.epochs ?? 1,
@@ -77,80 +96,124 @@ export class LocalCluster {
       ...(args.validationSplit !== undefined && { validationSplit: args.validationSplit }),
       ...(args.initialEpoch !== undefined && { initialEpoch: args.initialEpoch }),
     };
-    const splits = { train: toArrays('x', x, 'y', y), ...(args.validationData && { validation: toArrays('validationData[0]', args.validationData[0], 'validationData[1]', args.validationData[1]) }) };
-    return (await this.run('fit', model, splits, fit, args.compile, args.callbacks)).history;
+    return this.enqueue('fit', async () => {
+      const v = args.validationData;
+      const validation = v && toArrays('validationData[0]', v[0], 'validationData[1]', v[1]);
+      const splits: CallSplits = { train: toArrays('x', x, 'y', y), ...(validation && { validation }) };
+      const compile = this.compileForFit(model, args.compile);
+      return (await this.run('fit', model, splits, fit, compile, args.callbacks)).history;
+    });
   }
 
   /** Distributed evaluation: returns [loss, ...metrics] in compile order, as Keras's evaluate does. */
-  async evaluate(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, args: { batchSize?: number; compile?: CompileSpec } = {}): Promise<number[]> {
-    const r = await this.run('evaluate', model, { test: toArrays('x', x, 'y', y) }, { epochs: 1, batchSize: args.batchSize ?? 32, verbose: 0 }, args.compile);
-    return Object.values(r.test ?? {});
+  evaluate(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, args: EvaluateArgs = {}): Promise<number[]> {
+    return this.enqueue('evaluate', async () => {
+      const fit: FitSpec = { epochs: 1, batchSize: args.batchSize ?? 32, verbose: 0 };
+      const compile = args.compile ?? compileOf(model);
+      const r = await this.run('evaluate', model, { test: toArrays('x', x, 'y', y) }, fit, compile);
+      return Object.values(r.test ?? {});
+    });
   }
 
   /** Distributed prediction: the rows are sharded across workers and gathered back in order. */
-  async predict(model: tf.LayersModel, x: tf.Tensor, args: { batchSize?: number; compile?: CompileSpec } = {}): Promise<tf.Tensor> {
-    const n = x.shape[0] as number;
-    // predict computes no loss, but the data path wants labels of the output's shape.
-    const yDummy = tf.zeros([n, ...(model.outputs[0]?.shape.slice(1) as number[])]);
-    try {
-      const r = await this.run('predict', model, { test: toArrays('x', x, 'y', yDummy) }, { epochs: 1, batchSize: args.batchSize ?? 32, verbose: 0 }, args.compile ?? { optimizer: 'sgd', loss: 'mse' });
-      if (!r.predictions) throw new FleetError('FLEET_ERR_DATA', 'Expected predictions from the workers. Received: none');
-      return r.predictions;
-    } finally {
-      yDummy.dispose();
-    }
-  }
-
-  private async run(task: Task, model: tf.LayersModel, splits: Partial<Record<'train' | 'validation' | 'test', ArrayData>>, fit: FitSpec, compileArg: CompileSpec | undefined, callbacks: Callback[] = []): Promise<RunResult> {
-    const compile = compileArg ?? compileOf(model);
-    if (typeof compile.loss !== 'string') throw new FleetError('FLEET_ERR_LOSS', 'Expected a loss name for the programmatic API (custom loss functions need a job module, which workers import). Received: a function');
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tensorfleet-inline-'));
-    try {
-      const meta: InlineMeta = { compile: { loss: compile.loss, metrics: compile.metrics ?? [] }, fit, splits: {}, modules: (this.opts.modules ?? []).map((m) => path.resolve(m)), ...(this.opts.syncBatchNorm && { syncBatchNorm: true }) };
-      mkdirSync(dir, { recursive: true });
-      for (const [name, d] of Object.entries(splits)) {
-        if (!d) continue;
-        writeFileSync(path.join(dir, `${name}.x.f32`), Buffer.from(d.x.buffer, d.x.byteOffset, d.x.byteLength));
-        writeFileSync(path.join(dir, `${name}.y.f32`), Buffer.from(d.y.buffer, d.y.byteOffset, d.y.byteLength));
-        meta.splits[name as keyof InlineMeta['splits']] = { xShape: [...d.xShape], yShape: [...d.yShape] };
+  predict(model: tf.LayersModel, x: tf.Tensor, args: EvaluateArgs = {}): Promise<tf.Tensor> {
+    return this.enqueue('predict', async () => {
+      const n = x.shape[0] ?? 0;
+      // predict computes no loss, but the data path wants labels of the output's shape.
+      const outShape = (model.outputs[0]?.shape ?? []).slice(1).map((d) => d ?? 1);
+      const yDummy = tf.zeros([n, ...outShape]);
+      try {
+        const fit: FitSpec = { epochs: 1, batchSize: args.batchSize ?? 32, verbose: 0 };
+        const compile = args.compile ?? { optimizer: 'sgd', loss: 'mse' };
+        const r = await this.run('predict', model, { test: toArrays('x', x, 'y', yDummy) }, fit, compile);
+        if (!r.predictions) throw fleetError('API_NO_PREDICTIONS');
+        return r.predictions;
+      } finally {
+        yDummy.dispose();
       }
-      writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta));
-      const empty: ArrayData = { x: new Float32Array(0), xShape: [0, ...(splits.test?.xShape.slice(1) ?? [])], y: new Float32Array(0), yShape: [0] };
-      const job: Job = { model: () => model, compile, data: () => ({ train: splits.train ?? empty, ...(splits.validation && { validation: splits.validation }), ...(splits.test && { test: splits.test }) }), fit, callbacks: () => callbacks, ...(this.opts.syncBatchNorm && { syncBatchNorm: true }) };
-      for (const m of meta.modules) await importUserModule(m);
-      const local: LocalOptions & { task: Task } = {
-        job: INLINE_JOB, workers: this.opts.workers, backend: this.opts.backend ?? 'auto', metricsHost: '127.0.0.1', metricsPort: this.opts.metricsPort ?? 0,
-        heartbeatIntervalMs: DEFAULTS.heartbeatIntervalSeconds * 1000,
-        heartbeatTimeoutMs: DEFAULTS.heartbeatTimeoutSeconds * 1000,
-        joinTimeoutMs: DEFAULTS.joinTimeoutSeconds * 1000,
-        quiet: this.opts.quiet ?? true, task,
-      };
-      return await runLocalJob(job, { path: INLINE_JOB, args: { dir }, label: 'fit()' }, local);
+    });
+  }
+
+  /** Tells the workers done (they exit 0), closes the hub and waits for local workers to exit. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.catch(() => {});
+    try {
+      await this.open.close('cluster closed', true);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      await reap(this.children, 10_000);
+    }
+  }
+
+  /** `await using cluster = await local(...)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Runs `call` after the calls before it; refuses calls after close(). */
+  private enqueue<T>(name: string, call: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(fleetError('API_CLUSTER_CLOSED', { call: name }));
+    const result = this.queue.then(call, call);
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  /**
+   * The compile options of a fit. An optimizer given by name is made once per model and kept, so that
+   * a second fit continues its state (Adam's moments and step count), as a second model.fit does.
+   */
+  private compileForFit(model: tf.LayersModel, given: CompileSpec | undefined): CompileSpec {
+    const spec = given ?? compileOf(model);
+    if (spec.optimizer instanceof tf.Optimizer) return spec;
+    const key = JSON.stringify(spec.optimizer);
+    const kept = this.optimizers.get(model);
+    if (kept?.key === key) return { ...spec, optimizer: kept.optimizer };
+    const optimizer = makeOptimizer(spec.optimizer);
+    kept?.optimizer.dispose();
+    this.optimizers.set(model, { key, optimizer });
+    return { ...spec, optimizer };
+  }
+
+  private async run(
+    task: Task, model: tf.LayersModel, splits: CallSplits, fit: FitSpec, compile: CompileSpec,
+    callbacks: Callback[] = [],
+  ): Promise<RunResult> {
+    const spec = this.spec;
+    for (const child of this.children) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        const how = child.signalCode ?? `exit code ${child.exitCode}`;
+        throw fleetError('API_WORKER_EXITED', { pid: child.pid, how });
+      }
+    }
+    const meta: InlineMeta = {
+      compile: { loss: await lossRefOf(compile.loss, spec.modules), metrics: compile.metrics ?? [] },
+      fit, splits: splitShapes(splits), modules: [...spec.modules], ...(spec.syncBatchNorm && { syncBatchNorm: true }),
+    };
+    const xRow = splits.test?.xShape.slice(1) ?? [];
+    const empty = { x: new Float32Array(0), xShape: [0, ...xRow], y: new Float32Array(0), yShape: [0] };
+    const { validation, test } = splits;
+    const job: Job = {
+      model: () => model, compile, fit, callbacks: () => callbacks, ...(spec.syncBatchNorm && { syncBatchNorm: true }),
+      data: () => ({ train: splits.train ?? empty, ...(validation && { validation }), ...(test && { test }) }),
+    };
+    const healthy = this.open.hub.peers.inState('HEALTHY').length;
+    const workers = spec.carry === 'folder' ? spec.workers : Math.max(spec.minWorkers, healthy);
+    const opts: CoordinatorOptions & { task: Task } = { ...spec.coordinator, workers, task };
+    const dir = spec.carry === 'folder' ? writeCallFolder(meta, splits) : undefined;
+    try {
+      const args = dir !== undefined ? { dir } : { meta: JSON.stringify(meta) };
+      const ref = { path: INLINE_JOB, args, label: `${task}()` };
+      const prepared = await prepareTask(job, ref, opts);
+      const data = dir === undefined ? { data: wireArrays(splits) } : {};
+      return await runTask(this.open, job, ref, prepared, { ...opts, ...data });
+    } finally {
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      // Between calls, newcomers are welcomed into the lobby (no data), not into a finished call.
+      await this.open.hub.admit(0, spec.lobby, 0, spec.maxWorkers);
     }
   }
 }
 
-/** Starts a local cluster handle (workers are started per call). */
-export async function local(opts: LocalClusterOptions): Promise<LocalCluster> {
-  if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new FleetError('FLEET_ERR_CONFIG', `Expected workers to be an integer >= 1. Received: ${describe(opts.workers)}`);
-  return new LocalCluster(Object.freeze({ ...opts }));
-}
-
-function toArrays(xName: string, x: tf.Tensor, yName: string, y: tf.Tensor): ArrayData {
-  if (!(x instanceof tf.Tensor) || !(y instanceof tf.Tensor)) throw new FleetError('FLEET_ERR_DATA', `Expected ${xName} and ${yName} to be tf.Tensors. Received: ${describe(x?.constructor?.name)}, ${describe(y?.constructor?.name)}`);
-  if (x.shape[0] !== y.shape[0]) throw new FleetError('FLEET_ERR_DATA', `Expected ${xName} and ${yName} to have the same number of rows. Received: ${x.shape[0]} and ${y.shape[0]}`);
-  return { x: x.dataSync() instanceof Float32Array ? (x.dataSync() as Float32Array) : Float32Array.from(x.dataSync()), xShape: x.shape, y: Float32Array.from(y.dataSync()), yShape: y.shape };
-}
-
-/** Reads the compile options tfjs's model.compile recorded: optimizer instance, loss name, metric names. */
-function compileOf(model: tf.LayersModel): CompileSpec {
-  const optimizer = (model as unknown as { optimizer?: tf.Optimizer }).optimizer;
-  const loss = (model as unknown as { loss?: unknown }).loss;
-  if (!optimizer || loss === undefined) throw new FleetError('FLEET_ERR_CONFIG', 'Expected a compiled model: call model.compile({ optimizer, loss, metrics }) or pass { compile }. Received: an uncompiled model');
-  const lossName = Array.isArray(loss) ? loss[0] : loss;
-  if (typeof lossName !== 'string') throw new FleetError('FLEET_ERR_LOSS', 'Expected a loss name for the programmatic API. Received: a function');
-  const names = ((model as unknown as { metricsNames?: string[] }).metricsNames ?? []).slice(1).map((m) => (m === 'acc' ? 'accuracy' : m));
-  return { optimizer, loss: lossName, metrics: names };
-}
+/** The cluster `local()` returns (the name the API had before `cluster()` joined it). */
+export { Cluster as LocalCluster };

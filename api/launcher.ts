@@ -48,6 +48,36 @@ export async function stopLocalWorkers(signal: NodeJS.Signals, graceMs = 5000): 
   await reap(children, graceMs);
 }
 
+/** How local worker children are started: backend, metrics and extra flags, as a local run's options give them. */
+export type LocalWorkerSpec = Pick<
+  LocalOptions, 'workers' | 'backend' | 'metricsHost' | 'metricsPort' | 'quiet' | 'workerArgs'
+>;
+
+/**
+ * Starts `spec.workers` worker children connecting to `endpoint`; returns them and their metrics ports.
+ * They are tracked for stopLocalWorkers until they exit.
+ */
+export function spawnLocalWorkers(
+  endpoint: string, spec: LocalWorkerSpec,
+): { children: ChildProcess[]; metricsPorts: number[] } {
+  const children: ChildProcess[] = [];
+  const metricsPorts: number[] = [];
+  for (let i = 0; i < spec.workers; i++) {
+    const port = spec.metricsPort === 0 ? 0 : spec.metricsPort + 1 + i;
+    metricsPorts.push(port);
+    const args = [
+      'worker', '--connect', endpoint, '--backend', spec.backend,
+      '--metrics-host', spec.metricsHost, '--metrics-port', String(port),
+      ...(spec.quiet ? ['--quiet'] : []), ...(spec.workerArgs ?? []),
+    ];
+    const child = spawn(process.execPath, nodeArgs(ENTRY, args), { stdio: ['ignore', 'inherit', 'inherit'] });
+    live.add(child);
+    child.once('exit', () => live.delete(child));
+    children.push(child);
+  }
+  return { children, metricsPorts };
+}
+
 async function withLocalWorkers(opts: LocalOptions, run: (o: CoordinatorOptions) => Promise<RunResult>): Promise<RunResult> {
   const children: ChildProcess[] = [];
   try {
@@ -55,17 +85,9 @@ async function withLocalWorkers(opts: LocalOptions, run: (o: CoordinatorOptions)
       ...opts,
       bind: opts.bind ?? 'tcp://127.0.0.1:*',
       onListening: ({ endpoint, metricsPort }) => {
-        const workerMetricsPorts: number[] = [];
-        for (let i = 0; i < opts.workers; i++) {
-          const port = opts.metricsPort === 0 ? 0 : opts.metricsPort + 1 + i;
-          workerMetricsPorts.push(port);
-          const args = ['worker', '--connect', endpoint, '--backend', opts.backend, '--metrics-host', opts.metricsHost, '--metrics-port', String(port), ...(opts.quiet ? ['--quiet'] : []), ...(opts.workerArgs ?? [])];
-          const child = spawn(process.execPath, nodeArgs(ENTRY, args), { stdio: ['ignore', 'inherit', 'inherit'] });
-          live.add(child);
-          child.once('exit', () => live.delete(child));
-          children.push(child);
-        }
-        opts.onWorkers?.(children, { endpoint, metricsPort, workerMetricsPorts });
+        const started = spawnLocalWorkers(endpoint, opts);
+        children.push(...started.children);
+        opts.onWorkers?.(children, { endpoint, metricsPort, workerMetricsPorts: started.metricsPorts });
       },
     });
   } finally {
@@ -74,7 +96,7 @@ async function withLocalWorkers(opts: LocalOptions, run: (o: CoordinatorOptions)
 }
 
 /** Waits for children to exit, then SIGKILLs any still running after `graceMs`. */
-async function reap(children: readonly ChildProcess[], graceMs: number): Promise<void> {
+export async function reap(children: readonly ChildProcess[], graceMs: number): Promise<void> {
   await Promise.all(children.map((c) => new Promise<void>((resolve) => {
     if (c.exitCode !== null || c.signalCode !== null) return resolve();
     const t = setTimeout(() => c.kill('SIGKILL'), graceMs);

@@ -49,6 +49,8 @@ export interface WelcomePayload {
   readonly weights: readonly WireTensor[];
   /** The coordinator's optimizer: every worker builds the same one and applies each committed step. */
   readonly optimizer: { readonly className: string; readonly config: Record<string, unknown> };
+  /** The job's arrays, when they travel with the welcome (the programmatic API's `cluster({ bind })`). */
+  readonly data?: readonly WireTensor[];
 }
 
 /** The coordinator's socket, peers and liveness; used by the training loop. */
@@ -358,7 +360,7 @@ export class Hub {
       backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs, optimizer: welcome.optimizer,
     };
     peer.weightsVersion = 0;
-    void this.send(peer, { ...header, groups: { weights: welcome.weights } });
+    void this.send(peer, { ...header, groups: { weights: welcome.weights, ...(welcome.data && { data: welcome.data }) } });
   }
 }
 

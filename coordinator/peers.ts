@@ -2,13 +2,15 @@
  * The coordinator's view of its workers, as an explicit state machine:
  *
  *   JOINING ──ready──▶ HEALTHY ──heartbeat timeout──▶ LOST
+ *      ▲◀──a new task─────┤
  *      │                  │
  *      ├──setup failed / setup timeout──────────────▶ LOST
  *      └──────────────────┴──training finished──────▶ DONE
  *
  * A peer exists from its first valid `hello`, which is answered with `welcome`; it is JOINING while it
  * loads the job and builds the model, and HEALTHY once it says `ready`. Every state change goes through `transition`, which
- * refuses moves the diagram does not have. LOST and DONE are final.
+ * refuses moves the diagram does not have. LOST and DONE are final. A healthy peer goes back to JOINING when
+ * it is welcomed again for a new task (the programmatic API's cluster keeps its workers across calls).
  */
 import { fleetError } from '../shared/runtime/catalogue/index.ts';
 
@@ -17,7 +19,7 @@ export type PeerState = 'JOINING' | 'HEALTHY' | 'LOST' | 'DONE';
 
 const ALLOWED: Record<PeerState, readonly PeerState[]> = {
   JOINING: ['HEALTHY', 'LOST', 'DONE'],
-  HEALTHY: ['LOST', 'DONE'],
+  HEALTHY: ['JOINING', 'LOST', 'DONE'],
   LOST: [],
   DONE: [],
 };

@@ -5,21 +5,21 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { consumeCpuBanner, describeChoice, selectBackend, type BackendRequest } from '../shared/runtime/backend/select.ts';
+import { consumeCpuBanner, type BackendRequest } from '../shared/runtime/backend/select.ts';
 import { CallbackList } from '../shared/model/callbacks.ts';
 import { resolveSplits, type Splits } from '../shared/model/data/dataset.ts';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import { checkCompile, compiledFunctions, loadJob, type FitSpec, type Job } from '../shared/model/job.ts';
-import { createLogger } from '../shared/runtime/log.ts';
 import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
 import { optimizerConfig } from '../shared/model/keras/optimizer-state.ts';
-import { createMetrics, serveMetrics } from '../shared/runtime/metrics.ts';
 import { saveModel } from '../shared/io/saving/index.ts';
 import { modelToKerasJson } from '../shared/io/model-json.ts';
+import type { WireTensor } from '../shared/wire/protocol.ts';
 import { readWeights } from '../shared/wire/weights.ts';
 import type { Security } from '../shared/wire/security/index.ts';
 import { readLatestCheckpoint } from './checkpoint.ts';
-import { Hub } from './hub.ts';
+import type { WelcomePayload } from './hub.ts';
+import { openHub, welcomeAgain, type OpenHub } from './open-hub.ts';
 import { formatLogs, type ProgressSink } from './progress.ts';
 import { Trainer, type History, type PhaseTimes } from './training.ts';
 
@@ -85,12 +85,20 @@ export interface JobRef {
 /** What to do once the workers are ready: fit (the default), or only evaluate or predict the test split. */
 export type Task = 'fit' | 'evaluate' | 'predict';
 
-/** Runs a coordinator for an already-loaded job; workers load `ref`. */
-export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & { task?: Task }): Promise<RunResult> {
-  const log = createLogger('coordinator', opts.quiet);
+/** A task checked and ready to run: its fit options, resolved splits and model. */
+export interface PreparedTask {
+  readonly task: Task;
+  readonly fit: FitSpec;
+  readonly splits: Splits;
+  readonly model: tf.LayersModel;
+}
+
+/** Checks a job's compile options, data and model against each other before any worker is involved. */
+export async function prepareTask(
+  job: Job, ref: JobRef, opts: CoordinatorOptions & { task?: Task },
+): Promise<PreparedTask> {
   // The job builds its model and optimizer before the backend is chosen, on tfjs's default cpu backend.
   consumeCpuBanner();
-  const task = opts.task ?? 'fit';
   const fit: FitSpec = { ...job.fit, ...opts.fit };
   checkCompile(job.compile);
   const splits = resolveSplits(await job.data(), fit.validationSplit);
@@ -102,28 +110,58 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
     // A straggler's shard cannot move mid-round: the others wait for its share of every all-reduce.
     throw new FleetError('FLEET_ERR_CONFIG', `Expected --round-deadline 0 with syncBatchNorm (job ${ref.path}): every worker takes part in each BatchNormalization all-reduce. Received: --round-deadline ${opts.roundDeadlineMs}`);
   }
-  const choice = await selectBackend(opts.backend);
-  log.info(describeChoice(choice));
-  const metrics = createMetrics('coordinator', choice.taken, () => tf.memory());
-  const server = await serveMetrics(metrics.registry, opts.metricsHost, opts.metricsPort);
-  log.info(`metrics: http://${opts.metricsHost}:${server.port}/metrics`);
+  return { task: opts.task ?? 'fit', fit, splits, model };
+}
 
+/** Runs a coordinator for an already-loaded job; workers load `ref`. */
+export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & { task?: Task }): Promise<RunResult> {
+  const prepared = await prepareTask(job, ref, opts);
+  const open = await openHub(opts);
+  let ok = false;
+  let reason = 'training failed';
+  try {
+    const result = await runTask(open, job, ref, prepared, opts);
+    ok = true;
+    reason = prepared.task === 'fit' ? 'training complete' : `${prepared.task} complete`;
+    return result;
+  } catch (err) {
+    reason = isFleetError(err) ? `${err.code}: ${err.message}` : String(err);
+    throw err;
+  } finally {
+    await open.close(reason, ok);
+  }
+}
+
+/**
+ * Runs one prepared task on an open hub: welcomes the workers (again, when they are healthy from an
+ * earlier task), waits for `opts.workers` of them, then fits, evaluates or predicts. The hub stays open.
+ */
+export async function runTask(
+  open: OpenHub, job: Job, ref: JobRef, prepared: PreparedTask,
+  /** `data`: the job's arrays, sent with the welcome (for workers that cannot read the caller's files). */
+  opts: CoordinatorOptions & { data?: readonly WireTensor[] },
+): Promise<RunResult> {
+  const { hub, metrics, log } = open;
+  const { task, fit, splits, model } = prepared;
   const checkpointDir = opts.out ? path.join(opts.out, 'checkpoints') : undefined;
   const skipped = (ckpt: string, why: string) => log.warn(`skipping checkpoint ${ckpt}: ${why}`);
   const resume = opts.resume && checkpointDir ? readLatestCheckpoint(checkpointDir, skipped) : undefined;
   if (opts.resume) log.info(resume ? `resuming from ${resume.path}` : `--resume: no checkpoint in ${checkpointDir}; starting fresh`);
   const ownsOptimizer = !(job.compile.optimizer instanceof tf.Optimizer);
   const optimizer = makeOptimizer(job.compile.optimizer);
-  const hub = new Hub({ bind: opts.bind, heartbeatIntervalMs: opts.heartbeatIntervalMs, heartbeatTimeoutMs: opts.heartbeatTimeoutMs, setupTimeoutMs: opts.joinTimeoutMs, now: () => Date.now(), ...(opts.security && { security: opts.security }) }, metrics, log);
-  let ok = false;
-  let reason = 'training failed';
   try {
-    const endpoint = await hub.bind();
-    log.info(`listening on ${endpoint}; waiting for ${opts.workers} worker(s)`);
-    await opts.onListening?.({ endpoint, metricsPort: server.port, backend: choice.taken });
+    log.info(`waiting for ${opts.workers} worker(s)`);
     const compile = { loss: typeof job.compile.loss === 'string' ? job.compile.loss : 'custom', metrics: job.compile.metrics ?? [] };
-    const welcome = { jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)), compile, backend: choice.taken, weights: readWeights(model), optimizer: optimizerConfig(optimizer) };
-    await hub.admit(opts.workers, welcome, opts.joinTimeoutMs, opts.maxWorkers ?? opts.workers);
+    const welcome: WelcomePayload = {
+      jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)),
+      compile, optimizer: optimizerConfig(optimizer),
+      backend: open.backend, weights: readWeights(model), ...(opts.data && { data: opts.data }),
+    };
+    const maxWorkers = opts.maxWorkers ?? opts.workers;
+    // Newcomers get this task's welcome from now on; then the workers of an earlier task get it too.
+    await hub.admit(0, welcome, opts.joinTimeoutMs, maxWorkers);
+    await welcomeAgain(open, welcome);
+    await hub.admit(opts.workers, welcome, opts.joinTimeoutMs, maxWorkers);
     const metricNames = job.compile.metrics ?? [];
     const trainer = new Trainer({
       hub, model, optimizer, splits, fit, metricNames, metrics,
@@ -149,18 +187,12 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
       if ((fit.verbose ?? 1) > 0) (opts.sink ?? { write: (t: string) => process.stdout.write(t) }).write(`Test:${formatLogs(test).replace(/^ -/, '')}\n`);
     }
     if (splits.test && task === 'predict') predictions = await trainer.predict('test');
-    ok = true;
-    reason = task === 'fit' ? 'training complete' : `${task} complete`;
     const workerTensorCounts = hub.peers.all().map((p) => [...p.tensorCounts]);
     const sampleUses = [...trainer.sampleUses.entries()].map(([epoch, uses]) => ({ epoch, examples: uses.length, min: uses.reduce((a, b) => Math.min(a, b), 255), max: uses.reduce((a, b) => Math.max(a, b), 0) }));
     if (opts.out) writeJsonAtomic(path.join(opts.out, 'run.json'), { test, sampleUses, stragglerDrops: (await metrics.stragglers.get()).values[0]?.value ?? 0, workers: hub.peers.all().map((p) => ({ rank: p.rank, pid: p.pid, host: p.host, state: p.state, rounds: Math.max(p.tensorCounts.length - 1, 0), lostReason: p.lostReason })) });
-    return { history, ...(test && { test }), ...(predictions && { predictions }), model, times: trainer.times, workerTensorCounts, backend: choice.taken };
-  } catch (err) {
-    reason = isFleetError(err) ? `${err.code}: ${err.message}` : String(err);
-    throw err;
+    const outputs = { ...(test && { test }), ...(predictions && { predictions }) };
+    return { history, ...outputs, model, times: trainer.times, workerTensorCounts, backend: open.backend };
   } finally {
-    await hub.close(reason, ok);
-    await server.close();
     if (ownsOptimizer) optimizer.dispose();
   }
 }

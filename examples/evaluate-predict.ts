@@ -24,6 +24,7 @@ console.log(`Test accuracy: ${testAccuracy?.toFixed(4)}`);
 console.log(`Test loss: ${testLoss?.toFixed(4)}`);
 
 const predictions = await cluster.predict(model, xTest);
+await cluster.close(); // the workers exit: a cluster keeps them across fit, evaluate and predict until then
 console.log(`Predictions shape: [${predictions.shape.join(', ')}]`);
 const predicted = Array.from(tf.argMax(predictions, 1).dataSync());
 const truth = Array.from(yTest.dataSync());

@@ -108,6 +108,7 @@ export async function transferLearning(opts: TransferOptions = {}): Promise<Tran
     for (const layer of base.layers) layer.trainable = layer.name.startsWith('block5_');
     model.compile({ optimizer: tf.train.adam(1e-5), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
     const fineTune = await cluster.fit(model, x, y, fitArgs);
+    await cluster.close(); // the workers exit; a cluster keeps them across calls until then
     tf.dispose([x, y]);
     return { model, base, histories: [head, fineTune], weights: { initial, afterHead, afterFineTune: snapshot(model) } };
   } finally {

@@ -40,7 +40,9 @@ export interface Session {
 /** Builds the session a welcome describes; throws (FleetError or tfjs) when the job, data or model cannot be set up. */
 export async function startSession(msg: MessageOf<'welcome'>, log: Logger): Promise<Session> {
   log.info(`joined as rank ${msg.rank}; loading job ${msg.jobPath}`);
-  const job = await loadJob(msg.jobPath, msg.jobArgs); // registers the job's custom layers in this process
+  // Arrays that travelled with the welcome reach the job factory as args.arrays (the API's inline job).
+  const args = msg.groups.data.length > 0 ? { ...msg.jobArgs, arrays: msg.groups.data } : msg.jobArgs;
+  const job = await loadJob(msg.jobPath, args); // registers the job's custom layers in this process
   const splits = resolveSplits(await job.data(), job.fit.validationSplit);
   const model = await modelFromKerasJson(JSON.parse(msg.modelConfig));
   const synchronized = prepareBatchNorm(model, { synchronized: job.syncBatchNorm === true });

@@ -167,6 +167,13 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           case 'welcome': {
             reducer.reset();
             log = createLogger(`worker ${msg.rank}`, opts.quiet);
+            // A welcome to a worker that has a session starts a new task (the API's cluster keeps its
+            // workers across calls): the new job, model and data replace the old session.
+            await work;
+            if (heartbeat) clearInterval(heartbeat);
+            await session?.pool.close();
+            session?.model.dispose();
+            session = undefined;
             heartbeat = setInterval(() => void send({ kind: 'heartbeat', sentAtMs: Date.now() }), msg.heartbeatIntervalMs);
             try {
               session = await startSession(msg, log);

@@ -12,6 +12,7 @@ import type { Callback } from './callbacks.ts';
 import type { TrainStep } from './custom-step.ts';
 import type { ArrayData } from './data/dataset.ts';
 import { FleetError } from '../runtime/errors.ts';
+import { siblingPath } from '../runtime/module-path.ts';
 import { importUserModule } from '../runtime/tsx.ts';
 import { canonicalLoss, canonicalMetric, customLoss, lossFunction, metricFunction, type SampleFn } from './keras/losses.ts';
 import { makeOptimizer, type OptimizerSpec } from './keras/optimizers.ts';
@@ -100,9 +101,16 @@ const jobSchema = z.looseObject({
   syncBatchNorm: z.boolean().optional(),
 });
 
+/**
+ * Prefix of a job path that names a module of the loading process's own tensorfleet, e.g.
+ * `tensorfleet:api/inline-job` (the programmatic API's job): a worker on another host finds its own copy.
+ */
+export const OWN_MODULE_PREFIX = 'tensorfleet:';
+
 /** Imports and validates a job module (a Job, or a factory called with `args`); errors name the file. */
 export async function loadJob(file: string, args?: Record<string, unknown>): Promise<Job> {
-  const abs = path.resolve(file);
+  const own = file.startsWith(OWN_MODULE_PREFIX) ? file.slice(OWN_MODULE_PREFIX.length) : undefined;
+  const abs = own !== undefined ? siblingPath(`../../${own}.ts`, import.meta.url) : path.resolve(file);
   if (!existsSync(abs)) throw new FleetError('FLEET_ERR_JOB_LOAD', `Expected a job module at ${abs}. Received: no such file`, { file: abs });
   let mod: Record<string, unknown>;
   try {

@@ -219,11 +219,15 @@ export interface GroupSpec {
  */
 export const GROUPS = {
   hello: {},
-  /** All model weights, in model.weights order (a model may have none: the worker checks the count),
-   * then the optimizer's state (optimizer.getWeights() order) when it has any: a resumed run's. */
+  /**
+   * All model weights, in model.weights order (a model may have none: the worker checks the count), the
+   * optimizer's state (optimizer.getWeights() order) when it has any, then the job's arrays when they
+   * travel with it (`<split>.x`, `<split>.y`: the API's `cluster({ bind })`).
+   */
   welcome: {
     weights: { dtype: 'float32', min: 0, max: MAX_TENSORS },
     optimizer: { dtype: 'float32', min: 0, max: MAX_TENSORS },
+    data: { dtype: 'float32', min: 0, max: 6 },
   },
   ready: {},
   /** The weights the worker lacks (none when it holds `weightsVersion`), then its shard's row indices. */

@@ -1,7 +1,7 @@
 /** The guide-style programmatic API: fit, evaluate and predict run distributed and match one process. */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { local } from '../../api/cluster.ts';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { local as openLocal, type Cluster, type LocalClusterOptions } from '../../api/cluster.ts';
 import { selectBackend } from '../../shared/runtime/backend/select.ts';
 import { FleetError } from '../../shared/runtime/errors.ts';
 import { smallModel, tensors } from '../helpers/data.ts';
@@ -9,6 +9,17 @@ import { maxRelativeDiff } from '../helpers/weights.ts';
 
 beforeAll(async () => {
   await selectBackend('cpu');
+});
+
+/** Clusters keep their workers until closed: every test's are closed after it. */
+const opened: Cluster[] = [];
+async function local(opts: LocalClusterOptions): Promise<Cluster> {
+  const c = await openLocal(opts);
+  opened.push(c);
+  return c;
+}
+afterEach(async () => {
+  for (const c of opened.splice(0)) await c.close();
 });
 
 describe('tensorfleet.local() programmatic API', () => {
@@ -61,7 +72,7 @@ describe('tensorfleet.local() programmatic API', () => {
     expect(tf.max(tf.abs(tf.sub(pred, refPred))).dataSync()[0]).toBeLessThan(1e-5);
   });
 
-  it('rejects bad input before any worker starts, saying what was expected', async () => {
+  it('rejects bad input before any worker is sent it, saying what was expected', async () => {
     const cluster = await local({ workers: 2, backend: 'cpu' });
     const { x, y } = tensors(64);
     const fails = async (p: Promise<unknown>, code: string, text: RegExp) => {
@@ -80,7 +91,7 @@ describe('tensorfleet.local() programmatic API', () => {
 });
 
 describe('labels that do not fit the model', () => {
-  it('fail before any worker starts', async () => {
+  it('fail before any worker is sent them', async () => {
     const cluster = await local({ workers: 2, backend: 'cpu' });
     const { x } = tensors(64);
     const err = await cluster.fit(smallModel(), x, tf.zeros([64, 7]), { epochs: 1 }).then(() => undefined, (e: unknown) => e as FleetError);

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { local, type LocalCluster } from '../../api/cluster.ts';
 import { CSVLogger } from '../../coordinator/callbacks/csv-logger.ts';
 import { EarlyStopping } from '../../coordinator/callbacks/early-stopping.ts';
@@ -33,6 +33,8 @@ beforeAll(async () => {
   await selectBackend('cpu');
   cluster = await local({ workers: 2, backend: 'cpu' });
 });
+
+afterAll(() => cluster.close());
 
 /** Records every hook call and snapshots the weights at each epoch end. */
 class Recorder extends BaseCallback {

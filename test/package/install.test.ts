@@ -91,6 +91,7 @@ model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
 const x = tf.randomNormal([128, 4], 0, 1, 'float32', 7);
 const history = await cluster.fit(model, x, x.sum(1, true), { epochs: 2, batchSize: 32, verbose: 0 });
 console.log('LOSS ' + JSON.stringify(history.history.loss));
+await cluster.close();
 `;
 
 /** A user's TypeScript file on the public types; the @ts-expect-error lines fail if the types went missing. */

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { local } from '../../../api/cluster.ts';
 import { loadMnist } from '../../../shared/model/data/mnist.ts';
 import { makeOptimizer } from '../../../shared/model/keras/optimizers.ts';
@@ -66,6 +66,7 @@ describe.runIf(hasPython)("Keras 3's Adam", () => {
     const ref = keras({ mlp: { weights: initial, x: Array.from(train.x), xShape: train.xShape, y: Array.from(train.y), lr: 1e-3, batch: 32 } }).mlp ?? [];
     model.compile({ optimizer: makeOptimizer('adam'), loss: 'sparseCategoricalCrossentropy' });
     const cluster = await local({ workers: 2, backend: 'cpu', quiet: true });
+    onTestFinished(() => cluster.close());
     await cluster.fit(model, x, y, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0 });
     const ours = model.getWeights().map((w) => Array.from(w.dataSync()));
     expect(ours.length).toBe(ref.length);

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { local } from '../../../api/cluster.ts';
 import { customLoss, lossFunction, type SampleFn } from '../../../shared/model/keras/losses.ts';
 import { selectBackend } from '../../../shared/runtime/backend/select.ts';
@@ -70,6 +70,7 @@ describe.runIf(hasPython)('losses against Keras 3', () => {
 
   it('cluster.evaluate with mse on (n,) labels gives Keras\'s loss, and binary_crossentropy accepts (n,) labels', async () => {
     const cluster = await local({ workers: 2, backend: 'cpu', quiet: true });
+    onTestFinished(() => cluster.close());
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [3], kernelInitializer: 'zeros', biasInitializer: tf.initializers.constant({ value: 0.5 }) })] });
     const xs = uniform(8 * 3);
     const ys = [0, 1, 0, 1, 1, 0, 1, 0];
