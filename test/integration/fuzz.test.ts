@@ -48,7 +48,8 @@ function predictUnknown(frames: Frames): Verdict {
   return msg.kind === 'hello' ? 'skip' : 'FLEET_ERR_UNKNOWN_PEER';
 }
 
-/** What the coordinator does with `frames` from the admitted worker whose genuine reply for the round in flight is held. */
+/** What the coordinator does with `frames` from the admitted worker whose genuine reply for the round in flight
+ * is held. */
 function predictBefore(frames: Frames, genuine: MessageOf<'stepped'>): Verdict {
   const msg = decodeOr(frames);
   if (typeof msg === 'string') return msg;
@@ -94,7 +95,8 @@ class Inbox {
         if (this.codes.length !== last) [last, since] = [this.codes.length, Date.now()];
         if (Date.now() - since > ms) {
           const m = this.sent[this.codes.length];
-          return reject(new Error(`${this.who}: no reply for ${ms} ms to message ${this.codes.length} (${m?.how}, seed ${SEED}), expected ${m?.expect}; the coordinator stopped answering`));
+          const which = `message ${this.codes.length} (${m?.how}, seed ${SEED}), expected ${m?.expect}`;
+          return reject(new Error(`${this.who}: no reply for ${ms} ms to ${which}; the coordinator stopped answering`));
         }
         setTimeout(tick, 2);
       };
@@ -105,14 +107,17 @@ class Inbox {
   /** Asserts one reply per message, each the predicted code; names the first that differs. */
   check(): void {
     const i = this.sent.findIndex((s, j) => s.expect !== this.codes[j]);
-    expect(i, i < 0 ? '' : `${this.who}: message ${i} (${this.sent[i]?.how}, seed ${SEED}) expected ${this.sent[i]?.expect}, got ${this.codes[i]}`).toBe(-1);
+    const s = this.sent[i];
+    const why = i < 0 ? '' : `${this.who}: message ${i} (${s?.how}, seed ${SEED})`;
+    const detail = `${why} expected ${s?.expect}, got ${this.codes[i]}`;
+    expect(i, detail).toBe(-1);
     expect(this.codes.length, `${this.who}: replies`).toBe(this.sent.length);
   }
 }
 
 
 describe('fuzzing a live coordinator', () => {
-  it('answers 10,000+ random and mutated messages with typed errors, never crashes, and trains exactly as undisturbed', async () => {
+  it('answers 10,000+ bad messages with typed errors, never crashes, and trains exactly as undisturbed', async () => {
     const mutator = new Mutator(SEED);
     const unknown = new Inbox('unknown peer');
     const inboxes = new Map<string, Inbox>(); // per admitted worker, by routing id
@@ -123,11 +128,12 @@ describe('fuzzing a live coordinator', () => {
     failed.catch(() => {});
     const realWrite = process.stderr.write.bind(process.stderr);
     // The coordinator logs every rejection; keep the 10,000 lines out of the test output but count them.
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
+    const write = (chunk: string | Uint8Array, ...rest: never[]) => {
       const text = String(chunk);
       if (text.includes('rejected a message')) { rejectedLogLines.push(text); return true; }
       return realWrite(chunk, ...rest);
-    }) as typeof process.stderr.write);
+    };
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation(write as typeof process.stderr.write);
 
     let fuzzer: SendQueue | undefined;
     /** Sends `n` unknown-peer messages derived from `base` and waits for every answer. */
@@ -150,20 +156,25 @@ describe('fuzzing a live coordinator', () => {
       crashCheck(m, verdict);
       void fuzzer?.send(m.frames);
     };
-    /** A decode that throws something other than a FleetError ends the coordinator's receive loop: fail now, clearly. */
+    /** A decode that throws something other than a FleetError ends the coordinator's receive loop: fail now. */
     const crashCheck = (m: Mutant, verdict: Verdict) => {
-      if (verdict.startsWith('crash:')) fail(new Error(`decodeMessage threw a non-FleetError on a "${m.how}" message (seed ${SEED}): ${verdict.slice(7)}. The coordinator's receive loop rethrows it and stops answering. First bytes: ${m.frames[0]?.subarray(0, 48).toString('hex')}`));
+      if (!verdict.startsWith('crash:')) return;
+      const bytes = m.frames[0]?.subarray(0, 48).toString('hex');
+      const what = `decodeMessage threw a non-FleetError on a "${m.how}" message (seed ${SEED}): ${verdict.slice(7)}`;
+      fail(new Error(`${what}. The coordinator's receive loop rethrows it and stops answering. First bytes: ${bytes}`));
     };
 
     /** The relay's hook: fuzz around one genuine stepped reply from the admitted worker behind `back`. */
-    const aroundStepped = async (inbox: Inbox, back: SendQueue, frames: Frames, genuine: MessageOf<'stepped'>, corpus: Frames[]) => {
+    const aroundStepped: Around = async (inbox, back, frames, genuine, corpus) => {
       await fuzzUnknown([frames, ...corpus], UNKNOWN_PER_REPLY);
       const pre: (Mutant & Sent)[] = [];
       const post: (Mutant & Sent)[] = [];
       for (let tries = 0; (pre.length < PRE_PER_REPLY || post.length < POST_PER_REPLY) && tries < 20_000; tries++) {
         // Mostly mutations of the genuine reply; now and then an intact message of another kind (a round,
         // a done...), which an admitted worker must never send.
-        const m = mutator.int(10) === 0 ? { how: 'intact message of another kind', frames: mutator.pick(corpus) } : mutator.mutate(frames);
+        const intact = mutator.int(10) === 0;
+        const other = () => ({ how: 'intact message of another kind', frames: mutator.pick(corpus) });
+        const m = intact ? other() : mutator.mutate(frames);
         const before = predictBefore(m.frames, genuine);
         if (before !== 'skip' && before !== 'accept') {
           if (pre.length < PRE_PER_REPLY) pre.push({ ...m, expect: before });
@@ -190,7 +201,9 @@ describe('fuzzing a live coordinator', () => {
           fuzzer = new SendQueue(dealer);
           void (async () => { for await (const frames of dealer) unknown.codes.push(replyCode(frames)); })();
           const relay = await startRelay(endpoint, sockets, inboxes, aroundStepped, fail);
-          for (let i = 0; i < 2; i++) procs.push(startCli(['worker', '--connect', relay, '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--quiet']));
+          const args = ['worker', '--connect', relay, '--backend', 'cpu', '--metrics-port', '0'];
+          const host = ['--metrics-host', '127.0.0.1'];
+          for (let i = 0; i < 2; i++) procs.push(startCli([...args, ...host, '--quiet']));
         },
       });
       run.catch(() => {}); // when the fuzzer fails first, the coordinator's own end is of no interest
@@ -207,7 +220,8 @@ describe('fuzzing a live coordinator', () => {
     expect(rejectedLogLines.length).toBe(all.length);
     const byCode = new Map<string, number>();
     for (const s of all) byCode.set(s.expect, (byCode.get(s.expect) ?? 0) + 1);
-    console.log(`fuzz (seed ${SEED}): ${all.length} bad messages, each answered with its typed error: ${[...byCode].sort().map(([c, n]) => `${c} ${n}`).join(', ')}`);
+    const codes = [...byCode].sort().map(([c, n]) => `${c} ${n}`).join(', ');
+    console.log(`fuzz (seed ${SEED}): ${all.length} bad messages, each answered with its typed error: ${codes}`);
     // No FLEET_ERR_NONFINITE: decoding does not look at values, and a stepped carries no tensors to check.
     for (const code of [
       'FLEET_ERR_PROTOCOL_DECODE', 'FLEET_ERR_PROTOCOL_VERSION', 'FLEET_ERR_PROTOCOL_SCHEMA', 'FLEET_ERR_TENSOR_SHAPE',
@@ -222,6 +236,11 @@ describe('fuzzing a live coordinator', () => {
     expect(result.history.history['val_loss']?.[0]).toBeCloseTo(clean.history.history['val_loss']?.[0] as number, 6);
   });
 });
+
+/** The relay's hook around one genuine stepped reply of the admitted worker behind `back`. */
+type Around = (
+  inbox: Inbox, back: SendQueue, frames: Frames, genuine: MessageOf<'stepped'>, corpus: Frames[],
+) => Promise<void>;
 
 /** The code of an `error` reply (anything else is a test failure, reported as its kind). */
 function replyCode(frames: Frames): string {
@@ -238,7 +257,7 @@ async function startRelay(
   coordinator: string,
   sockets: zmq.Socket[],
   inboxes: Map<string, Inbox>,
-  around: (inbox: Inbox, back: SendQueue, frames: Frames, genuine: MessageOf<'stepped'>, corpus: Frames[]) => Promise<void>,
+  around: Around,
   fail: (err: unknown) => void,
 ): Promise<string> {
   const front = new zmq.Router({ linger: 0 });
@@ -273,7 +292,8 @@ async function startRelay(
         })();
       }
       const msg = decodeMessage(frames);
-      if (msg.kind === 'stepped') await around(inboxes.get(id) as Inbox, back, frames, msg, [...corpus, ...synthetic]).catch(fail);
+      const inbox = inboxes.get(id) as Inbox;
+      if (msg.kind === 'stepped') await around(inbox, back, frames, msg, [...corpus, ...synthetic]).catch(fail);
       else await back.send(frames);
     }
   })().catch(fail);
