@@ -7,6 +7,7 @@
  * metrics); it imports shared/ only, never worker/.
  */
 import * as zmq from 'zeromq';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import type { Logger } from '../shared/runtime/log.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
@@ -55,6 +56,10 @@ export interface WelcomePayload {
 
 /** The coordinator's socket, peers and liveness; used by the training loop. */
 export class Hub {
+  /** Workers that said they computed the round in flight (its gradient is on the way to its peers). */
+  private readonly computed = new Set<string>();
+  /** Bytes sent to and received from workers since the hub started. */
+  readonly traffic = { sent: 0, received: 0 };
   readonly peers: PeerRegistry;
   private readonly security: Security;
   /** Its own context when there is an allow-list: a context has one ZAP handler, and it must be this hub's. */
@@ -80,7 +85,10 @@ export class Hub {
     // Refused peers retry every 100 ms: one log line per peer and reason a minute, every refusal counted.
     this.refused = refusalReporter(log, opts.now, 60_000, () => metrics.rejectedMessages.inc({ code: 'FLEET_ERR_AUTH' }));
     if (this.security.keys) reportHandshakeRefusals(this.router, this.refused);
-    this.out = new SendQueue(this.router, (n) => metrics.bytesSent.inc({ peer: 'worker' }, n));
+    this.out = new SendQueue(this.router, (n) => {
+      metrics.bytesSent.inc({ peer: 'worker' }, n);
+      this.traffic.sent += n;
+    });
     this.peers = new PeerRegistry((peer, from, reason) => {
       metrics.workerUp.set({ worker: String(peer.rank) }, peer.state === 'HEALTHY' ? 1 : 0);
       metrics.workersConnected.set(this.peers.inState('HEALTHY').length);
@@ -153,6 +161,7 @@ export class Hub {
     if (lost) throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${lost.rank} is ${lost.state}; cannot start ${kind} ${id}`);
     const collector = new Collector<K>(kind, id, participants, validate);
     this.pending = collector;
+    this.computed.clear();
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.all(participants.map((p, i) => request(p, i)));
@@ -163,6 +172,11 @@ export class Hub {
       this.pending = undefined;
       this.reduction = undefined;
     }
+  }
+
+  /** True when `peer` said it computed the round being collected. */
+  hasComputed(peer: Peer): boolean {
+    return this.computed.has(peer.id);
   }
 
   /** Tells every live worker training is over, then closes the socket. */
@@ -227,7 +241,9 @@ export class Hub {
   private async receiveLoop(): Promise<void> {
     for await (const [routingId, ...frames] of this.router) {
       if (routingId === undefined) continue;
-      this.metrics.bytesReceived.inc({ peer: 'worker' }, frameBytes([routingId, ...frames]));
+      const bytes = frameBytes([routingId, ...frames]);
+      this.metrics.bytesReceived.inc({ peer: 'worker' }, bytes);
+      this.traffic.received += bytes;
       const peer = this.peers.get(routingId);
       let msg: Message | undefined;
       try {
@@ -277,6 +293,14 @@ export class Hub {
       case 'reduce':
         this.onReduce(peer, msg);
         return;
+      case 'computed': {
+        const pending = this.pending;
+        if (!pending || pending.kind !== 'stepped' || pending.id !== msg.roundId) {
+          throw fleetError('HUB_COMPUTED_STALE', { roundId: msg.roundId, pending: pending ? `${pending.kind} ${pending.id}` : 'idle' });
+        }
+        this.computed.add(peer.id);
+        return;
+      }
       case 'heartbeat':
         return;
       case 'ready':
@@ -309,7 +333,7 @@ export class Hub {
       case 'pull':
       case 'scatter': // worker-to-worker kinds travel on the exchange's own links
       case 'gather':
-        throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected stepped, evalResult, pulled, reduce, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`);
+        throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected computed, stepped, evalResult, pulled, reduce, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`);
       default: {
         const never: never = msg;
         throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);

@@ -38,9 +38,11 @@ export interface SteppedRound {
   readonly replies: readonly MessageOf<'stepped'>[];
 }
 
-/** The members of a step: the healthy workers in rank order, as many as the batch has rows for. */
-export function membersFor(hub: Hub, rows: number): Peer[] {
-  return hub.peers.inState('HEALTHY').slice(0, Math.max(1, rows));
+/** The members of a step: the healthy workers in rank order but those `skipped`, as many as the batch has rows for. */
+export function membersFor(hub: Hub, rows: number, skipped: ReadonlySet<Peer> = new Set()): Peer[] {
+  const healthy = hub.peers.inState('HEALTHY');
+  const fast = healthy.filter((p) => !skipped.has(p));
+  return (fast.length > 0 ? fast : healthy).slice(0, Math.max(1, rows));
 }
 
 /** A session id for a membership: the same while the same workers take part (links stay up), new when
@@ -54,8 +56,14 @@ export function sessionNonce(): string {
   return randomBytes(16).toString('hex');
 }
 
-/** Runs one step to the point where every member has exchanged it; throws if one is lost or late. */
-export async function exchangeRound(req: StepRequest, members: readonly Peer[], batch: Int32Array): Promise<SteppedRound> {
+/** Members that missed the deadline, and the examples they held. */
+export interface LateRound {
+  readonly stragglers: readonly Peer[];
+  readonly examples: number;
+}
+
+/** Runs one step to the point where every member has exchanged it (or the deadline passed); throws if one is lost. */
+export async function exchangeRound(req: StepRequest, members: readonly Peer[], batch: Int32Array): Promise<SteppedRound | LateRound> {
   const { hub } = req;
   const shards = shardBatch(batch, members.length);
   const samples = shards.map((s) => s.length);
@@ -92,7 +100,10 @@ export async function exchangeRound(req: StepRequest, members: readonly Peer[], 
   );
   const late = members.filter((p) => !replies.has(p.id));
   if (late.length > 0) {
-    throw fleetError('ROUND_LATE', { roundId: req.roundId, ranks: late.map((p) => p.rank).join(', '), ms: req.deadlineMs });
+    // Members that never said `computed` held everyone up; with none such, the exchange itself was late.
+    const slow = late.filter((p) => !hub.hasComputed(p));
+    const stragglers = slow.length > 0 ? slow : late;
+    return { stragglers, examples: stragglers.reduce((n, p) => n + (samples[members.indexOf(p)] ?? 0), 0) };
   }
   return { members, replies: members.map((p) => replies.get(p.id) as MessageOf<'stepped'>) };
 }

@@ -66,6 +66,8 @@ export interface RunResult {
   /** Per worker rank: tf.memory().numTensors reported after each step. */
   readonly workerTensorCounts: number[][];
   readonly backend: string;
+  /** Bytes per step (medians): the coordinator's control traffic, and each worker's gradient exchange. */
+  readonly traffic: ReturnType<Trainer['trafficSummary']>;
 }
 
 /** Runs a coordinator for the job module at `opts.job` to completion; throws FleetError on failure. */
@@ -189,9 +191,9 @@ export async function runTask(
     if (splits.test && task === 'predict') predictions = await trainer.predict('test');
     const workerTensorCounts = hub.peers.all().map((p) => [...p.tensorCounts]);
     const sampleUses = [...trainer.sampleUses.entries()].map(([epoch, uses]) => ({ epoch, examples: uses.length, min: uses.reduce((a, b) => Math.min(a, b), 255), max: uses.reduce((a, b) => Math.max(a, b), 0) }));
-    if (opts.out) writeJsonAtomic(path.join(opts.out, 'run.json'), { test, sampleUses, stragglerDrops: (await metrics.stragglers.get()).values[0]?.value ?? 0, workers: hub.peers.all().map((p) => ({ rank: p.rank, pid: p.pid, host: p.host, state: p.state, rounds: Math.max(p.tensorCounts.length - 1, 0), lostReason: p.lostReason })) });
+    if (opts.out) writeJsonAtomic(path.join(opts.out, 'run.json'), { test, sampleUses, traffic: trainer.trafficSummary(), stragglerDrops: (await metrics.stragglers.get()).values[0]?.value ?? 0, workers: hub.peers.all().map((p) => ({ rank: p.rank, pid: p.pid, host: p.host, state: p.state, rounds: Math.max(p.tensorCounts.length - 1, 0), lostReason: p.lostReason })) });
     const outputs = { ...(test && { test }), ...(predictions && { predictions }) };
-    return { history, ...outputs, model, times: trainer.times, workerTensorCounts, backend: open.backend };
+    return { history, ...outputs, model, times: trainer.times, workerTensorCounts, backend: open.backend, traffic: trainer.trafficSummary() };
   } finally {
     if (ownsOptimizer) optimizer.dispose();
   }

@@ -12,7 +12,7 @@ import type { Splits } from '../shared/model/data/dataset.ts';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import type { FitSpec } from '../shared/model/job.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
-import type { WireTensor } from '../shared/wire/protocol.ts';
+import type { MessageOf, WireTensor } from '../shared/wire/protocol.ts';
 import { epochPermutation, identityOrder } from '../shared/runtime/rng.ts';
 import { readOptimizerState, type OptimizerState } from '../shared/model/keras/optimizer-state.ts';
 import { readWeights } from '../shared/wire/weights.ts';
@@ -90,6 +90,13 @@ export class Trainer {
   /** Workers that hold the optimizer's state (they took part in a committed step or were sent it). */
   private readonly optimizerHeld = new WeakSet<Peer>();
   private readonly nonce = sessionNonce();
+  /** Workers left out of this step for missing its deadline. */
+  private readonly skipped = new Set<Peer>();
+  /** Per step: the coordinator's bytes (both ways) and each member's exchange bytes, for run.json and the bench. */
+  readonly traffic: { coordinator: number[]; workers: Map<number, { sent: number[]; received: number[] }> } = {
+    coordinator: [],
+    workers: new Map(),
+  };
   /** The progress bar's view of the epoch beyond the batch logs: updated before each onTrainBatchEnd. */
   private readonly soFar: { batchSize: number; logs: Logs } = { batchSize: 0, logs: {} };
 
@@ -236,6 +243,7 @@ export class Trainer {
    * finite is not committed: it reports a NaN loss and the failure, and the model is unchanged.
    */
   async trainRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
+    this.skipped.clear();
     const r = await this.resilient(`epoch ${epoch + 1} step ${step + 1}`, () => this.attemptRound(epoch, step, batch));
     if (!r.failure) {
       let uses = this.sampleUses.get(epoch);
@@ -248,10 +256,13 @@ export class Trainer {
   private async attemptRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     const { hub, metrics, optimizer } = this.ctx;
     const t0 = performance.now();
-    const members = membersFor(hub, batch.length);
+    const members = membersFor(hub, batch.length, this.skipped);
     const optimizerState = await this.prepare(members, true);
     const t1 = performance.now();
+    const before = hub.traffic.sent + hub.traffic.received;
     const roundId = this.roundId++;
+    // With every healthy worker skipped already, wait for the step without a deadline.
+    const deadlineMs = members.length > 1 ? (this.ctx.roundDeadlineMs ?? 0) : 0;
     let stepped;
     try {
       stepped = await exchangeRound({
@@ -259,12 +270,20 @@ export class Trainer {
         session: sessionOf(members, this.nonce),
         weightsFor: (peer) => (peer.weightsVersion === this.weightsVersion ? { tensors: [] } : this.broadcast.forPeer(peer)),
         optimizerFor: (peer) => (this.optimizerHeld.has(peer) ? undefined : optimizerState),
-        deadlineMs: this.ctx.roundDeadlineMs ?? 0,
+        deadlineMs,
       }, members, batch);
     } catch (err) {
       if (!isFleetError(err, 'FLEET_ERR_NONFINITE')) throw err;
       const failure = new FleetError('FLEET_ERR_NONFINITE', `Training diverged in epoch ${epoch + 1}, step ${step + 1}: ${err.message}. The model was not updated with it; add TerminateOnNaN to stop cleanly.`);
       return { lossSum: NaN, metricSums: this.ctx.metricNames.map(() => NaN), failure };
+    }
+    if ('stragglers' in stepped) {
+      const ranks = stepped.stragglers.map((p) => p.rank).join(', ');
+      const faster = members.length - stepped.stragglers.length;
+      metrics.stragglers.inc(stepped.stragglers.length);
+      this.ctx.log?.warn(`round ${roundId}: worker(s) ${ranks} missed the ${deadlineMs} ms deadline; their ${stepped.examples} examples move to the ${faster} faster worker(s)`);
+      for (const p of stepped.stragglers) this.skipped.add(p);
+      return this.attemptRound(epoch, step, batch);
     }
     const t2 = performance.now();
     const next = this.weightsVersion + 1;
@@ -278,6 +297,7 @@ export class Trainer {
     this.weightsVersion = next;
     this.ahead = true;
     const t3 = performance.now();
+    this.countTraffic(stepped.members, stepped.replies, hub.traffic.sent + hub.traffic.received - before);
     const replies = stepped.replies;
     const compute = Math.max(...replies.map((c) => c.computeSeconds));
     this.accountRound(batch.length, { prepare: (t1 - t0) / 1000, roundTrip: (t2 - t1) / 1000, compute, commit: (t3 - t2) / 1000 });
@@ -286,6 +306,27 @@ export class Trainer {
     metrics.loss.set({ scope: 'round', split: 'train' }, lossSum / batch.length);
     this.ctx.metricNames.forEach((name, i) => metrics.metric.set({ name, scope: 'round', split: 'train' }, (metricSums[i] as number) / batch.length));
     return { lossSum, metricSums };
+  }
+
+  /** Medians per step of the traffic counted so far: the coordinator's bytes, and each worker's exchange. */
+  trafficSummary(): { steps: number; coordinatorBytesPerStep: number; workers: { rank: number; sentPerStep: number; receivedPerStep: number }[] } {
+    const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+    return {
+      steps: this.traffic.coordinator.length,
+      coordinatorBytesPerStep: median(this.traffic.coordinator),
+      workers: [...this.traffic.workers.entries()].map(([rank, w]) => ({ rank, sentPerStep: median(w.sent), receivedPerStep: median(w.received) })),
+    };
+  }
+
+  private countTraffic(members: readonly Peer[], replies: readonly MessageOf<'stepped'>[], coordinatorBytes: number): void {
+    this.traffic.coordinator.push(coordinatorBytes);
+    members.forEach((p, i) => {
+      const r = replies[i] as MessageOf<'stepped'>;
+      let w = this.traffic.workers.get(p.rank);
+      if (!w) this.traffic.workers.set(p.rank, (w = { sent: [], received: [] }));
+      w.sent.push(r.exchangeBytes.sent);
+      w.received.push(r.exchangeBytes.received);
+    });
   }
 
   /**

@@ -122,6 +122,8 @@ async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks):
     metricSums = step.metricSums;
   }
   const computeSeconds = (performance.now() - started) / 1000;
+  // Tells the coordinator this worker is not the straggler, should the round miss its deadline.
+  await send({ kind: 'computed', roundId: msg.roundId });
   let averaged: Float32Array;
   try {
     averaged = await exchangeStep(links.exchange, msg, flat);
@@ -139,7 +141,7 @@ async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks):
   }
   await send({
     kind: 'stepped', roundId: msg.roundId, samples: n, lossSum: loss * n, metricSums,
-    computeSeconds, numTensors: tf.memory().numTensors,
+    computeSeconds, numTensors: tf.memory().numTensors, exchangeBytes: links.mesh.takeBytes(msg.roundId),
   });
 }
 

@@ -157,6 +157,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
               if (heartbeat) clearInterval(heartbeat);
               heartbeat = undefined;
               reducer.reset();
+              exchange.reset();
               await session?.pool.close();
               session = undefined;
               await hello();
@@ -166,6 +167,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
             continue;
           case 'welcome': {
             reducer.reset();
+            exchange.reset();
             log = createLogger(`worker ${msg.rank}`, opts.quiet);
             // A welcome to a worker that has a session starts a new task (the API's cluster keeps its
             // workers across calls): the new job, model and data replace the old session.
@@ -190,6 +192,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           }
           case 'hello':
           case 'ready':
+          case 'computed':
           case 'stepped':
           case 'pulled':
           case 'evalResult':

@@ -97,6 +97,8 @@ const round = z.strictObject({
     samples: z.array(id).max(4096),
   }),
 });
+/** A worker has computed its gradient of round `roundId` and starts exchanging it (for straggler detection). */
+const computed = z.strictObject({ kind: z.literal('computed'), roundId: id });
 /** A worker's step is ready: its gradient is exchanged and averaged, waiting for `commit` to apply it. */
 const stepped = z.strictObject({
   kind: z.literal('stepped'),
@@ -107,6 +109,8 @@ const stepped = z.strictObject({
   computeSeconds: z.number().min(0),
   /** tf.memory().numTensors on the worker after the step, so leaks are visible from the coordinator. */
   numTensors: id,
+  /** Bytes this worker sent to and received from its peers for this step's exchange. */
+  exchangeBytes: z.strictObject({ sent: id, received: id }),
 });
 const evaluate = z.strictObject({
   kind: z.literal('evaluate'),
@@ -182,6 +186,7 @@ const headerSchemas = {
   welcome,
   ready,
   round,
+  computed,
   stepped,
   commit,
   pull,
@@ -237,6 +242,7 @@ export const GROUPS = {
     optimizer: { dtype: 'float32', min: 0, max: MAX_TENSORS },
     indices: { dtype: 'int32', rank: 1, min: 1, max: 1 },
   },
+  computed: {},
   stepped: {},
   commit: {},
   pull: {},

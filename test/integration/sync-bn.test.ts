@@ -19,7 +19,11 @@ import {
 } from '../../shared/wire/protocol.ts';
 import { gradientStep } from '../../shared/model/step.ts';
 import { synchronizeBatchNorm, synchronizedStep } from '../../shared/model/sync-bn/step.ts';
-import { gradientsToWire, readState, writeWeightsGroup } from '../../shared/wire/weights.ts';
+import { gradientsToWire, readState, readWeights, writeState, writeWeightsGroup } from '../../shared/wire/weights.ts';
+import { optimizerFromConfig, readOptimizerState, writeOptimizerState } from '../../shared/model/keras/optimizer-state.ts';
+import { PeerMesh } from '../../worker/exchange/mesh.ts';
+import { ExchangeRouter } from '../../worker/exchange/rounds.ts';
+import { applyStep, exchangeStep, flatten, membershipOf } from '../../worker/exchange/step.ts';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
 import { killAll, startCli, type Proc } from '../helpers/procs.ts';
 import { fitReference } from '../helpers/reference.ts';
@@ -98,11 +102,19 @@ async function rogue(endpoint: string, file: string): Promise<{ codes: string[];
   const codes: string[] = [];
   let replyIdsMatch = true;
   let model: tf.LayersModel | undefined;
+  let optimizer: tf.Optimizer | undefined;
+  let pending: { roundId: number; averaged: Float32Array; learningRate: number } | undefined;
+  // The rogue takes part in the gradient exchange honestly, with the workers' own modules.
+  const mesh = await PeerMesh.open({ host: '127.0.0.1' });
+  const exchange = new ExchangeRouter(mesh, 1 << 24);
   const sums = new Map<number, (v: Float32Array) => void>();
   let work = Promise.resolve();
   const onRound = async (msg: MessageOf<'round'>) => {
     const m = model as tf.LayersModel;
-    if (msg.groups.weights.length > 0) writeWeightsGroup(m, msg.groups.weights, msg.weightIndices);
+    if (msg.groups.weights.length > 0) {
+      writeWeightsGroup(m, msg.groups.weights, msg.weightIndices);
+      version = msg.weightsVersion;
+    }
     const idx = Array.from(msg.groups.indices[0].data);
     const d = splits.train.data;
     const x = tf.tidy(() => tf.gather(tf.tensor(d.x, [...d.xShape]), idx));
@@ -123,16 +135,36 @@ async function rogue(endpoint: string, file: string): Promise<{ codes: string[];
       await send(reduce(vec)); // duplicate
       return sum;
     };
+    if (mesh.current?.session !== msg.exchange.session) mesh.setMembership(membershipOf(msg.exchange));
+    if (msg.optimizerIterations !== undefined) {
+      const slots = [...msg.groups.optimizer];
+      await writeOptimizerState(m, optimizer as tf.Optimizer, { iterations: msg.optimizerIterations, slots });
+    }
+    const before = readState(m);
     const step = await synchronizedStep(idx.length, allReduce, () => gradientStep(m, loss, metrics, x, y), (r) => tf.dispose(r.grads));
     tf.dispose([x, y]);
+    const after = readState(m);
+    writeState(m, before.map((t) => Float32Array.from(t.data)));
+    const flat = flatten([...gradientsToWire(m, step.grads).map((g) => g.data), ...after.map((t) => t.data)]);
+    tf.dispose(step.grads);
+    const averaged = await exchangeStep(exchange, msg, flat);
+    pending = { roundId: msg.roundId, averaged, learningRate: msg.learningRate };
     const n = idx.length;
     const reply = {
-      kind: 'gradients' as const, roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums,
-      computeSeconds: 0, numTensors: 0, groups: { gradients: gradientsToWire(m, step.grads), state: readState(m) },
+      kind: 'stepped' as const, roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums,
+      computeSeconds: 0, numTensors: 0, exchangeBytes: mesh.takeBytes(msg.roundId),
     };
     await send(encodeMessage(reply));
-    tf.dispose(step.grads);
   };
+  const onPull = async (msg: MessageOf<'pull'>, version: number) => {
+    const m = model as tf.LayersModel;
+    const state = await readOptimizerState(m, optimizer as tf.Optimizer);
+    await send(encodeMessage({
+      kind: 'pulled', pullId: msg.pullId, weightsVersion: version, optimizerIterations: state.iterations,
+      groups: { weights: readWeights(m), optimizer: [...state.slots] },
+    }));
+  };
+  let version = 0;
   await send(encodeMessage({ kind: 'hello', pid: process.pid, host: 'rogue', backend: 'cpu' }));
   for await (const frames of dealer) {
     const msg: Message = decodeMessage(frames);
@@ -146,7 +178,20 @@ async function rogue(endpoint: string, file: string): Promise<{ codes: string[];
       model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(msg.modelConfig) });
       synchronizeBatchNorm(model);
       writeWeightsGroup(model, msg.groups.weights);
-      await send(encodeMessage({ kind: 'ready', numTensors: 0 }));
+      optimizer = optimizerFromConfig(msg.optimizer);
+      await send(encodeMessage({ kind: 'ready', numTensors: 0, peerEndpoint: mesh.endpoint }));
+    }
+    if (msg.kind === 'commit') {
+      const p = pending;
+      const v = msg.weightsVersion;
+      work = work.then(() => {
+        if (p?.roundId === msg.roundId) applyStep(model as tf.LayersModel, optimizer as tf.Optimizer, p.averaged, p.learningRate);
+        version = v;
+      });
+    }
+    if (msg.kind === 'pull') {
+      const r = msg;
+      work = work.then(() => onPull(r, version));
     }
     if (msg.kind === 'round') {
       const r = msg;
@@ -155,6 +200,7 @@ async function rogue(endpoint: string, file: string): Promise<{ codes: string[];
   }
   await work;
   dealer.close();
+  await mesh.close();
   return { codes, replyIdsMatch };
 }
 

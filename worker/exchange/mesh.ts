@@ -3,8 +3,9 @@
  * connects one DEALER to each other member. A membership (decided by the coordinator) names a session,
  * this worker's rank and every member's endpoint; a message is taken only when its header's session is
  * the current one, its sender is a member other than this worker, and the sender's routing id says the
- * same (`<session>/<rank>`). With CURVE on, the ROUTER is a CURVE server whose allow-list is the
- * coordinator's, and each DEALER authenticates the peer it dials by that peer's public key.
+ * same (`<session>/<rank>`). With CURVE on (the worker has a key pair), the ROUTER is a CURVE server
+ * whose ZAP allow-list is the current members' keys (the coordinator admitted each under its own
+ * allow-list), and each DEALER authenticates the peer it dials by that peer's public key.
  */
 import * as zmq from 'zeromq';
 import { fleetError } from '../../shared/runtime/catalogue/index.ts';
@@ -12,7 +13,7 @@ import { isFleetError, type FleetError } from '../../shared/runtime/errors.ts';
 import {
   decodeMessage, encodeMessage, type Header, type MessageOf, type WireTensor,
 } from '../../shared/wire/protocol.ts';
-import { NO_SECURITY, startAuthenticator, type Security } from '../../shared/wire/security/index.ts';
+import { NO_SECURITY, ZAP_DOMAIN, ZapHandler, canonicalKey, type Security } from '../../shared/wire/security/index.ts';
 import { SendQueue, frameBytes } from '../../shared/wire/transport.ts';
 
 /** A member of the exchange: its rank, the endpoint its ROUTER listens on, and its CURVE public key. */
@@ -61,6 +62,8 @@ export class PeerMesh {
   /** Messages of a session this worker has not been told of yet (a faster peer got its round first). */
   private held: { readonly id: string; readonly msg: PeerMessage; readonly bytes: number }[] = [];
   private heldBytes = 0;
+  /** Bytes sent and received per round, until `takeBytes` reads them. */
+  private readonly perRound = new Map<number, { sent: number; received: number }>();
   private readonly loop: Promise<void>;
 
   private constructor(
@@ -68,6 +71,8 @@ export class PeerMesh {
     /** The endpoint peers connect to. */
     readonly endpoint: string,
     private readonly opts: MeshOptions,
+    private readonly allowed: Map<string, string>,
+    private readonly zap: ZapHandler | undefined,
   ) {
     this.loop = this.receive();
   }
@@ -76,18 +81,19 @@ export class PeerMesh {
   static async open(opts: MeshOptions): Promise<PeerMesh> {
     const sec = opts.security ?? NO_SECURITY;
     const context = new zmq.Context();
-    if (sec.allowedKeys) await startAuthenticator(context, sec, () => {});
+    // With CURVE, only the current members' keys complete a handshake (the allow-list follows membership).
+    const allowed = new Map<string, string>();
+    const zap = sec.keys ? await ZapHandler.startWith(context, allowed, () => {}) : undefined;
     const router = new zmq.Router({
       context,
       linger: 0,
       maxMessageSize: sec.maxMessageSize,
-      ...(sec.keys && { curveServer: true, curveSecretKey: sec.keys.secretKey, zapDomain: 'tensorfleet' }),
-      ...(sec.allowedKeys && { zapEnforceDomain: true }),
+      ...(sec.keys && { curveServer: true, curveSecretKey: sec.keys.secretKey, zapDomain: ZAP_DOMAIN, zapEnforceDomain: true }),
     });
     await router.bind(`tcp://${opts.host}:*`);
     const endpoint = router.lastEndpoint;
     if (!endpoint) throw fleetError('MESH_NO_ENDPOINT', { host: opts.host });
-    return new PeerMesh(router, endpoint, opts);
+    return new PeerMesh(router, endpoint, opts, allowed, zap);
   }
 
   /** Routes every accepted peer message to `handler` (one at a time, in arrival order). */
@@ -109,10 +115,18 @@ export class PeerMesh {
     }
     this.dealers.clear();
     this.membership = m;
+    this.allowed.clear();
+    for (const p of m.members) if (p.publicKey && p.rank !== m.rank) this.allowed.set(canonicalKey(p.publicKey), `worker ${p.rank}`);
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
-    for (const h of held) this.deliver(() => this.checkMember(h.id, h.msg));
+    for (const h of held) {
+      this.deliver(() => {
+        const ok = this.checkMember(h.id, h.msg);
+        this.count(ok.roundId).received += h.bytes;
+        return ok;
+      });
+    }
     for (const peer of m.members) {
       if (peer.rank === m.rank) continue;
       const curve = sec.keys && peer.publicKey;
@@ -132,7 +146,22 @@ export class PeerMesh {
     const link = this.dealers.get(rank);
     if (!link) return Promise.reject(fleetError('MESH_UNKNOWN_RANK', { received: rank }));
     const tensor: WireTensor = { name: 'values', dtype: 'float32', shape: [data.length], data };
-    return link.queue.send(encodeMessage({ ...header, groups: { values: [tensor] } }));
+    const frames = encodeMessage({ ...header, groups: { values: [tensor] } });
+    this.count(header.roundId).sent += frameBytes(frames);
+    return link.queue.send(frames);
+  }
+
+  /** The bytes of round `roundId`'s messages so far, sent and received; forgets that round and older ones. */
+  takeBytes(roundId: number): { sent: number; received: number } {
+    const got = this.perRound.get(roundId) ?? { sent: 0, received: 0 };
+    for (const r of this.perRound.keys()) if (r <= roundId) this.perRound.delete(r);
+    return got;
+  }
+
+  private count(roundId: number): { sent: number; received: number } {
+    let c = this.perRound.get(roundId);
+    if (!c) this.perRound.set(roundId, (c = { sent: 0, received: 0 }));
+    return c;
   }
 
   /** Closes every link; the receive loop ends. */
@@ -144,6 +173,7 @@ export class PeerMesh {
     this.dealers.clear();
     this.router.close();
     await this.loop.catch(() => {});
+    await this.zap?.close();
   }
 
   private async receive(): Promise<void> {
@@ -173,7 +203,11 @@ export class PeerMesh {
   private admit(routingId: string, frames: Buffer[], bytes: number): PeerMessage | undefined {
     const msg = decodeMessage(frames);
     if (msg.kind !== 'scatter' && msg.kind !== 'gather') throw fleetError('MESH_NOT_PEER_KIND', { received: msg.kind });
-    if (msg.session === this.membership?.session) return this.checkMember(routingId, msg);
+    if (msg.session === this.membership?.session) {
+      const ok = this.checkMember(routingId, msg);
+      this.count(ok.roundId).received += bytes;
+      return ok;
+    }
     if (this.heldBytes + bytes > (this.opts.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES)) {
       throw fleetError('MESH_SESSION', { want: this.membership?.session ?? '(none yet)', received: msg.session });
     }

@@ -12,6 +12,8 @@ import type { PeerMesh, PeerMessage } from './mesh.ts';
 export class ExchangeRouter {
   private active: AllReduce | undefined;
   private lastRound = -1;
+  /** The newest round the coordinator has sent: an older one that begins after it is already dropped. */
+  private newest = -1;
   private early: PeerMessage[] = [];
   private earlyValues = 0;
 
@@ -28,6 +30,7 @@ export class ExchangeRouter {
   /** Starts round `spec.roundId` (which must be newer than every earlier one) and feeds it what already came. */
   begin(spec: AllReduceSpec): AllReduce {
     if (spec.roundId <= this.lastRound) throw fleetError('EXCHANGE_ROUND_ORDER', { last: this.lastRound, received: spec.roundId });
+    if (spec.roundId < this.newest) throw fleetError('EXCHANGE_SUPERSEDED', { roundId: spec.roundId, next: this.newest });
     this.active?.abort(fleetError('EXCHANGE_SUPERSEDED', { roundId: this.active.roundId, next: spec.roundId }));
     const round = new AllReduce(this.mesh, spec);
     this.maxEarlyValues = Math.max(this.maxEarlyValues, 2 * spec.plan.size);
@@ -40,9 +43,19 @@ export class ExchangeRouter {
     return round;
   }
 
+  /** Forgets every round: a new session with a (possibly restarted) coordinator numbers rounds anew. */
+  reset(): void {
+    this.supersede();
+    this.lastRound = -1;
+    this.newest = -1;
+    this.early = [];
+    this.earlyValues = 0;
+  }
+
   /** Aborts the round in progress when `next` is a newer round (or none is given): the coordinator has
    * moved on, and a request queued behind the stuck exchange must not wait for it. */
   supersede(next?: number): void {
+    if (next !== undefined) this.newest = Math.max(this.newest, next);
     if (!this.active || (next !== undefined && this.active.roundId >= next)) return;
     this.abort(fleetError('EXCHANGE_SUPERSEDED', { roundId: this.active.roundId, next: next ?? 'none' }));
   }

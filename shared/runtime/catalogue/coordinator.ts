@@ -76,10 +76,6 @@ export const COORDINATOR_MESSAGES = {
     code: 'FLEET_ERR_TENSOR_SHAPE',
     template: 'Expected a step over {want} samples from worker {rank}. Received: {received:q}',
   },
-  ROUND_LATE: {
-    code: 'FLEET_ERR_WORKER_LOST',
-    template: 'Expected every member to exchange round {roundId} within {ms} ms. Received: nothing from worker(s) {ranks}',
-  },
   PULL_NO_SOURCE: {
     code: 'FLEET_ERR_STATE_LOST',
     template: [
@@ -94,5 +90,9 @@ export const COORDINATOR_MESSAGES = {
   PULL_SLOT: {
     code: 'FLEET_ERR_TENSOR_SHAPE',
     template: 'Expected optimizer slots named #i/... with the shape of trainable variable i. Received: {received:q}',
+  },
+  HUB_COMPUTED_STALE: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected computed only for the round in flight ({pending}). Received: computed for round {roundId}',
   },
 } as const satisfies Record<string, MessageSpec>;

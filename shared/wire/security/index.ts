@@ -17,7 +17,7 @@ import { checkPrivate, loadAllowedKeys, loadKeyPair, loadPublicKey, type KeyPair
 import { ZapHandler, watchHandshakes, type HandshakeFailure, type ZapDecision } from './zap.ts';
 
 export { derivePublicKey, loadAllowedKeys, loadKeyPair, loadPublicKey, writeKeyPair, type KeyPair, type PublicKey } from './keys.ts';
-export { ZAP_ENDPOINT, ZapHandler, decideZap, watchHandshakes, type HandshakeFailure, type ZapDecision } from './zap.ts';
+export { ZAP_ENDPOINT, ZapHandler, canonicalKey, decideZap, watchHandshakes, type HandshakeFailure, type ZapDecision } from './zap.ts';
 
 /** Default cap on one inbound ZeroMQ frame (the header, or one tensor), in bytes: 1 GiB, a 268M-parameter
  * float32 tensor. libzmq drops the connection of a peer that sends a bigger frame. */

@@ -42,6 +42,11 @@ export function decideZap(frames: readonly Buffer[], allowed: ReadonlyMap<string
   return { ...base, key, name, allowed: true, status: '200', reason: `allowed as "${name}"` };
 }
 
+/** A key in canonical Z85 (decode then encode), so equivalent spellings cannot slip through a comparison. */
+export function canonicalKey(z85: string): string {
+  return z85Encode(z85Decode(z85));
+}
+
 /** A running ZAP handler for one context. */
 export class ZapHandler {
   private readonly loop: Promise<void>;
@@ -52,8 +57,11 @@ export class ZapHandler {
 
   /** Binds the handler in `context` (before the server socket binds); `onDecision` hears every verdict. */
   static async start(context: zmq.Context, allowed: readonly PublicKey[], onDecision: (d: ZapDecision) => void): Promise<ZapHandler> {
-    // Keys are compared in canonical Z85 (decode then encode), so equivalent spellings cannot slip through.
-    const byKey = new Map(allowed.map((k) => [z85Encode(z85Decode(k.publicKey)), k.name]));
+    return ZapHandler.startWith(context, new Map(allowed.map((k) => [canonicalKey(k.publicKey), k.name])), onDecision);
+  }
+
+  /** As `start`, over a map (canonical Z85 key → name) the caller may change later: a worker's current peers. */
+  static async startWith(context: zmq.Context, byKey: ReadonlyMap<string, string>, onDecision: (d: ZapDecision) => void): Promise<ZapHandler> {
     const socket = new zmq.Reply({ context, linger: 0 });
     await socket.bind(ZAP_ENDPOINT);
     return new ZapHandler(socket, byKey, onDecision);
