@@ -16,10 +16,10 @@ function peers(n: number): Peer[] {
   return Array.from({ length: n }, (_, i) => registry.admit(Buffer.from([i + 1]), info(i), 0));
 }
 
-function gradients(roundId: number, samples: number): MessageOf<'gradients'> {
+function stepped(roundId: number, samples: number): MessageOf<'stepped'> {
   return {
-    kind: 'gradients', roundId, samples, lossSum: samples, metricSums: [], computeSeconds: 0, numTensors: 0,
-    groups: { gradients: [], state: [] },
+    kind: 'stepped', roundId, samples, lossSum: samples, metricSums: [], computeSeconds: 0, numTensors: 0,
+    exchangeBytes: { sent: 0, received: 0 }, groups: {},
   };
 }
 
@@ -34,7 +34,7 @@ function codeOf(fn: () => void): string {
 }
 
 /** How `done` settled: the replies' sample counts by peer id, or the error code. */
-const settled = (c: Collector<'gradients'>) => c.done.then(
+const settled = (c: Collector<'stepped'>) => c.done.then(
   (m) => [...m.entries()].map(([id, msg]) => `${id}:${msg.samples}`),
   (e: unknown) => (isFleetError(e) ? e.code : String(e)),
 );
@@ -42,70 +42,75 @@ const settled = (c: Collector<'gradients'>) => c.done.then(
 describe('Collector', () => {
   it('resolves once every participant has given one valid reply, keyed by peer id', async () => {
     const [a, b] = peers(2) as [Peer, Peer];
-    const c = new Collector('gradients', 7, [a, b], () => {});
-    c.offer(b, gradients(7, 3), 7);
+    const c = new Collector('stepped', 7, [a, b], () => {});
+    c.offer(b, stepped(7, 3), 7);
     expect(c.waitingFor(a)).toBe(true);
     expect(c.waitingFor(b)).toBe(false);
     expect(c.missing()).toEqual([a.id]);
-    c.offer(a, gradients(7, 5), 7);
+    c.offer(a, stepped(7, 5), 7);
     expect(await settled(c)).toEqual([`${b.id}:3`, `${a.id}:5`]);
     expect(c.missing()).toEqual([]);
   });
 
   it('refuses other kinds, other ids, duplicates and strangers, and keeps waiting', async () => {
     const [a, b, stranger] = peers(3) as [Peer, Peer, Peer];
-    const c = new Collector('gradients', 2, [a, b], () => {});
+    const c = new Collector('stepped', 2, [a, b], () => {});
     const evalResult: MessageOf<'evalResult'> = {
       kind: 'evalResult', evalId: 2, samples: 1, lossSum: 0, metricSums: [], groups: { predictions: [] },
     };
+    const pulled: MessageOf<'pulled'> = {
+      kind: 'pulled', pullId: 2, weightsVersion: 0, optimizerIterations: 0, groups: { weights: [], optimizer: [] },
+    };
     expect(codeOf(() => c.offer(a, evalResult, 2))).toBe('FLEET_ERR_STALE_ROUND');
-    expect(codeOf(() => c.offer(a, gradients(1, 4), 1))).toBe('FLEET_ERR_STALE_ROUND');
-    c.offer(a, gradients(2, 4), 2);
-    expect(codeOf(() => c.offer(a, gradients(2, 4), 2))).toBe('FLEET_ERR_STALE_ROUND');
-    expect(codeOf(() => c.offer(stranger, gradients(2, 4), 2))).toBe('FLEET_ERR_UNEXPECTED_MESSAGE');
-    expect(() => c.offer(a, gradients(1, 4), 1)).toThrow('Expected a gradients reply for id 2. Received: id 1');
-    c.offer(b, gradients(2, 6), 2);
+    const notNow = 'Expected no pulled now (collecting stepped 2). Received: pulled for id 2';
+    expect(() => c.offer(a, pulled, 2)).toThrow(notNow);
+    expect(codeOf(() => c.offer(a, stepped(1, 4), 1))).toBe('FLEET_ERR_STALE_ROUND');
+    c.offer(a, stepped(2, 4), 2);
+    expect(codeOf(() => c.offer(a, stepped(2, 4), 2))).toBe('FLEET_ERR_STALE_ROUND');
+    expect(codeOf(() => c.offer(stranger, stepped(2, 4), 2))).toBe('FLEET_ERR_UNEXPECTED_MESSAGE');
+    expect(() => c.offer(a, stepped(1, 4), 1)).toThrow('Expected a stepped reply for id 2. Received: id 1');
+    c.offer(b, stepped(2, 6), 2);
     expect(await settled(c)).toEqual([`${a.id}:4`, `${b.id}:6`]);
   });
 
   it('accepts nothing that fails validation, and takes a valid reply from the same worker afterwards', async () => {
     const [a] = peers(1) as [Peer];
-    const c = new Collector('gradients', 0, [a], (_peer, msg) => {
+    const c = new Collector('stepped', 0, [a], (_peer, msg) => {
       if (msg.samples === 8) return;
       throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected 8 samples. Received: ${msg.samples}`);
     });
-    expect(codeOf(() => c.offer(a, gradients(0, 7), 0))).toBe('FLEET_ERR_TENSOR_SHAPE');
+    expect(codeOf(() => c.offer(a, stepped(0, 7), 0))).toBe('FLEET_ERR_TENSOR_SHAPE');
     expect(c.waitingFor(a)).toBe(true);
-    c.offer(a, gradients(0, 8), 0);
+    c.offer(a, stepped(0, 8), 0);
     expect(await settled(c)).toEqual([`${a.id}:8`]);
   });
 
   it('on the deadline resolves with the replies so far, but never with none', async () => {
     const [a, b] = peers(2) as [Peer, Peer];
-    const c = new Collector('gradients', 1, [a, b], () => {});
+    const c = new Collector('stepped', 1, [a, b], () => {});
     expect(c.expire()).toBe(false); // nobody answered: keep waiting
-    c.offer(a, gradients(1, 2), 1);
+    c.offer(a, stepped(1, 2), 1);
     expect(c.expire()).toBe(true);
     expect(await settled(c)).toEqual([`${a.id}:2`]);
   });
 
   it('fails when a participant that owes a reply is lost or reports it cannot give one', async () => {
     const [a, b] = peers(2) as [Peer, Peer];
-    const lost = new Collector('gradients', 3, [a, b], () => {});
-    lost.offer(a, gradients(3, 1), 3);
+    const lost = new Collector('stepped', 3, [a, b], () => {});
+    lost.offer(a, stepped(3, 1), 3);
     lost.peerLost(a, 'already answered: no effect');
     lost.peerLost(b, 'heartbeat timeout');
     expect(await settled(lost)).toBe('FLEET_ERR_WORKER_LOST');
-    await expect(lost.done).rejects.toThrow(`Worker 1 (pid 101 on h) was lost during gradients 3: heartbeat timeout`);
+    await expect(lost.done).rejects.toThrow(`Worker 1 (pid 101 on h) was lost during stepped 3: heartbeat timeout`);
 
-    const failing = new Collector('gradients', 4, [a, b], () => {});
-    failing.offer(b, gradients(4, 1), 4);
+    const failing = new Collector('stepped', 4, [a, b], () => {});
+    failing.offer(b, stepped(4, 1), 4);
     expect(failing.fail(b, new FleetError('FLEET_ERR_NONFINITE', 'b already replied'))).toBe(false);
     expect(failing.fail(a, new FleetError('FLEET_ERR_NONFINITE', 'NaN gradients'))).toBe(true);
     expect(await settled(failing)).toBe('FLEET_ERR_NONFINITE');
   });
 
   it('with no participants is done at once', async () => {
-    expect(await settled(new Collector('gradients', 9, [], () => {}))).toEqual([]);
+    expect(await settled(new Collector('stepped', 9, [], () => {}))).toEqual([]);
   });
 });

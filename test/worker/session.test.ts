@@ -1,8 +1,9 @@
 /**
  * startSession builds what a welcome describes, from a real job module: the model rebuilt from the
  * Keras JSON holds the welcome's weights (not its own initial ones), the splits and compiled loss are
- * the job's, and the batch pool gathers training rows. Weights that do not fit the model, or are not
- * finite, are refused with a typed error.
+ * the job's, the batch pool gathers training rows, and the optimizer is the welcome's (class, config and
+ * any state it carries). Weights that do not fit the model, or are not finite, and an optimizer class tfjs
+ * does not know, are refused with a typed error.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -27,14 +28,21 @@ beforeAll(async () => {
   await selectBackend('cpu');
 });
 
+const sgd = { className: 'SGD', config: { learningRate: 0.1 } };
+
 /** A welcome for dense-sgd.ts whose weights are the job's initial ones, each scaled by `scale`. */
-async function welcome(scale: number, edit?: (w: WireTensor[]) => WireTensor[]): Promise<MessageOf<'welcome'>> {
+async function welcome(
+  scale: number,
+  edit?: (w: WireTensor[]) => WireTensor[],
+  extra: Partial<Pick<MessageOf<'welcome'>, 'optimizer' | 'optimizerIterations'>> = {},
+): Promise<MessageOf<'welcome'>> {
   const model = (await loadJob(JOB)).model();
   const weights = readWeights(model).map((t) => ({ ...t, data: t.data.map((v) => v * scale + 0.25) }));
   // Through the wire, as a worker gets it: decoding fills in every group the kind declares.
   const frames = encodeMessage({
     kind: 'welcome', rank: 1, jobPath: JOB, modelConfig: JSON.stringify(modelToKerasJson(model)),
-    compile: {}, backend: 'cpu', heartbeatIntervalMs: 1000, groups: { weights: edit ? edit(weights) : weights },
+    compile: {}, backend: 'cpu', heartbeatIntervalMs: 1000, optimizer: sgd, ...extra,
+    groups: { weights: edit ? edit(weights) : weights },
   });
   const msg = decodeMessage(frames);
   if (msg.kind !== 'welcome') throw new Error(`Expected a welcome. Received: ${msg.kind}`);
@@ -55,6 +63,10 @@ describe('startSession', () => {
     expect(s.splits.train.count).toBe(640);
     expect(s.splits.validation?.count).toBe(64);
     expect(s.metrics).toHaveLength(1);
+    // The coordinator's optimizer, rebuilt: same class and config, a fresh state.
+    expect(s.optimizer.getClassName()).toBe('SGD');
+    expect(s.optimizer.getConfig()).toMatchObject({ learningRate: 0.1 });
+    expect(s.optimizer.iterations).toBe(0);
     // The compiled loss scores the model's own predictions: finite, one value per row.
     const rows = await s.pool.gather('train', Int32Array.from([0, 5, 9]));
     const x = tf.tensor(rows.x, [3, 20]);
@@ -65,6 +77,21 @@ describe('startSession', () => {
     const d = s.splits.train.data;
     expect(Array.from(rows.x.subarray(20, 40))).toEqual(Array.from(d.x.subarray(5 * 20, 6 * 20)));
     tf.dispose([x, y, perRow]);
+  });
+
+  it('takes the optimizer state a welcome carries (a resumed run\'s), and refuses an unknown optimizer', async () => {
+    const resumed = await startSession(await welcome(1, undefined, { optimizerIterations: 7 }), log);
+    sessions.push(resumed);
+    expect(resumed.optimizer.iterations).toBe(7);
+    const unknown = { optimizer: { className: 'NoSuchOptimizer', config: {} } };
+    const err = await startSession(await welcome(1, undefined, unknown), log).then(
+      (s) => {
+        sessions.push(s);
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(isFleetError(err, 'FLEET_ERR_OPTIMIZER'), String(err)).toBe(true);
   });
 
   const reshaped = (t: WireTensor) => ({ ...t, shape: [4, 4] });
