@@ -9,7 +9,8 @@
  */
 import { pack, unpack } from 'msgpackr';
 import { z } from 'zod';
-import { FleetError, describe, expected, isFleetError } from '../runtime/errors.ts';
+import { fleetError } from '../runtime/catalogue/index.ts';
+import { FleetError, describe, isFleetError } from '../runtime/errors.ts';
 
 /** Bumped on any incompatible change to a header or frame layout. */
 export const PROTOCOL_VERSION = 3;
@@ -31,7 +32,11 @@ export interface WireTensor {
 }
 
 const dim = z.number().int().min(0).max(2 ** 31 - 1);
-const tensorSpec = z.strictObject({ name: z.string().max(256), dtype: z.enum(WIRE_DTYPES), shape: z.array(dim).max(8) });
+const tensorSpec = z.strictObject({
+  name: z.string().max(256),
+  dtype: z.enum(WIRE_DTYPES),
+  shape: z.array(dim).max(8),
+});
 const finite = z.number().refine(Number.isFinite, 'a finite number');
 const id = z.number().int().min(0);
 
@@ -335,33 +340,42 @@ export function decodeMessage(frames: readonly Buffer[]): Message {
     return decodeFrames(frames);
   } catch (err) {
     if (isFleetError(err)) throw err;
-    throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a message the decoder can read', `${(err as Error).name}: ${(err as Error).message}`);
+    throw fleetError('WIRE_UNDECODABLE', { received: `${(err as Error).name}: ${(err as Error).message}` });
   }
 }
 
 function decodeFrames(frames: readonly Buffer[]): Message {
   const [head, ...payload] = frames;
-  if (head === undefined || head.byteLength === 0) throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a msgpack header frame', `${frames.length} frames, first empty`);
-  if (head.byteLength > MAX_HEADER_BYTES) throw expected('FLEET_ERR_PROTOCOL_DECODE', `a header of at most ${MAX_HEADER_BYTES} bytes`, `${head.byteLength} bytes`);
+  if (head === undefined || head.byteLength === 0) {
+    throw fleetError('WIRE_NO_HEADER_FRAME', { received: `${frames.length} frames, first empty` });
+  }
+  if (head.byteLength > MAX_HEADER_BYTES) {
+    throw fleetError('WIRE_HEADER_TOO_LARGE', { max: MAX_HEADER_BYTES, received: `${head.byteLength} bytes` });
+  }
   let raw: unknown;
   try {
     raw = unpack(head);
   } catch (err) {
-    throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a msgpack header', `undecodable bytes (${(err as Error).message.split('\n')[0]})`);
+    const reason = (err as Error).message.split('\n')[0];
+    throw fleetError('WIRE_HEADER_UNDECODABLE', { received: `undecodable bytes (${reason})` });
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw expected('FLEET_ERR_PROTOCOL_DECODE', 'a msgpack map header', raw);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw fleetError('WIRE_HEADER_NOT_MAP', { received: raw });
+  }
   const { v, groups: rawGroups, tensors: rawSpecs, ...fields } = raw as Record<string, unknown>;
-  if (v !== PROTOCOL_VERSION) throw expected('FLEET_ERR_PROTOCOL_VERSION', `protocol version ${PROTOCOL_VERSION}`, v, { received: v });
+  if (v !== PROTOCOL_VERSION) {
+    throw fleetError('WIRE_VERSION', { version: PROTOCOL_VERSION, received: v }, { received: v });
+  }
   const kind = fields['kind'];
   if (typeof kind !== 'string' || !Object.hasOwn(headerSchemas, kind)) {
-    throw expected('FLEET_ERR_PROTOCOL_SCHEMA', `kind to be one of ${MESSAGE_KINDS.join(', ')}`, kind);
+    throw fleetError('WIRE_UNKNOWN_KIND', { kinds: MESSAGE_KINDS.join(', '), received: kind });
   }
   const schema = headerSchemas[kind as MessageKind];
   const parsed = schema.safeParse(fields);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.join('.') || '(header)';
-    throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Expected a valid "${kind}" header: ${where}: ${issue?.message ?? 'invalid'}. Received: ${describe(fields)}`);
+    throw fleetError('WIRE_BAD_HEADER', { kind, where, issue: issue?.message ?? 'invalid', fields });
   }
   try {
     const groups = decodeGroups(parsed.data.kind, rawGroups, rawSpecs, payload);
@@ -384,32 +398,31 @@ function decodeGroups(
   payload: readonly Buffer[],
 ): Record<string, WireTensor[]> {
   const counts = groupCounts.safeParse(rawGroups ?? {});
-  if (!counts.success) throw expected('FLEET_ERR_PROTOCOL_SCHEMA', 'groups: { name: count }', rawGroups);
+  if (!counts.success) throw fleetError('WIRE_BAD_GROUPS', { layout: '{ name: count }', received: rawGroups });
   const declared = groupsOf(kind);
   const unknown = Object.keys(counts.data).find((name) => !Object.hasOwn(GROUPS[kind], name));
   if (unknown !== undefined) {
     const names = declared.map(([n]) => n).join(', ');
-    throw expected('FLEET_ERR_PROTOCOL_SCHEMA', `groups of "${kind}" among [${names}]`, unknown);
+    throw fleetError('WIRE_UNKNOWN_GROUP', { kind, names, received: unknown });
   }
   for (const [name, spec] of declared) {
     const n = counts.data[name];
     if (n === undefined && spec.min > 0) {
-      throw expected('FLEET_ERR_PROTOCOL_SCHEMA', `group "${name}" in "${kind}"`, `groups ${describe(counts.data)}`);
+      throw fleetError('WIRE_MISSING_GROUP', { name, kind, received: `groups ${describe(counts.data)}` });
     }
     if (n !== undefined && (n < spec.min || n > spec.max)) {
       const want = spec.min === spec.max ? `${spec.min}` : `${spec.min} to ${spec.max}`;
-      throw expected('FLEET_ERR_TENSOR_SHAPE', `${want} tensor(s) in group "${name}" of "${kind}"`, `${n} tensors`);
+      throw fleetError('WIRE_GROUP_SIZE', { want, name, kind, received: `${n} tensors` });
     }
   }
   const specs = z.array(tensorSpec).max(MAX_TENSORS).safeParse(rawSpecs ?? []);
-  if (!specs.success) throw expected('FLEET_ERR_PROTOCOL_SCHEMA', 'tensors: [{name, dtype, shape}]', rawSpecs);
+  if (!specs.success) throw fleetError('WIRE_BAD_SPECS', { layout: '[{name, dtype, shape}]', received: rawSpecs });
   const total = declared.reduce((a, [name]) => a + (counts.data[name] ?? 0), 0);
   if (specs.data.length !== total) {
-    const want = `${total} tensor specs, as the group counts ${describe(counts.data)} add up to`;
-    throw expected('FLEET_ERR_TENSOR_SHAPE', want, `${specs.data.length}`);
+    throw fleetError('WIRE_SPEC_COUNT', { total, counts: counts.data, received: `${specs.data.length}` });
   }
   if (specs.data.length !== payload.length) {
-    throw expected('FLEET_ERR_TENSOR_SHAPE', `${specs.data.length} tensor frames after the header`, `${payload.length} frames`);
+    throw fleetError('WIRE_FRAME_COUNT', { count: specs.data.length, received: `${payload.length} frames` });
   }
   const out: Record<string, WireTensor[]> = {};
   let at = 0;
@@ -418,9 +431,9 @@ function decodeGroups(
     for (let i = 0; i < (counts.data[name] ?? 0); i++, at++) {
       const t = specs.data[at] as z.infer<typeof tensorSpec>;
       const where = `tensor ${i} of group "${name}" in "${kind}"`;
-      if (t.dtype !== spec.dtype) throw expected('FLEET_ERR_TENSOR_DTYPE', `dtype ${spec.dtype} for ${where}`, t.dtype);
+      if (t.dtype !== spec.dtype) throw fleetError('WIRE_GROUP_DTYPE', { dtype: spec.dtype, where, received: t.dtype });
       if (spec.rank !== undefined && t.shape.length !== spec.rank) {
-        throw expected('FLEET_ERR_TENSOR_SHAPE', `rank ${spec.rank} for ${where}`, `shape [${t.shape}]`);
+        throw fleetError('WIRE_GROUP_RANK', { rank: spec.rank, where, received: `shape [${t.shape}]` });
       }
       group.push(toTensor(t, payload[at] as Buffer));
     }
@@ -436,9 +449,8 @@ function checkWeightIndices(msg: MessageOf<'round' | 'evaluate'>): void {
   const ascending = indices.every((i, k) => k === 0 || i > (indices[k - 1] as number));
   if (indices.length !== msg.groups.weights.length || !ascending) {
     const shown = `[${indices.slice(0, 8).join(', ')}${indices.length > 8 ? ', ...' : ''}]`;
-    const n = msg.groups.weights.length;
-    const want = `${n} strictly ascending weightIndices, one per tensor of group "weights" in "${msg.kind}"`;
-    throw expected('FLEET_ERR_TENSOR_SHAPE', want, `${indices.length} indices ${shown}`);
+    const count = msg.groups.weights.length;
+    throw fleetError('WIRE_WEIGHT_INDICES', { count, kind: msg.kind, received: `${indices.length} indices ${shown}` });
   }
 }
 
@@ -450,7 +462,8 @@ export function sizeOf(shape: readonly number[]): number {
 function toTensor(spec: z.infer<typeof tensorSpec>, frame: Buffer): WireTensor {
   const bytes = sizeOf(spec.shape) * 4;
   if (frame.byteLength !== bytes) {
-    throw expected('FLEET_ERR_TENSOR_SHAPE', `${bytes} bytes for tensor "${spec.name}" of shape [${spec.shape}]`, `${frame.byteLength} bytes`);
+    const received = `${frame.byteLength} bytes`;
+    throw fleetError('WIRE_TENSOR_BYTES', { bytes, name: spec.name, shape: spec.shape, received });
   }
   // ZeroMQ frames may start at any byte offset; typed arrays need 4-byte alignment, so copy when unaligned.
   const aligned = frame.byteOffset % 4 === 0 ? frame : Buffer.from(frame);
@@ -469,17 +482,27 @@ export interface TensorExpectation {
  * Checks tensors against what the receiver expects: count, dtype, shape, and (when `finite`) that every
  * value is finite. Throws the matching FleetError; never returns partially-checked data.
  */
-export function checkTensors(tensors: readonly WireTensor[], want: readonly TensorExpectation[], opts: { finite: boolean }): void {
-  if (tensors.length !== want.length) throw expected('FLEET_ERR_TENSOR_SHAPE', `${want.length} tensors`, `${tensors.length} tensors`);
+export function checkTensors(
+  tensors: readonly WireTensor[],
+  want: readonly TensorExpectation[],
+  opts: { finite: boolean },
+): void {
+  if (tensors.length !== want.length) {
+    throw fleetError('WIRE_TENSOR_COUNT', { count: want.length, received: `${tensors.length} tensors` });
+  }
   tensors.forEach((t, i) => {
     const w = want[i] as TensorExpectation;
-    if (t.dtype !== w.dtype) throw expected('FLEET_ERR_TENSOR_DTYPE', `dtype ${w.dtype} for tensor ${i} (${w.name})`, t.dtype);
+    if (t.dtype !== w.dtype) {
+      throw fleetError('WIRE_TENSOR_DTYPE', { dtype: w.dtype, index: i, name: w.name, received: t.dtype });
+    }
     if (t.shape.length !== w.shape.length || t.shape.some((d, j) => d !== w.shape[j])) {
-      throw expected('FLEET_ERR_TENSOR_SHAPE', `shape [${w.shape}] for tensor ${i} (${w.name})`, `[${t.shape}]`);
+      throw fleetError('WIRE_TENSOR_SHAPE', { shape: w.shape, index: i, name: w.name, received: `[${t.shape}]` });
     }
     if (opts.finite) {
       const j = firstNonFinite(t.data);
-      if (j >= 0) throw expected('FLEET_ERR_NONFINITE', `finite values in tensor ${i} (${w.name})`, `${t.data[j]} at index ${j}`);
+      if (j >= 0) {
+        throw fleetError('WIRE_NONFINITE', { index: i, name: w.name, received: `${t.data[j]} at index ${j}` });
+      }
     }
   });
 }

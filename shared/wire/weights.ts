@@ -1,6 +1,6 @@
 /** Moving model weights and gradients between tfjs models and wire tensors. */
 import * as tf from '@tensorflow/tfjs';
-import { FleetError } from '../runtime/errors.ts';
+import { fleetError } from '../runtime/catalogue/index.ts';
 import { checkTensors, type TensorExpectation, type WireTensor } from './protocol.ts';
 
 /** Expected wire layout of all model weights (trainable and not), in model.weights order. */
@@ -10,7 +10,11 @@ export function weightSpecs(model: tf.LayersModel): TensorExpectation[] {
 
 /** Expected wire layout of the gradients: one per trainable weight, in model.trainableWeights order. */
 export function gradientSpecs(model: tf.LayersModel): TensorExpectation[] {
-  return model.trainableWeights.map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[] }));
+  return model.trainableWeights.map((w) => ({
+    name: w.originalName,
+    dtype: 'float32' as const,
+    shape: w.shape as number[],
+  }));
 }
 
 /**
@@ -34,22 +38,38 @@ export function stateWeights(model: tf.LayersModel): tf.LayerVariable[] {
 
 /** Expected wire layout of the state tensors, in stateWeights order. */
 export function stateSpecs(model: tf.LayersModel): TensorExpectation[] {
-  return stateWeights(model).map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[] }));
+  return stateWeights(model).map((w) => ({
+    name: w.originalName,
+    dtype: 'float32' as const,
+    shape: w.shape as number[],
+  }));
 }
 
 /** Reads the state tensors (BatchNormalization moving statistics) into wire tensors. */
 export function readState(model: tf.LayersModel): WireTensor[] {
-  return stateWeights(model).map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));
+  return stateWeights(model).map((w) => ({
+    name: w.originalName,
+    dtype: 'float32' as const,
+    shape: w.shape as number[],
+    data: w.read().dataSync() as Float32Array,
+  }));
 }
 
 /** Writes averaged state back into the model, in stateWeights order. */
 export function writeState(model: tf.LayersModel, data: readonly Float32Array[]): void {
-  tf.tidy(() => stateWeights(model).forEach((w, i) => w.write(tf.tensor(data[i] as Float32Array, w.shape as number[], 'float32'))));
+  tf.tidy(() =>
+    stateWeights(model).forEach((w, i) => w.write(tf.tensor(data[i] as Float32Array, w.shape as number[], 'float32'))),
+  );
 }
 
 /** Reads every model weight into wire tensors (copies out of the backend). */
 export function readWeights(model: tf.LayersModel): WireTensor[] {
-  return model.weights.map((w) => ({ name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));
+  return model.weights.map((w) => ({
+    name: w.originalName,
+    dtype: 'float32' as const,
+    shape: w.shape as number[],
+    data: w.read().dataSync() as Float32Array,
+  }));
 }
 
 /** Writes wire tensors into the model's weights, in model.weights order; shapes must already be checked. */
@@ -66,8 +86,7 @@ export function subsetSpecs(specs: readonly TensorExpectation[], indices: readon
   const outside = indices.find((i) => i >= specs.length);
   if (outside !== undefined) {
     const shown = `[${indices.slice(0, 8).join(', ')}${indices.length > 8 ? ', ...' : ''}]`;
-    const message = `Expected weight indices below ${specs.length}. Received: ${outside} in ${shown}`;
-    throw new FleetError('FLEET_ERR_TENSOR_SHAPE', message);
+    throw fleetError('WIRE_WEIGHT_INDEX_RANGE', { count: specs.length, index: outside, indices: shown });
   }
   return indices.map((i) => specs[i] as TensorExpectation);
 }
@@ -89,7 +108,11 @@ export function writeWeightsGroup(
 }
 
 /** Writes wire tensors into model.weights[indices[i]]; shapes must already be checked. */
-export function writeWeightsAt(model: tf.LayersModel, indices: readonly number[], tensors: readonly WireTensor[]): void {
+export function writeWeightsAt(
+  model: tf.LayersModel,
+  indices: readonly number[],
+  tensors: readonly WireTensor[],
+): void {
   const all = model.weights;
   tf.tidy(() => {
     indices.forEach((at, i) => {
@@ -103,7 +126,12 @@ export function writeWeightsAt(model: tf.LayersModel, indices: readonly number[]
 export function gradientsToWire(model: tf.LayersModel, grads: readonly tf.Tensor[]): WireTensor[] {
   const out = grads.map((g, i) => {
     const w = model.trainableWeights[i] as (typeof model.trainableWeights)[number];
-    return { name: w.originalName, dtype: 'float32' as const, shape: w.shape as number[], data: g.dataSync() as Float32Array };
+    return {
+      name: w.originalName,
+      dtype: 'float32' as const,
+      shape: w.shape as number[],
+      data: g.dataSync() as Float32Array,
+    };
   });
   tf.dispose([...grads]);
   return out;

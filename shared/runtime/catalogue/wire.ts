@@ -86,4 +86,94 @@ export const WIRE_MESSAGES = {
   },
   Z85_BAD_CHARACTER: { code: 'FLEET_ERR_CONFIG', template: 'Expected Z85 characters only. Received: {char} at {at}' },
   Z85_GROUP_OVERFLOW: { code: 'FLEET_ERR_CONFIG', template: 'Expected Z85 groups below 2^32. Received: {group}' },
+  WIRE_UNDECODABLE: {
+    code: 'FLEET_ERR_PROTOCOL_DECODE',
+    template: 'Expected a message the decoder can read. Received: {received:q}',
+  },
+  WIRE_NO_HEADER_FRAME: {
+    code: 'FLEET_ERR_PROTOCOL_DECODE',
+    template: 'Expected a msgpack header frame. Received: {received:q}',
+  },
+  WIRE_HEADER_TOO_LARGE: {
+    code: 'FLEET_ERR_PROTOCOL_DECODE',
+    template: 'Expected a header of at most {max} bytes. Received: {received:q}',
+  },
+  WIRE_HEADER_UNDECODABLE: {
+    code: 'FLEET_ERR_PROTOCOL_DECODE',
+    template: 'Expected a msgpack header. Received: {received:q}',
+  },
+  WIRE_HEADER_NOT_MAP: {
+    code: 'FLEET_ERR_PROTOCOL_DECODE',
+    template: 'Expected a msgpack map header. Received: {received:q}',
+  },
+  WIRE_VERSION: {
+    code: 'FLEET_ERR_PROTOCOL_VERSION',
+    template: 'Expected protocol version {version}. Received: {received:q}',
+  },
+  WIRE_UNKNOWN_KIND: {
+    code: 'FLEET_ERR_PROTOCOL_SCHEMA',
+    template: 'Expected kind to be one of {kinds}. Received: {received:q}',
+  },
+  WIRE_BAD_HEADER: {
+    code: 'FLEET_ERR_PROTOCOL_SCHEMA',
+    template: 'Expected a valid "{kind}" header: {where}: {issue}. Received: {fields:q}',
+  },
+  WIRE_BAD_GROUPS: { code: 'FLEET_ERR_PROTOCOL_SCHEMA', template: 'Expected groups: {layout}. Received: {received:q}' },
+  WIRE_UNKNOWN_GROUP: {
+    code: 'FLEET_ERR_PROTOCOL_SCHEMA',
+    template: 'Expected groups of "{kind}" among [{names}]. Received: {received:q}',
+  },
+  WIRE_MISSING_GROUP: {
+    code: 'FLEET_ERR_PROTOCOL_SCHEMA',
+    template: 'Expected group "{name}" in "{kind}". Received: {received:q}',
+  },
+  WIRE_GROUP_SIZE: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected {want} tensor(s) in group "{name}" of "{kind}". Received: {received:q}',
+  },
+  WIRE_BAD_SPECS: { code: 'FLEET_ERR_PROTOCOL_SCHEMA', template: 'Expected tensors: {layout}. Received: {received:q}' },
+  WIRE_SPEC_COUNT: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected {total} tensor specs, as the group counts {counts:q} add up to. Received: {received:q}',
+  },
+  WIRE_FRAME_COUNT: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected {count} tensor frames after the header. Received: {received:q}',
+  },
+  WIRE_GROUP_DTYPE: {
+    code: 'FLEET_ERR_TENSOR_DTYPE',
+    template: 'Expected dtype {dtype} for {where}. Received: {received:q}',
+  },
+  WIRE_GROUP_RANK: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected rank {rank} for {where}. Received: {received:q}',
+  },
+  WIRE_WEIGHT_INDICES: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: [
+      'Expected {count} strictly ascending weightIndices, one per tensor of group "weights" in "{kind}". ',
+      'Received: {received:q}',
+    ],
+  },
+  WIRE_TENSOR_BYTES: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected {bytes} bytes for tensor "{name}" of shape [{shape}]. Received: {received:q}',
+  },
+  WIRE_TENSOR_COUNT: { code: 'FLEET_ERR_TENSOR_SHAPE', template: 'Expected {count} tensors. Received: {received:q}' },
+  WIRE_TENSOR_DTYPE: {
+    code: 'FLEET_ERR_TENSOR_DTYPE',
+    template: 'Expected dtype {dtype} for tensor {index} ({name}). Received: {received:q}',
+  },
+  WIRE_TENSOR_SHAPE: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected shape [{shape}] for tensor {index} ({name}). Received: {received:q}',
+  },
+  WIRE_NONFINITE: {
+    code: 'FLEET_ERR_NONFINITE',
+    template: 'Expected finite values in tensor {index} ({name}). Received: {received:q}',
+  },
+  WIRE_WEIGHT_INDEX_RANGE: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected weight indices below {count}. Received: {index} in {indices}',
+  },
 } as const satisfies Record<string, MessageSpec>;
