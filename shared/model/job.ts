@@ -11,10 +11,18 @@ import { augmentSpecSchema, type AugmentSpec } from './augment/config.ts';
 import type { Callback } from './callbacks.ts';
 import type { TrainStep } from './custom-step.ts';
 import type { ArrayData } from './data/dataset.ts';
-import { FleetError } from '../runtime/errors.ts';
+import { fleetError } from '../runtime/catalogue/index.ts';
+import { isFleetError, type ErrorCode } from '../runtime/errors.ts';
 import { siblingPath } from '../runtime/module-path.ts';
 import { importUserModule } from '../runtime/tsx.ts';
-import { canonicalLoss, canonicalMetric, customLoss, lossFunction, metricFunction, type SampleFn } from './keras/losses.ts';
+import {
+  canonicalLoss,
+  canonicalMetric,
+  customLoss,
+  lossFunction,
+  metricFunction,
+  type SampleFn,
+} from './keras/losses.ts';
 import { makeOptimizer, type OptimizerSpec } from './keras/optimizers.ts';
 
 /** Model.compile options, Keras-style. */
@@ -59,9 +67,15 @@ export interface Job {
   fit: FitSpec;
   /** Keras callbacks for this fit; a function so that workers, which import the job too, build none. */
   callbacks?: () => Callback[];
-  /** Keras augmentation layers ({ class_name, config }) applied to every training batch in the workers' batch threads. */
+  /**
+   * Keras augmentation layers ({ class_name, config }) applied to every training batch in the workers'
+   * batch threads.
+   */
   augment?: AugmentSpec;
-  /** A custom training step (model, x, y) => { loss, predictions? } that every worker runs instead of the compiled loss. */
+  /**
+   * A custom training step (model, x, y) => { loss, predictions? } that every worker runs instead of the
+   * compiled loss.
+   */
   trainStep?: TrainStep;
   /**
    * Every BatchNormalization layer normalises with the statistics of the whole global batch, across
@@ -79,13 +93,22 @@ export function defineJob(job: Job): Job {
 const fnSchema = z.custom<(...args: unknown[]) => unknown>((v) => typeof v === 'function', 'a function');
 const optimizerSchema = z.union([
   z.string(),
-  z.looseObject({ name: z.string(), learningRate: z.number().positive().optional(), momentum: z.number().min(0).optional(), nesterov: z.boolean().optional() }),
+  z.looseObject({
+    name: z.string(),
+    learningRate: z.number().positive().optional(),
+    momentum: z.number().min(0).optional(),
+    nesterov: z.boolean().optional(),
+  }),
 ]);
 const jobSchema = z.looseObject({
   name: z.string().optional(),
   model: fnSchema,
   data: fnSchema,
-  compile: z.strictObject({ optimizer: z.union([optimizerSchema, z.instanceof(tf.Optimizer)]), loss: z.union([z.string(), fnSchema]), metrics: z.array(z.string()).optional() }),
+  compile: z.strictObject({
+    optimizer: z.union([optimizerSchema, z.instanceof(tf.Optimizer)]),
+    loss: z.union([z.string(), fnSchema]),
+    metrics: z.array(z.string()).optional(),
+  }),
   fit: z.strictObject({
     epochs: z.number().int().positive(),
     batchSize: z.number().int().positive(),
@@ -111,33 +134,48 @@ export const OWN_MODULE_PREFIX = 'tensorfleet:';
 export async function loadJob(file: string, args?: Record<string, unknown>): Promise<Job> {
   const own = file.startsWith(OWN_MODULE_PREFIX) ? file.slice(OWN_MODULE_PREFIX.length) : undefined;
   const abs = own !== undefined ? siblingPath(`../../${own}.ts`, import.meta.url) : path.resolve(file);
-  if (!existsSync(abs)) throw new FleetError('FLEET_ERR_JOB_LOAD', `Expected a job module at ${abs}. Received: no such file`, { file: abs });
+  if (!existsSync(abs)) throw fleetError('JOB_NOT_FOUND', { file: abs }, { file: abs });
   let mod: Record<string, unknown>;
   try {
     mod = await importUserModule(abs);
   } catch (err) {
-    throw new FleetError('FLEET_ERR_JOB_LOAD', `Job ${abs} failed to load: ${(err as Error).message}`, { file: abs });
+    throw fleetError('JOB_LOAD_FAILED', { file: abs, reason: (err as Error).message }, { file: abs });
   }
   let job = mod['default'] ?? mod['job'];
   if (typeof job === 'function') {
     try {
       job = await (job as (a: unknown) => unknown)(args ?? {});
     } catch (err) {
-      throw new FleetError('FLEET_ERR_JOB_LOAD', `Job ${abs}: its factory failed: ${(err as Error).message}`, { file: abs });
+      throw fleetError('JOB_FACTORY_FAILED', { file: abs, reason: (err as Error).message }, { file: abs });
     }
   }
   const parsed = jobSchema.safeParse(job);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new FleetError('FLEET_ERR_JOB_INVALID', `Job ${abs}: expected a default export from defineJob({ model, compile, data, fit }); ${issue?.path.join('.') || 'export'}: ${issue?.message}`, { file: abs });
+    const values = {
+      file: abs,
+      fields: '{ model, compile, data, fit }',
+      path: issue?.path.join('.') || 'export',
+      issue: issue?.message,
+    };
+    throw fleetError('JOB_NOT_DEFINED', values, { file: abs });
   }
   try {
     checkCompile((job as Job).compile);
   } catch (err) {
-    throw new FleetError((err as FleetError).code ?? 'FLEET_ERR_JOB_INVALID', `Job ${abs}: ${(err as Error).message}`, { file: abs });
+    const id = (isFleetError(err) && COMPILE_ERRORS[err.code]) || 'JOB_COMPILE_INVALID';
+    throw fleetError(id, { file: abs, reason: (err as Error).message }, { file: abs });
   }
   return job as Job;
 }
+
+type CompileErrorId = 'JOB_COMPILE_LOSS' | 'JOB_COMPILE_METRIC' | 'JOB_COMPILE_OPTIMIZER';
+/** The message of a compile spec's error, by the code checkCompile raised; any other error is FLEET_ERR_JOB_INVALID. */
+const COMPILE_ERRORS: Partial<Record<ErrorCode, CompileErrorId>> = {
+  FLEET_ERR_LOSS: 'JOB_COMPILE_LOSS',
+  FLEET_ERR_METRIC: 'JOB_COMPILE_METRIC',
+  FLEET_ERR_OPTIMIZER: 'JOB_COMPILE_OPTIMIZER',
+};
 
 /** Validates loss, metrics and optimizer names before any worker starts. */
 export function checkCompile(spec: CompileSpec): void {

@@ -78,4 +78,20 @@ export const MODEL_MESSAGES = {
     code: 'FLEET_ERR_OPTIMIZER',
     template: 'Expected an optimizer slot named after one of the model\'s {count} trainable variables. Received: {received:q}',
   },
+  OPTIMIZER_NO_LEARNING_RATE: {
+    code: 'FLEET_ERR_OPTIMIZER',
+    template: 'Expected an optimizer with a numeric learningRate. Received: {className}',
+  },
+  OPTIMIZER_SET_LEARNING_RATE: { code: 'FLEET_ERR_OPTIMIZER', template: 'Expected a learning rate > 0. Received: {lr}' },
+  JOB_NOT_FOUND: { code: 'FLEET_ERR_JOB_LOAD', template: 'Expected a job module at {file}. Received: no such file' },
+  JOB_LOAD_FAILED: { code: 'FLEET_ERR_JOB_LOAD', template: 'Job {file} failed to load: {reason}' },
+  JOB_FACTORY_FAILED: { code: 'FLEET_ERR_JOB_LOAD', template: 'Job {file}: its factory failed: {reason}' },
+  JOB_NOT_DEFINED: {
+    code: 'FLEET_ERR_JOB_INVALID',
+    template: 'Job {file}: expected a default export from defineJob({fields}); {path}: {issue}',
+  },
+  JOB_COMPILE_LOSS: { code: 'FLEET_ERR_LOSS', template: 'Job {file}: {reason}' },
+  JOB_COMPILE_METRIC: { code: 'FLEET_ERR_METRIC', template: 'Job {file}: {reason}' },
+  JOB_COMPILE_OPTIMIZER: { code: 'FLEET_ERR_OPTIMIZER', template: 'Job {file}: {reason}' },
+  JOB_COMPILE_INVALID: { code: 'FLEET_ERR_JOB_INVALID', template: 'Job {file}: {reason}' },
 } as const satisfies Record<string, MessageSpec>;
