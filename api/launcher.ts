@@ -3,7 +3,14 @@
  * talking over real ZeroMQ on loopback. The spec (options) is kept apart from the handle (children).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { runCoordinator, runJob, type CoordinatorOptions, type JobRef, type RunResult, type Task } from '../coordinator/run.ts';
+import {
+  runCoordinator,
+  runJob,
+  type CoordinatorOptions,
+  type JobRef,
+  type RunResult,
+  type Task,
+} from '../coordinator/run.ts';
 import type { Job } from '../shared/model/job.ts';
 import { siblingPath } from '../shared/runtime/module-path.ts';
 import { loaderArgs } from '../shared/runtime/tsx.ts';
@@ -22,7 +29,10 @@ export interface LocalOptions extends Omit<CoordinatorOptions, 'onListening' | '
   /** Extra flags for every worker, e.g. ['--coordinator-timeout', '5']. */
   readonly workerArgs?: readonly string[];
   /** Called with the worker children once they are spawned (tests use it to kill one). */
-  readonly onWorkers?: (children: readonly ChildProcess[], info: { endpoint: string; metricsPort: number; workerMetricsPorts: number[] }) => void;
+  readonly onWorkers?: (
+    children: readonly ChildProcess[],
+    info: { endpoint: string; metricsPort: number; workerMetricsPorts: number[] },
+  ) => void;
 }
 
 /** Runs coordinator + N local workers for the job module at opts.job; always reaps the children. */
@@ -78,7 +88,10 @@ export function spawnLocalWorkers(
   return { children, metricsPorts };
 }
 
-async function withLocalWorkers(opts: LocalOptions, run: (o: CoordinatorOptions) => Promise<RunResult>): Promise<RunResult> {
+async function withLocalWorkers(
+  opts: LocalOptions,
+  run: (o: CoordinatorOptions) => Promise<RunResult>,
+): Promise<RunResult> {
   const children: ChildProcess[] = [];
   try {
     return await run({

@@ -186,7 +186,8 @@ function lobbyWelcome(backend: string, modules: readonly string[]): WelcomePaylo
     const weights = readWeights(model).map((w) => ({ ...w, data: Float32Array.from(w.data) }));
     const modelConfig = JSON.stringify(modelToKerasJson(model));
     const optimizer = { className: 'SGD', config: { learningRate: 0.01 } };
-    return { jobPath: INLINE_JOB, jobArgs: { meta: JSON.stringify(meta) }, modelConfig, compile, backend, weights, optimizer };
+    const jobArgs = { meta: JSON.stringify(meta) };
+    return { jobPath: INLINE_JOB, jobArgs, modelConfig, compile, backend, weights, optimizer };
   } finally {
     model.dispose();
   }

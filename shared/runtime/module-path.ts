@@ -7,11 +7,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FleetError, describe } from './errors.ts';
+import { fleetError } from './catalogue/index.ts';
 
 /** True when `moduleUrl` names a TypeScript source (.ts, .mts, .cts), false for compiled JavaScript. */
 export function isTypeScriptFile(moduleUrl: string | URL): boolean {
-  const p = typeof moduleUrl === 'string' && !moduleUrl.startsWith('file:') ? moduleUrl : new URL(moduleUrl).pathname;
+  const isPath = typeof moduleUrl === 'string' && !moduleUrl.startsWith('file:');
+  const p = isPath ? moduleUrl : new URL(moduleUrl).pathname;
   return /\.[cm]?ts$/.test(p);
 }
 
@@ -21,7 +22,7 @@ export function isTypeScriptFile(moduleUrl: string | URL): boolean {
  */
 export function siblingModule(rel: string, moduleUrl: string): URL {
   if (!rel.endsWith('.ts')) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected a relative module path ending in .ts. Received: ${describe(rel)}`);
+    throw fleetError('MODULE_PATH_NOT_TS', { rel });
   }
   return new URL(isTypeScriptFile(moduleUrl) ? rel : `${rel.slice(0, -'.ts'.length)}.js`, moduleUrl);
 }
@@ -40,8 +41,7 @@ export function packageRoot(moduleUrl: string): string {
   for (let dir = start; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'package.json'))) return dir;
     if (path.dirname(dir) === dir) {
-      const where = `none up to ${dir}`;
-      throw new FleetError('FLEET_ERR_CONFIG', `Expected a package.json in a folder above ${start}. Received: ${where}`);
+      throw fleetError('MODULE_NO_PACKAGE_ROOT', { start, dir });
     }
   }
 }

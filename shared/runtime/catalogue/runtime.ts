@@ -21,4 +21,12 @@ export const RUNTIME_MESSAGES = {
     code: 'FLEET_ERR_BACKEND',
     template: 'Expected backend "{requested}" to be available. Received: {why}',
   },
+  MODULE_PATH_NOT_TS: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected a relative module path ending in .ts. Received: {rel:q}',
+  },
+  MODULE_NO_PACKAGE_ROOT: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected a package.json in a folder above {start}. Received: none up to {dir}',
+  },
 } as const satisfies Record<string, MessageSpec>;
