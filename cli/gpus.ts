@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { FleetError, describe } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
 import { ENTRY, nodeArgs } from '../api/launcher.ts';
 
 /** Port of a worker's /metrics when `--metrics-port` is not given (as in shared/runtime/config.ts). */
@@ -39,13 +39,19 @@ export function parseNvidiaSmiList(text: string): string[] {
  * Sorted by bus id, which is nvidia-smi's order and CUDA's with CUDA_DEVICE_ORDER=PCI_BUS_ID.
  */
 export function parseProcGpus(entries: readonly string[]): string[] {
-  return [...entries].filter((e) => /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-9a-f]$/i.test(e)).sort().map((_, i) => String(i));
+  const busId = /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-9a-f]$/i;
+  return [...entries].filter((e) => busId.test(e)).sort().map((_, i) => String(i));
 }
 
 /** The default probe: nvidia-smi when it runs, else the driver's /proc entries, else no GPU. */
 function probeGpus(): string[] {
   try {
-    return parseNvidiaSmiList(execFileSync('nvidia-smi', ['-L'], { encoding: 'utf8', timeout: NVIDIA_SMI_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'ignore'] }));
+    const list = execFileSync('nvidia-smi', ['-L'], {
+      encoding: 'utf8',
+      timeout: NVIDIA_SMI_TIMEOUT_MS,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return parseNvidiaSmiList(list);
   } catch {
     // nvidia-smi missing (a slim image) or failing: the driver's /proc entries say the same thing.
   }
@@ -66,20 +72,21 @@ export function listGpus(probe: () => string[] = probeGpus): string[] {
  * list of distinct available indices such as "0,1,3". Throws FLEET_ERR_CONFIG saying what was expected.
  */
 export function resolveGpuSpec(spec: string, available: readonly string[]): string[] {
-  const where = available.length === 0 ? 'none found by nvidia-smi -L or in /proc/driver/nvidia/gpus' : available.join(',');
+  const where =
+    available.length === 0 ? 'none found by nvidia-smi -L or in /proc/driver/nvidia/gpus' : available.join(',');
   if (spec.trim() === 'all') {
-    if (available.length === 0) throw new FleetError('FLEET_ERR_CONFIG', `Expected at least one GPU on this node for --gpus all. Received: ${where}`);
+    if (available.length === 0) throw fleetError('GPUS_NONE', { where });
     return [...available];
   }
   const parts = spec.split(',').map((p) => p.trim());
   if (parts.some((p) => !/^\d+$/.test(p))) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected --gpus to be "all" or a comma-separated list of GPU indices such as 0,1. Received: ${describe(spec)}`);
+    throw fleetError('GPUS_BAD_SPEC', { spec });
   }
   const seen = new Set<string>();
   for (const p of parts) {
     const index = String(Number(p)); // "01" names GPU 1
-    if (seen.has(index)) throw new FleetError('FLEET_ERR_CONFIG', `Expected each GPU index at most once in --gpus. Received: ${describe(spec)}`);
-    if (!available.includes(index)) throw new FleetError('FLEET_ERR_CONFIG', `Expected --gpus indices among the GPUs of this node (${where}). Received: ${describe(spec)}`);
+    if (seen.has(index)) throw fleetError('GPUS_DUPLICATE', { spec });
+    if (!available.includes(index)) throw fleetError('GPUS_NOT_AVAILABLE', { where, spec });
     seen.add(index);
   }
   return [...seen];
@@ -109,16 +116,25 @@ function takeFlag(argv: readonly string[], name: string): { rest: string[]; valu
  * (so indices mean what nvidia-smi shows), and `--metrics-port base+i` where base is the `--metrics-port` of
  * `workerArgv` (default 9401; 0 stays 0 for every child, picking free ports). Returns the children at once.
  */
-export function launchPerGpu(gpus: readonly string[], workerArgv: readonly string[], spawnFn: SpawnFn = spawn): ChildProcess[] {
+export function launchPerGpu(
+  gpus: readonly string[],
+  workerArgv: readonly string[],
+  spawnFn: SpawnFn = spawn,
+): ChildProcess[] {
   const { rest, value } = takeFlag(workerArgv, 'metrics-port');
   const base = value === undefined ? DEFAULT_WORKER_METRICS_PORT : Number(value);
   if (!Number.isInteger(base) || base < 0 || base + gpus.length - 1 > 65535) {
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected --metrics-port to be 0 or a port with room for ${gpus.length} consecutive ports (one per GPU), at most ${65536 - gpus.length}. Received: ${describe(value)}`);
+    throw fleetError('GPUS_METRICS_PORT', { count: gpus.length, max: 65536 - gpus.length, received: value });
   }
   return gpus.map((gpu, i) => {
     const port = base === 0 ? 0 : base + i;
     const args = nodeArgs(ENTRY, ['worker', ...rest, '--metrics-port', String(port)]);
-    const env = { ...process.env, CUDA_VISIBLE_DEVICES: gpu, CUDA_DEVICE_ORDER: 'PCI_BUS_ID', TF_FORCE_GPU_ALLOW_GROWTH: 'true' };
+    const env = {
+      ...process.env,
+      CUDA_VISIBLE_DEVICES: gpu,
+      CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
+      TF_FORCE_GPU_ALLOW_GROWTH: 'true',
+    };
     return spawnFn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
   });
 }
@@ -138,9 +154,12 @@ function exitCode(child: ChildProcess): Promise<number> {
  * with the rest of `argv` (minus `--gpus`), forwards SIGINT and SIGTERM to them, and resolves once all have
  * exited: 0 when every worker exited 0, else the first non-zero status (in GPU order).
  */
-export async function runPerGpu(argv: readonly string[], opts: { probe?: () => string[]; spawnFn?: SpawnFn } = {}): Promise<number> {
+export async function runPerGpu(
+  argv: readonly string[],
+  opts: { probe?: () => string[]; spawnFn?: SpawnFn } = {},
+): Promise<number> {
   const { rest, value } = takeFlag(argv, 'gpus');
-  if (value === undefined) throw new FleetError('FLEET_ERR_CONFIG', `Expected --gpus all or --gpus 0,1,... Received: ${describe(argv)}`);
+  if (value === undefined) throw fleetError('GPUS_MISSING', { argv });
   const gpus = resolveGpuSpec(value, listGpus(opts.probe));
   const children = launchPerGpu(gpus, rest, opts.spawnFn);
   const forward = (signal: NodeJS.Signals) => {

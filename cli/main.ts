@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CoordinatorOptions } from '../coordinator/run.ts';
 import { exposedWithoutCurve, parseConfig, type Config } from '../shared/runtime/config.ts';
-import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
+import { isFleetError } from '../shared/runtime/errors.ts';
 import { siblingModule, siblingPath } from '../shared/runtime/module-path.ts';
 
 /**
@@ -44,14 +45,25 @@ function onStopSignal(cleanup: () => Promise<void>): void {
   }
 }
 
-const USAGE = `usage:
-  tensorfleet local --workers N [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] <job.ts>
-  tensorfleet coordinator --bind tcp://0.0.0.0:5555 --insecure --workers N <job.ts>
-  tensorfleet worker --connect tcp://HOST:5555 [--peer-host ADDRESS] [--gpus all|0,1,...]
-  tensorfleet plot | convert | inspect | setup | keys   (see README)
-common flags: --backend, --metrics-host, --metrics-port, --quiet, --max-message-size BYTES, --join-token-file FILE
-security flags (docs/security.md): coordinator --curve-secret-key FILE [--allow-keys DIR]; worker --curve-server-key FILE [--curve-secret-key FILE]
-coordinator/local flags: --min-workers N, --max-workers N, --min-workers-timeout S, --checkpoint-every N, --resume, --round-deadline S, --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, --epochs N, --batch-size N, --verbose 0|1|2`;
+const USAGE = [
+  'usage:',
+  '  tensorfleet local --workers N [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] <job.ts>',
+  '  tensorfleet coordinator --bind tcp://0.0.0.0:5555 --insecure --workers N <job.ts>',
+  '  tensorfleet worker --connect tcp://HOST:5555 [--peer-host ADDRESS] [--gpus all|0,1,...]',
+  '  tensorfleet plot | convert | inspect | setup | keys   (see README)',
+  'common flags: --backend, --metrics-host, --metrics-port, --quiet, --max-message-size BYTES, --join-token-file FILE',
+  'security flags (docs/security.md): coordinator --curve-secret-key FILE [--allow-keys DIR]; ' +
+    'worker --curve-server-key FILE [--curve-secret-key FILE]',
+  'coordinator/local flags: --min-workers N, --max-workers N, --min-workers-timeout S, --checkpoint-every N, ' +
+    '--resume, --round-deadline S, --heartbeat-interval S, --heartbeat-timeout S, --join-timeout S, --out DIR, ' +
+    '--epochs N, --batch-size N, --verbose 0|1|2',
+].join('\n');
+
+/** The default run folder: runs/<job>-<timestamp>. */
+function defaultOut(job: string): string {
+  const name = path.basename(job).replace(/\.[cm]?[jt]s$/, '');
+  return path.join('runs', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+}
 
 function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): CoordinatorOptions {
   const fit = {
@@ -59,6 +71,7 @@ function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): Coordin
     ...(c['batch-size'] !== undefined && { batchSize: c['batch-size'] }),
     ...(c.verbose !== undefined && { verbose: c.verbose as 0 | 1 | 2 }),
   };
+  if (c.resume && c.out === undefined) throw fleetError('CLI_RESUME_WITHOUT_OUT');
   return Object.freeze({
     bind: c.bind,
     workers: c.workers,
@@ -76,27 +89,39 @@ function coordinatorOptions(c: Config<'coordinator'> | Config<'local'>): Coordin
     heartbeatTimeoutMs: c['heartbeat-timeout'] * 1000,
     joinTimeoutMs: c['join-timeout'] * 1000,
     // Every run writes history.json: under --out, or runs/<job>-<timestamp> by default.
-    out: c.out ?? (c.resume ? fail('--resume needs --out DIR, the run folder to continue') : undefined) ?? path.join('runs', `${path.basename(c.job).replace(/\.[cm]?[jt]s$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+    out: c.out ?? defaultOut(c.job),
     fit,
     quiet: c.quiet,
   });
 }
 
 /** Reads the key and token files the flags name (shared/wire/security), imported only when a role runs. */
-async function securityOf(role: 'coordinator' | 'worker', c: { 'max-message-size': number; 'join-token-file'?: string | undefined; 'curve-secret-key'?: string | undefined; 'allow-keys'?: string | undefined; 'curve-server-key'?: string | undefined }) {
+async function securityOf(
+  role: 'coordinator' | 'worker',
+  c: {
+    'max-message-size': number;
+    'join-token-file'?: string | undefined;
+    'curve-secret-key'?: string | undefined;
+    'allow-keys'?: string | undefined;
+    'curve-server-key'?: string | undefined;
+  },
+) {
   const { loadSecurity } = await import('../shared/wire/security/index.ts');
-  return loadSecurity(role, { maxMessageSize: c['max-message-size'], joinTokenFile: c['join-token-file'], curveSecretKey: c['curve-secret-key'], allowKeys: c['allow-keys'], curveServerKey: c['curve-server-key'] });
-}
-
-function fail(message: string): never {
-  throw new FleetError('FLEET_ERR_CONFIG', message);
+  return loadSecurity(role, {
+    maxMessageSize: c['max-message-size'],
+    joinTokenFile: c['join-token-file'],
+    curveSecretKey: c['curve-secret-key'],
+    allowKeys: c['allow-keys'],
+    curveServerKey: c['curve-server-key'],
+  });
 }
 
 /** Runs one command line; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   // `tensorfleet local --help` (any role) prints the usage, as every CLI does, instead of a flag error.
-  if ((command === 'local' || command === 'coordinator' || command === 'worker') && (rest.includes('--help') || rest.includes('-h'))) {
+  const role = command === 'local' || command === 'coordinator' || command === 'worker';
+  if (role && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
@@ -111,7 +136,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         });
         const opts = coordinatorOptions(c);
         const { runLocal } = await import('../api/launcher.ts');
-        const workerArgs = ['--max-message-size', String(c['max-message-size']), ...(c['join-token-file'] !== undefined ? ['--join-token-file', c['join-token-file']] : [])];
+        const tokenFile = c['join-token-file'];
+        const workerArgs = [
+          '--max-message-size',
+          String(c['max-message-size']),
+          ...(tokenFile !== undefined ? ['--join-token-file', tokenFile] : []),
+        ];
         await runLocal({ ...opts, security: await securityOf('coordinator', c), workerArgs });
         return 0;
       }
@@ -120,7 +150,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         onStopSignal(async () => {});
         if (exposedWithoutCurve(c)) {
           // Only reachable with --insecure: parseConfig refuses the exposure otherwise.
-          const exposes = 'takes any peer without authentication or encryption; it can join, read the weights and send gradients';
+          const exposes =
+            'takes any peer without authentication or encryption; it can join, read the weights and send gradients';
           process.stderr.write(`tensorfleet: --insecure: ${c.bind} ${exposes}\n`);
         }
         const opts = { ...coordinatorOptions(c), security: await securityOf('coordinator', c) };
@@ -137,7 +168,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
         const { runWorker } = await import('../worker/worker.ts');
         const security = await securityOf('worker', c);
-        return await runWorker({ connect: c.connect, backend: c.backend, metricsHost: c['metrics-host'], metricsPort: c['metrics-port'], coordinatorTimeoutMs: c['coordinator-timeout'] * 1000, quiet: c.quiet, security, peerHost: c['peer-host'] });
+        return await runWorker({
+          connect: c.connect,
+          backend: c.backend,
+          metricsHost: c['metrics-host'],
+          metricsPort: c['metrics-port'],
+          coordinatorTimeoutMs: c['coordinator-timeout'] * 1000,
+          quiet: c.quiet,
+          security,
+          peerHost: c['peer-host'],
+        });
       }
       case undefined:
       case '-h':
@@ -152,7 +192,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           const mod = (await import(siblingModule(extra, import.meta.url).href)) as Command;
           return await mod.run(rest);
         }
-        throw new FleetError('FLEET_ERR_CONFIG', `Expected a command among local, coordinator, worker, ${Object.keys(EXTRA_COMMANDS).join(', ')}. Received: "${command}"\n${USAGE}`);
+        const extraNames = Object.keys(EXTRA_COMMANDS).join(', ');
+        throw fleetError('CLI_UNKNOWN_COMMAND', { extra: extraNames, command, usage: USAGE });
       }
     }
   } catch (err) {

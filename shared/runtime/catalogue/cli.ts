@@ -145,4 +145,36 @@ export const CLI_MESSAGES = {
     code: 'FLEET_ERR_CONFIG',
     template: 'Expected a setup topic among {topics}. Received: {topic:q}\n{usage}',
   },
+  CLI_RESUME_WITHOUT_OUT: {
+    code: 'FLEET_ERR_CONFIG',
+    template: '--resume needs --out DIR, the run folder to continue',
+  },
+  CLI_UNKNOWN_COMMAND: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected a command among local, coordinator, worker, {extra}. Received: "{command}"\n{usage}',
+  },
+  GPUS_NONE: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected at least one GPU on this node for --gpus all. Received: {where}',
+  },
+  GPUS_BAD_SPEC: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected --gpus to be "all" or a comma-separated list of GPU indices such as 0,1. Received: {spec:q}',
+  },
+  GPUS_DUPLICATE: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected each GPU index at most once in --gpus. Received: {spec:q}',
+  },
+  GPUS_NOT_AVAILABLE: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected --gpus indices among the GPUs of this node ({where}). Received: {spec:q}',
+  },
+  GPUS_METRICS_PORT: {
+    code: 'FLEET_ERR_CONFIG',
+    template: [
+      'Expected --metrics-port to be 0 or a port with room for {count} consecutive ports (one per GPU), ',
+      'at most {max}. Received: {received:q}',
+    ],
+  },
+  GPUS_MISSING: { code: 'FLEET_ERR_CONFIG', template: 'Expected --gpus all or --gpus 0,1,... Received: {argv:q}' },
 } as const satisfies Record<string, MessageSpec>;
