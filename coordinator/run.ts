@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { consumeCpuBanner, type BackendRequest } from '../shared/runtime/backend/select.ts';
 import { CallbackList } from '../shared/model/callbacks.ts';
 import { resolveSplits, type Splits } from '../shared/model/data/dataset.ts';
-import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
+import { isFleetError } from '../shared/runtime/errors.ts';
 import { checkCompile, compiledFunctions, loadJob, type FitSpec, type Job } from '../shared/model/job.ts';
 import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
 import { optimizerConfig } from '../shared/model/keras/optimizer-state.ts';
@@ -27,7 +28,10 @@ import { Trainer, type History, type PhaseTimes } from './training.ts';
 export interface CoordinatorOptions {
   readonly bind: string;
   readonly workers: number;
-  /** Fewest healthy workers to train with (default 1), the most admitted (default `workers`), and how long to wait paused (ms). */
+  /**
+   * Fewest healthy workers to train with (default 1), the most admitted (default `workers`), and how long
+   * to wait paused (ms).
+   */
   readonly minWorkers?: number;
   readonly maxWorkers?: number;
   readonly minWorkersTimeoutMs?: number;
@@ -110,7 +114,7 @@ export async function prepareTask(
   checkLabelsFitLoss(model, job, splits, label);
   if (job.syncBatchNorm && (opts.roundDeadlineMs ?? 0) > 0) {
     // A straggler's shard cannot move mid-round: the others wait for its share of every all-reduce.
-    throw new FleetError('FLEET_ERR_CONFIG', `Expected --round-deadline 0 with syncBatchNorm (job ${ref.path}): every worker takes part in each BatchNormalization all-reduce. Received: --round-deadline ${opts.roundDeadlineMs}`);
+    throw fleetError('RUN_SYNC_BN_DEADLINE', { job: ref.path, deadline: opts.roundDeadlineMs });
   }
   return { task: opts.task ?? 'fit', fit, splits, model };
 }
@@ -148,12 +152,17 @@ export async function runTask(
   const checkpointDir = opts.out ? path.join(opts.out, 'checkpoints') : undefined;
   const skipped = (ckpt: string, why: string) => log.warn(`skipping checkpoint ${ckpt}: ${why}`);
   const resume = opts.resume && checkpointDir ? readLatestCheckpoint(checkpointDir, skipped) : undefined;
-  if (opts.resume) log.info(resume ? `resuming from ${resume.path}` : `--resume: no checkpoint in ${checkpointDir}; starting fresh`);
+  if (opts.resume) {
+    log.info(resume ? `resuming from ${resume.path}` : `--resume: no checkpoint in ${checkpointDir}; starting fresh`);
+  }
   const ownsOptimizer = !(job.compile.optimizer instanceof tf.Optimizer);
   const optimizer = makeOptimizer(job.compile.optimizer);
   try {
     log.info(`waiting for ${opts.workers} worker(s)`);
-    const compile = { loss: typeof job.compile.loss === 'string' ? job.compile.loss : 'custom', metrics: job.compile.metrics ?? [] };
+    const compile = {
+      loss: typeof job.compile.loss === 'string' ? job.compile.loss : 'custom',
+      metrics: job.compile.metrics ?? [],
+    };
     const welcome: WelcomePayload = {
       jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)),
       compile, optimizer: optimizerConfig(optimizer),
@@ -186,14 +195,36 @@ export async function runTask(
     let predictions: tf.Tensor | undefined;
     if (splits.test && task !== 'predict') {
       test = await trainer.evaluate('test', 'test_');
-      if ((fit.verbose ?? 1) > 0) (opts.sink ?? { write: (t: string) => process.stdout.write(t) }).write(`Test:${formatLogs(test).replace(/^ -/, '')}\n`);
+      const sink = opts.sink ?? { write: (t: string) => process.stdout.write(t) };
+      if ((fit.verbose ?? 1) > 0) sink.write(`Test:${formatLogs(test).replace(/^ -/, '')}\n`);
     }
     if (splits.test && task === 'predict') predictions = await trainer.predict('test');
     const workerTensorCounts = hub.peers.all().map((p) => [...p.tensorCounts]);
-    const sampleUses = [...trainer.sampleUses.entries()].map(([epoch, uses]) => ({ epoch, examples: uses.length, min: uses.reduce((a, b) => Math.min(a, b), 255), max: uses.reduce((a, b) => Math.max(a, b), 0) }));
-    if (opts.out) writeJsonAtomic(path.join(opts.out, 'run.json'), { test, sampleUses, traffic: trainer.trafficSummary(), stragglerDrops: (await metrics.stragglers.get()).values[0]?.value ?? 0, workers: hub.peers.all().map((p) => ({ rank: p.rank, pid: p.pid, host: p.host, state: p.state, rounds: Math.max(p.tensorCounts.length - 1, 0), lostReason: p.lostReason })) });
+    const sampleUses = [...trainer.sampleUses.entries()].map(([epoch, uses]) => ({
+      epoch,
+      examples: uses.length,
+      min: uses.reduce((a, b) => Math.min(a, b), 255),
+      max: uses.reduce((a, b) => Math.max(a, b), 0),
+    }));
+    if (opts.out) {
+      writeJsonAtomic(path.join(opts.out, 'run.json'), {
+        test,
+        sampleUses,
+        traffic: trainer.trafficSummary(),
+        stragglerDrops: (await metrics.stragglers.get()).values[0]?.value ?? 0,
+        workers: hub.peers.all().map((p) => ({
+          rank: p.rank,
+          pid: p.pid,
+          host: p.host,
+          state: p.state,
+          rounds: Math.max(p.tensorCounts.length - 1, 0),
+          lostReason: p.lostReason,
+        })),
+      });
+    }
     const outputs = { ...(test && { test }), ...(predictions && { predictions }) };
-    return { history, ...outputs, model, times: trainer.times, workerTensorCounts, backend: open.backend, traffic: trainer.trafficSummary() };
+    const traffic = trainer.trafficSummary();
+    return { history, ...outputs, model, times: trainer.times, workerTensorCounts, backend: open.backend, traffic };
   } finally {
     if (ownsOptimizer) optimizer.dispose();
   }
@@ -206,7 +237,13 @@ function checkDataMatchesModel(model: tf.LayersModel, splits: Splits, label: str
     if (!view) continue;
     const got = view.data.xShape.slice(1);
     if (want.length !== got.length || want.some((d, i) => d !== null && d !== got[i])) {
-      throw new FleetError('FLEET_ERR_DATA', `${label}: expected ${view.source} x of shape [n, ${want.map((d) => d ?? 'any').join(', ')}] for the model's input. Received: [${view.data.xShape.join(', ')}]`);
+      const values = {
+        label,
+        source: view.source,
+        want: want.map((d) => d ?? 'any').join(', '),
+        received: view.data.xShape.join(', '),
+      };
+      throw fleetError('RUN_X_SHAPE', values);
     }
   }
 }
@@ -222,13 +259,23 @@ function checkLabelsFitLoss(model: tf.LayersModel, job: Job, splits: Splits, lab
     const yRow = d.y.length / (d.yShape[0] as number);
     try {
       tf.tidy(() => {
-        const x = tf.tensor(d.x.subarray(view.offset * xRow, (view.offset + rows) * xRow), [rows, ...d.xShape.slice(1)]);
-        const y = tf.tensor(d.y.subarray(view.offset * yRow, (view.offset + rows) * yRow), [rows, ...d.yShape.slice(1)]);
+        const xData = d.x.subarray(view.offset * xRow, (view.offset + rows) * xRow);
+        const yData = d.y.subarray(view.offset * yRow, (view.offset + rows) * yRow);
+        const x = tf.tensor(xData, [rows, ...d.xShape.slice(1)]);
+        const y = tf.tensor(yData, [rows, ...d.yShape.slice(1)]);
         loss(y, model.predict(x) as tf.Tensor).dataSync();
       });
     } catch (err) {
       const out = model.outputs[0]?.shape ?? [];
-      throw new FleetError('FLEET_ERR_DATA', `${label}: expected ${view.source} y to fit the model's output [${out.map((v) => v ?? 'n')}] under loss ${typeof job.compile.loss === 'string' ? job.compile.loss : 'custom'}. Received: y of shape [${d.yShape}] (${(err as Error).message})`);
+      const values = {
+        label,
+        source: view.source,
+        output: out.map((v) => v ?? 'n'),
+        loss: typeof job.compile.loss === 'string' ? job.compile.loss : 'custom',
+        yShape: d.yShape,
+        reason: (err as Error).message,
+      };
+      throw fleetError('RUN_Y_SHAPE', values);
     }
   }
 }

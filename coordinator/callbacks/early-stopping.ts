@@ -15,6 +15,14 @@ export interface EarlyStoppingArgs {
   startFromEpoch?: number;
 }
 
+/** What getState() saves into a checkpoint and setState() restores. */
+interface SavedState {
+  wait: number;
+  best: number | null;
+  bestEpoch: number;
+  bestWeights?: { shape: number[]; values: number[] }[];
+}
+
 /** Stops training after `patience` epochs without improvement of `monitor`. */
 export class EarlyStopping extends BaseCallback {
   private readonly monitor: Monitor;
@@ -31,15 +39,20 @@ export class EarlyStopping extends BaseCallback {
   }
 
   getState(): unknown {
-    return { wait: this.wait, best: this.monitor.best, bestEpoch: this.bestEpoch, bestWeights: this.bestWeights?.map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })) };
+    return {
+      wait: this.wait,
+      best: this.monitor.best,
+      bestEpoch: this.bestEpoch,
+      bestWeights: this.bestWeights?.map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })),
+    };
   }
 
   setState(state: unknown): void {
-    const s = state as { wait: number; best: number | null; bestEpoch: number; bestWeights?: { shape: number[]; values: number[] }[] };
+    const s = state as SavedState;
     this.restored = s;
   }
 
-  private restored: { wait: number; best: number | null; bestEpoch: number; bestWeights?: { shape: number[]; values: number[] }[] } | undefined;
+  private restored: SavedState | undefined;
 
   onTrainBegin(): void {
     if (this.restored) {
@@ -60,7 +73,9 @@ export class EarlyStopping extends BaseCallback {
   onEpochEnd(epoch: number, logs: Logs): void {
     const value = this.monitor.read(logs, 'EarlyStopping');
     if (value === undefined || epoch < (this.args.startFromEpoch ?? 0)) return;
-    if (this.monitor.improves(value) || (this.bestWeights === undefined && this.args.restoreBestWeights && this.args.baseline === undefined)) {
+    const firstKept =
+      this.bestWeights === undefined && this.args.restoreBestWeights && this.args.baseline === undefined;
+    if (this.monitor.improves(value) || firstKept) {
       if (this.monitor.improves(value)) {
         this.monitor.best = value;
         this.bestEpoch = epoch;
@@ -77,9 +92,11 @@ export class EarlyStopping extends BaseCallback {
   }
 
   onTrainEnd(): void {
-    if (this.stoppedEpoch >= 0 && this.control.params.verbose > 0) process.stdout.write(`Epoch ${this.stoppedEpoch + 1}: early stopping\n`);
+    const verbose = this.control.params.verbose > 0;
+    if (this.stoppedEpoch >= 0 && verbose) process.stdout.write(`Epoch ${this.stoppedEpoch + 1}: early stopping\n`);
     if (this.args.restoreBestWeights && this.bestWeights) {
-      if (this.control.params.verbose > 0) process.stdout.write(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.\n`);
+      const restoring = `Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`;
+      if (verbose) process.stdout.write(`${restoring}\n`);
       this.control.model.setWeights(this.bestWeights);
     }
     for (const t of this.bestWeights ?? []) t.dispose();

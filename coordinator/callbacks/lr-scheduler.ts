@@ -11,7 +11,9 @@ export class LearningRateScheduler extends BaseCallback {
   onEpochBegin(epoch: number): void {
     const lr = this.schedule(epoch, getLearningRate(this.control.optimizer));
     setLearningRate(this.control.optimizer, lr);
-    if (this.verbose) process.stdout.write(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.\n`);
+    if (this.verbose) {
+      process.stdout.write(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.\n`);
+    }
   }
 
   onEpochEnd(_epoch: number, logs: Logs): void {

@@ -42,7 +42,8 @@ export class ModelCheckpoint extends BaseCallback {
       this.monitor.best = value;
     }
     const file = formatPath(this.filepath, { ...logs, epoch: epoch + 1 });
-    await (this.args.saver ?? defaultSaver)(this.control.model, file, { weightsOnly: this.args.saveWeightsOnly ?? false });
+    const save = this.args.saver ?? defaultSaver;
+    await save(this.control.model, file, { weightsOnly: this.args.saveWeightsOnly ?? false });
     this.saved.push(file);
     if (this.args.verbose) process.stdout.write(`\nEpoch ${epoch + 1}: saving model to ${file}\n`);
   }

@@ -22,7 +22,11 @@ export class Monitor {
   /** Reads the monitored value from logs; undefined (with Keras's warning) when absent. */
   read(logs: Readonly<Record<string, number>>, owner: string): number | undefined {
     const v = logs[this.name];
-    if (v === undefined) process.stderr.write(`[tensorfleet] warning: ${owner}: monitored "${this.name}" is not available; available: ${Object.keys(logs).join(', ')}\n`);
+    if (v === undefined) {
+      const available = Object.keys(logs).join(', ');
+      const warning = `${owner}: monitored "${this.name}" is not available; available: ${available}`;
+      process.stderr.write(`[tensorfleet] warning: ${warning}\n`);
+    }
     return v;
   }
 }

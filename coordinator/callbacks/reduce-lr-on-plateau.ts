@@ -1,6 +1,6 @@
 /** ReduceLROnPlateau: multiply the coordinator optimizer's learning rate by `factor` on a plateau. */
 import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
-import { FleetError } from '../../shared/runtime/errors.ts';
+import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 import { getLearningRate, setLearningRate } from '../../shared/model/keras/learning-rate.ts';
 import { Monitor, type Mode } from './monitor.ts';
 
@@ -24,7 +24,7 @@ export class ReduceLROnPlateau extends BaseCallback {
 
   constructor(private readonly args: ReduceLROnPlateauArgs = {}) {
     super();
-    if ((args.factor ?? 0.1) >= 1) throw new FleetError('FLEET_ERR_CONFIG', `Expected ReduceLROnPlateau factor < 1. Received: ${args.factor}`);
+    if ((args.factor ?? 0.1) >= 1) throw fleetError('REDUCE_LR_FACTOR', { factor: args.factor });
     this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode, args.minDelta ?? 1e-4);
   }
 
@@ -67,7 +67,9 @@ export class ReduceLROnPlateau extends BaseCallback {
     if (lr > minLr) {
       const next = Math.max(lr * (this.args.factor ?? 0.1), minLr);
       setLearningRate(this.control.optimizer, next);
-      if (this.args.verbose) process.stdout.write(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${next}.\n`);
+      if (this.args.verbose) {
+        process.stdout.write(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${next}.\n`);
+      }
       this.cooldownLeft = this.args.cooldown ?? 0;
       this.wait = 0;
     }

@@ -95,4 +95,31 @@ export const COORDINATOR_MESSAGES = {
     code: 'FLEET_ERR_STALE_ROUND',
     template: 'Expected computed only for the round in flight ({pending}). Received: computed for round {roundId}',
   },
+  RUN_SYNC_BN_DEADLINE: {
+    code: 'FLEET_ERR_CONFIG',
+    template: [
+      'Expected --round-deadline 0 with syncBatchNorm (job {job}): every worker takes part in each ',
+      'BatchNormalization all-reduce. Received: --round-deadline {deadline}',
+    ],
+  },
+  RUN_X_SHAPE: {
+    code: 'FLEET_ERR_DATA',
+    template: "{label}: expected {source} x of shape [n, {want}] for the model's input. Received: [{received}]",
+  },
+  RUN_Y_SHAPE: {
+    code: 'FLEET_ERR_DATA',
+    template: [
+      "{label}: expected {source} y to fit the model's output [{output}] under loss {loss}. ",
+      'Received: y of shape [{yShape}] ({reason})',
+    ],
+  },
+  CKPT_PATH_NO_VALUE: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected "{name}" in the logs to fill the checkpoint path {template}. Received: keys {keys}',
+  },
+  CKPT_PATH_FORMAT_SPEC: {
+    code: 'FLEET_ERR_CONFIG',
+    template: 'Expected a format spec like 02d, .2f or .3e in {template}. Received: {spec}',
+  },
+  REDUCE_LR_FACTOR: { code: 'FLEET_ERR_CONFIG', template: 'Expected ReduceLROnPlateau factor < 1. Received: {factor}' },
 } as const satisfies Record<string, MessageSpec>;
