@@ -3,7 +3,8 @@
  * each reply before accepting it. A reply that fails is rejected with a typed error and the collector
  * keeps waiting; it never accepts bad data. A participant that is lost fails the whole collection.
  */
-import { FleetError } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
+import type { FleetError } from '../shared/runtime/errors.ts';
 import type { Message, MessageOf } from '../shared/wire/protocol.ts';
 import type { Peer } from './peers.ts';
 
@@ -56,12 +57,13 @@ export class Collector<K extends ReplyKind> implements Pending {
   /** Offers a reply; throws FLEET_ERR_STALE_ROUND or a validation error when it cannot be accepted. */
   offer(peer: Peer, msg: Message, replyId: number): void {
     if (!isReply(msg, this.kind)) {
-      const want = `Expected no ${msg.kind} now (collecting ${this.kind} ${this.id})`;
-      throw new FleetError('FLEET_ERR_STALE_ROUND', `${want}. Received: ${msg.kind} for id ${replyId}`);
+      throw fleetError('COLLECT_NOT_REPLY', { received: msg.kind, kind: this.kind, id: this.id, replyId });
     }
-    if (replyId !== this.id) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected a ${this.kind} reply for id ${this.id}. Received: id ${replyId}`);
-    if (this.replies.has(peer.id)) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected one ${this.kind} reply per worker for id ${this.id}. Received: a duplicate from worker ${peer.rank}`);
-    if (!this.waiting.has(peer.id)) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected ${this.kind} only from this request's participants. Received: one from worker ${peer.rank}`);
+    if (replyId !== this.id) throw fleetError('COLLECT_WRONG_ID', { kind: this.kind, id: this.id, replyId });
+    if (this.replies.has(peer.id)) {
+      throw fleetError('COLLECT_DUPLICATE', { kind: this.kind, id: this.id, rank: peer.rank });
+    }
+    if (!this.waiting.has(peer.id)) throw fleetError('COLLECT_NOT_PARTICIPANT', { kind: this.kind, rank: peer.rank });
     this.validate(peer, msg);
     this.waiting.delete(peer.id);
     this.replies.set(peer.id, msg);
@@ -98,7 +100,8 @@ export class Collector<K extends ReplyKind> implements Pending {
   /** Fails the collection if `peer` was one of the participants still owing a reply. */
   peerLost(peer: Peer, reason: string): void {
     if (this.waiting.has(peer.id)) {
-      this.reject(new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${peer.rank} (pid ${peer.pid} on ${peer.host}) was lost during ${this.kind} ${this.id}: ${reason}`, { rank: peer.rank }));
+      const values = { rank: peer.rank, pid: peer.pid, host: peer.host, kind: this.kind, id: this.id, reason };
+      this.reject(fleetError('COLLECT_WORKER_LOST', values, { rank: peer.rank }));
     }
   }
 }

@@ -122,4 +122,24 @@ export const COORDINATOR_MESSAGES = {
     template: 'Expected a format spec like 02d, .2f or .3e in {template}. Received: {spec}',
   },
   REDUCE_LR_FACTOR: { code: 'FLEET_ERR_CONFIG', template: 'Expected ReduceLROnPlateau factor < 1. Received: {factor}' },
+  COLLECT_NOT_REPLY: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected no {received} now (collecting {kind} {id}). Received: {received} for id {replyId}',
+  },
+  COLLECT_WRONG_ID: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected a {kind} reply for id {id}. Received: id {replyId}',
+  },
+  COLLECT_DUPLICATE: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected one {kind} reply per worker for id {id}. Received: a duplicate from worker {rank}',
+  },
+  COLLECT_NOT_PARTICIPANT: {
+    code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
+    template: "Expected {kind} only from this request's participants. Received: one from worker {rank}",
+  },
+  COLLECT_WORKER_LOST: {
+    code: 'FLEET_ERR_WORKER_LOST',
+    template: 'Worker {rank} (pid {pid} on {host}) was lost during {kind} {id}: {reason}',
+  },
 } as const satisfies Record<string, MessageSpec>;
