@@ -85,7 +85,8 @@ export class Collector<K extends ReplyKind> implements Pending {
    * and their late replies become stale). With none, keep waiting: someone has to do the work.
    */
   expire(): boolean {
-    if (this.replies.size === 0 || this.waiting.size === 0) return false;
+    // A step's members all reply at once, after their exchange: a deadline there ends the wait with none.
+    if ((this.replies.size === 0 && this.kind !== 'stepped') || this.waiting.size === 0) return false;
     this.resolve(this.replies);
     return true;
   }
@@ -97,9 +98,12 @@ export class Collector<K extends ReplyKind> implements Pending {
     return true;
   }
 
-  /** Fails the collection if `peer` was one of the participants still owing a reply. */
+  /**
+   * Fails the collection if `peer` was a participant still owing a reply, or any member of a step: one
+   * that already said `stepped` may still die with its last gathers unsent, and the others would wait.
+   */
   peerLost(peer: Peer, reason: string): void {
-    if (this.waiting.has(peer.id)) {
+    if (this.waiting.has(peer.id) || (this.kind === 'stepped' && this.participants.includes(peer))) {
       const values = { rank: peer.rank, pid: peer.pid, host: peer.host, kind: this.kind, id: this.id, reason };
       this.reject(fleetError('COLLECT_WORKER_LOST', values, { rank: peer.rank }));
     }

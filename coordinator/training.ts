@@ -261,8 +261,8 @@ export class Trainer {
     const t1 = performance.now();
     const before = hub.traffic.sent + hub.traffic.received;
     const roundId = this.roundId++;
-    // With every healthy worker skipped already, wait for the step without a deadline.
-    const deadlineMs = members.length > 1 ? (this.ctx.roundDeadlineMs ?? 0) : 0;
+    // With every healthy worker skipped already (or one left), wait for the step without a deadline.
+    const deadlineMs = members.length > 1 && !members.some((p) => this.skipped.has(p)) ? (this.ctx.roundDeadlineMs ?? 0) : 0;
     let stepped;
     try {
       stepped = await exchangeRound({

@@ -76,6 +76,8 @@ function rowsOf(indices: WireTensor, view: DataView_): Int32Array {
 async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks): Promise<void> {
   const { send, metrics, reducer } = links;
   s.pending = undefined;
+  // A straggler's queue may hold rounds the coordinator has already redone without it: compute the newest only.
+  if (links.exchange.isSuperseded(msg.roundId)) return;
   // Dial the members first: their contributions may already be on the way.
   if (links.mesh.current?.session !== msg.exchange.session) links.mesh.setMembership(membershipOf(msg.exchange));
   takeWeights(s, msg);

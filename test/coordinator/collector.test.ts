@@ -23,6 +23,10 @@ function stepped(roundId: number, samples: number): MessageOf<'stepped'> {
   };
 }
 
+function pulled(pullId: number): MessageOf<'pulled'> {
+  return { kind: 'pulled', pullId, weightsVersion: 0, optimizerIterations: 0, groups: { weights: [], optimizer: [] } };
+}
+
 /** The FleetError code `fn` throws, or 'none'. */
 function codeOf(fn: () => void): string {
   try {
@@ -34,8 +38,8 @@ function codeOf(fn: () => void): string {
 }
 
 /** How `done` settled: the replies' sample counts by peer id, or the error code. */
-const settled = (c: Collector<'stepped'>) => c.done.then(
-  (m) => [...m.entries()].map(([id, msg]) => `${id}:${msg.samples}`),
+const settled = <K extends 'stepped' | 'pulled'>(c: Collector<K>) => c.done.then(
+  (m) => [...m.entries()].map(([id, msg]) => `${id}:${msg.kind === 'stepped' ? msg.samples : msg.pullId}`),
   (e: unknown) => (isFleetError(e) ? e.code : String(e)),
 );
 
@@ -85,23 +89,32 @@ describe('Collector', () => {
     expect(await settled(c)).toEqual([`${a.id}:8`]);
   });
 
-  it('on the deadline resolves with the replies so far, but never with none', async () => {
+  it('on the deadline resolves with the replies so far, never with none, except for a step', async () => {
     const [a, b] = peers(2) as [Peer, Peer];
-    const c = new Collector('stepped', 1, [a, b], () => {});
+    const c = new Collector('pulled', 1, [a, b], () => {});
     expect(c.expire()).toBe(false); // nobody answered: keep waiting
-    c.offer(a, stepped(1, 2), 1);
+    c.offer(a, pulled(1), 1);
     expect(c.expire()).toBe(true);
-    expect(await settled(c)).toEqual([`${a.id}:2`]);
+    expect((await c.done).size).toBe(1);
+    // A step's members all answer after their exchange: at the deadline the coordinator looks for stragglers.
+    const step = new Collector('stepped', 2, [a, b], () => {});
+    expect(step.expire()).toBe(true);
+    expect(await settled(step)).toEqual([]);
   });
 
   it('fails when a participant that owes a reply is lost or reports it cannot give one', async () => {
     const [a, b] = peers(2) as [Peer, Peer];
-    const lost = new Collector('stepped', 3, [a, b], () => {});
-    lost.offer(a, stepped(3, 1), 3);
+    const lost = new Collector('pulled', 3, [a, b], () => {});
+    lost.offer(a, pulled(3), 3);
     lost.peerLost(a, 'already answered: no effect');
     lost.peerLost(b, 'heartbeat timeout');
     expect(await settled(lost)).toBe('FLEET_ERR_WORKER_LOST');
-    await expect(lost.done).rejects.toThrow(`Worker 1 (pid 101 on h) was lost during stepped 3: heartbeat timeout`);
+    await expect(lost.done).rejects.toThrow(`Worker 1 (pid 101 on h) was lost during pulled 3: heartbeat timeout`);
+    // A member of a step that already answered may die with gathers unsent: the step fails too.
+    const step = new Collector('stepped', 5, [a, b], () => {});
+    step.offer(a, stepped(5, 1), 5);
+    step.peerLost(a, 'killed after its reply');
+    expect(await settled(step)).toBe('FLEET_ERR_WORKER_LOST');
 
     const failing = new Collector('stepped', 4, [a, b], () => {});
     failing.offer(b, stepped(4, 1), 4);

@@ -14,6 +14,8 @@ export class ExchangeRouter {
   private lastRound = -1;
   /** The newest round the coordinator has sent: an older one that begins after it is already dropped. */
   private newest = -1;
+  /** The newest round id the coordinator has sent. */
+  private announced = -1;
   private early: PeerMessage[] = [];
   private earlyValues = 0;
 
@@ -43,11 +45,17 @@ export class ExchangeRouter {
     return round;
   }
 
+  /** True when the coordinator has sent a newer round than `roundId`: that one was dropped, skip it. */
+  isSuperseded(roundId: number): boolean {
+    return roundId < this.newest;
+  }
+
   /** Forgets every round: a new session with a (possibly restarted) coordinator numbers rounds anew. */
   reset(): void {
     this.supersede();
     this.lastRound = -1;
     this.newest = -1;
+    this.announced = -1;
     this.early = [];
     this.earlyValues = 0;
   }
@@ -55,7 +63,9 @@ export class ExchangeRouter {
   /** Aborts the round in progress when `next` is a newer round (or none is given): the coordinator has
    * moved on, and a request queued behind the stuck exchange must not wait for it. */
   supersede(next?: number): void {
-    if (next !== undefined) this.newest = Math.max(this.newest, next);
+    // Without a round (an evaluation or a pull came), every round sent so far is over.
+    this.newest = Math.max(this.newest, next ?? this.announced + 1);
+    if (next !== undefined) this.announced = Math.max(this.announced, next);
     if (!this.active || (next !== undefined && this.active.roundId >= next)) return;
     this.abort(fleetError('EXCHANGE_SUPERSEDED', { roundId: this.active.roundId, next: next ?? 'none' }));
   }
