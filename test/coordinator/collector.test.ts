@@ -39,7 +39,7 @@ function codeOf(fn: () => void): string {
 
 /** How `done` settled: the replies' sample counts by peer id, or the error code. */
 const settled = <K extends 'stepped' | 'pulled'>(c: Collector<K>) => c.done.then(
-  (m) => [...m.entries()].map(([id, msg]) => `${id}:${msg.kind === 'stepped' ? msg.samples : msg.pullId}`),
+  (m) => [...m.entries()].map(([id, msg]: [string, MessageOf<'stepped' | 'pulled'>]) => `${id}:${msg.kind === 'stepped' ? msg.samples : msg.pullId}`),
   (e: unknown) => (isFleetError(e) ? e.code : String(e)),
 );
 
