@@ -9,9 +9,24 @@ export { selectBackend, describeChoice } from './shared/runtime/backend/select.t
 export { FleetError, ERROR_CODES } from './shared/runtime/errors.ts';
 export { PROTOCOL_VERSION } from './shared/wire/protocol.ts';
 export { runLocal } from './api/launcher.ts';
-export { local, cluster, Cluster, LocalCluster, type LocalClusterOptions, type ClusterOptions, type FitArgs, type EvaluateArgs } from './api/cluster.ts';
+export {
+  local,
+  cluster,
+  Cluster,
+  LocalCluster,
+  type LocalClusterOptions,
+  type ClusterOptions,
+  type FitArgs,
+  type EvaluateArgs,
+} from './api/cluster.ts';
 export type { History } from './coordinator/training.ts';
-export { CallbackList, BaseCallback, type Callback, type Logs, type TrainingControl } from './shared/model/callbacks.ts';
+export {
+  CallbackList,
+  BaseCallback,
+  type Callback,
+  type Logs,
+  type TrainingControl,
+} from './shared/model/callbacks.ts';
 export { EarlyStopping } from './coordinator/callbacks/early-stopping.ts';
 export { ReduceLROnPlateau } from './coordinator/callbacks/reduce-lr-on-plateau.ts';
 export { ModelCheckpoint } from './coordinator/callbacks/model-checkpoint.ts';
@@ -20,7 +35,16 @@ export { LearningRateScheduler } from './coordinator/callbacks/lr-scheduler.ts';
 export { TerminateOnNaN } from './coordinator/callbacks/terminate-on-nan.ts';
 export { TensorBoard } from './coordinator/callbacks/tensorboard.ts';
 export { layers } from './shared/model/layers/keras-defaults.ts';
-export { RandomFlip, RandomRotation, RandomZoom, RandomContrast, randomFlip, randomRotation, randomZoom, randomContrast } from './shared/model/layers/index.ts';
+export {
+  RandomFlip,
+  RandomRotation,
+  RandomZoom,
+  RandomContrast,
+  randomFlip,
+  randomRotation,
+  randomZoom,
+  randomContrast,
+} from './shared/model/layers/index.ts';
 export type { AugmentSpec, KerasAugmentationConfig } from './shared/model/augment/config.ts';
 export { customGradientStep, type TrainStep, type TrainStepOutput } from './shared/model/custom-step.ts';
 export { modelFromKerasJson, modelToKerasJson } from './shared/io/model-json.ts';

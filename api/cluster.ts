@@ -26,7 +26,13 @@ import type { CompileSpec, FitSpec, Job } from '../shared/model/job.ts';
 import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
 import { fleetError } from '../shared/runtime/catalogue/index.ts';
 import {
-  compileOf, lossRefOf, splitShapes, toArrays, wireArrays, writeCallFolder, type CallSplits,
+  compileOf,
+  lossRefOf,
+  splitShapes,
+  toArrays,
+  wireArrays,
+  writeCallFolder,
+  type CallSplits,
 } from './call-data.ts';
 import { INLINE_JOB, type ClusterSpec } from './open.ts';
 import { reap } from './launcher.ts';
@@ -176,7 +182,11 @@ export class Cluster implements AsyncDisposable {
   }
 
   private async run(
-    task: Task, model: tf.LayersModel, splits: CallSplits, fit: FitSpec, compile: CompileSpec,
+    task: Task,
+    model: tf.LayersModel,
+    splits: CallSplits,
+    fit: FitSpec,
+    compile: CompileSpec,
     callbacks: Callback[] = [],
   ): Promise<RunResult> {
     const spec = this.spec;
@@ -188,13 +198,20 @@ export class Cluster implements AsyncDisposable {
     }
     const meta: InlineMeta = {
       compile: { loss: await lossRefOf(compile.loss, spec.modules), metrics: compile.metrics ?? [] },
-      fit, splits: splitShapes(splits), modules: [...spec.modules], ...(spec.syncBatchNorm && { syncBatchNorm: true }),
+      fit,
+      splits: splitShapes(splits),
+      modules: [...spec.modules],
+      ...(spec.syncBatchNorm && { syncBatchNorm: true }),
     };
     const xRow = splits.test?.xShape.slice(1) ?? [];
     const empty = { x: new Float32Array(0), xShape: [0, ...xRow], y: new Float32Array(0), yShape: [0] };
     const { validation, test } = splits;
     const job: Job = {
-      model: () => model, compile, fit, callbacks: () => callbacks, ...(spec.syncBatchNorm && { syncBatchNorm: true }),
+      model: () => model,
+      compile,
+      fit,
+      callbacks: () => callbacks,
+      ...(spec.syncBatchNorm && { syncBatchNorm: true }),
       data: () => ({ train: splits.train ?? empty, ...(validation && { validation }), ...(test && { test }) }),
     };
     const healthy = this.open.hub.peers.inState('HEALTHY').length;

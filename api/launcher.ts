@@ -60,7 +60,8 @@ export async function stopLocalWorkers(signal: NodeJS.Signals, graceMs = 5000): 
 
 /** How local worker children are started: backend, metrics and extra flags, as a local run's options give them. */
 export type LocalWorkerSpec = Pick<
-  LocalOptions, 'workers' | 'backend' | 'metricsHost' | 'metricsPort' | 'quiet' | 'workerArgs'
+  LocalOptions,
+  'workers' | 'backend' | 'metricsHost' | 'metricsPort' | 'quiet' | 'workerArgs'
 >;
 
 /**
@@ -68,7 +69,8 @@ export type LocalWorkerSpec = Pick<
  * They are tracked for stopLocalWorkers until they exit.
  */
 export function spawnLocalWorkers(
-  endpoint: string, spec: LocalWorkerSpec,
+  endpoint: string,
+  spec: LocalWorkerSpec,
 ): { children: ChildProcess[]; metricsPorts: number[] } {
   const children: ChildProcess[] = [];
   const metricsPorts: number[] = [];
@@ -76,9 +78,17 @@ export function spawnLocalWorkers(
     const port = spec.metricsPort === 0 ? 0 : spec.metricsPort + 1 + i;
     metricsPorts.push(port);
     const args = [
-      'worker', '--connect', endpoint, '--backend', spec.backend,
-      '--metrics-host', spec.metricsHost, '--metrics-port', String(port),
-      ...(spec.quiet ? ['--quiet'] : []), ...(spec.workerArgs ?? []),
+      'worker',
+      '--connect',
+      endpoint,
+      '--backend',
+      spec.backend,
+      '--metrics-host',
+      spec.metricsHost,
+      '--metrics-port',
+      String(port),
+      ...(spec.quiet ? ['--quiet'] : []),
+      ...(spec.workerArgs ?? []),
     ];
     const child = spawn(process.execPath, nodeArgs(ENTRY, args), { stdio: ['ignore', 'inherit', 'inherit'] });
     live.add(child);
@@ -110,9 +120,17 @@ async function withLocalWorkers(
 
 /** Waits for children to exit, then SIGKILLs any still running after `graceMs`. */
 export async function reap(children: readonly ChildProcess[], graceMs: number): Promise<void> {
-  await Promise.all(children.map((c) => new Promise<void>((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) return resolve();
-    const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
-    c.once('exit', () => { clearTimeout(t); resolve(); });
-  })));
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
+          c.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        }),
+    ),
+  );
 }

@@ -142,10 +142,15 @@ function coordinatorOptions(
   n: { workers: number; min: number; max?: number },
 ): CoordinatorOptions {
   return Object.freeze({
-    bind, workers: n.workers, minWorkers: n.min, maxWorkers: n.max ?? n.workers,
+    bind,
+    workers: n.workers,
+    minWorkers: n.min,
+    maxWorkers: n.max ?? n.workers,
     minWorkersTimeoutMs: opts.minWorkersTimeoutMs ?? 60_000,
-    job: INLINE_JOB, backend: opts.backend ?? 'auto',
-    metricsHost: opts.metricsHost ?? '127.0.0.1', metricsPort: opts.metricsPort ?? 0,
+    job: INLINE_JOB,
+    backend: opts.backend ?? 'auto',
+    metricsHost: opts.metricsHost ?? '127.0.0.1',
+    metricsPort: opts.metricsPort ?? 0,
     heartbeatIntervalMs: DEFAULTS.heartbeatIntervalSeconds * 1000,
     heartbeatTimeoutMs: DEFAULTS.heartbeatTimeoutSeconds * 1000,
     joinTimeoutMs: opts.joinTimeoutMs ?? DEFAULTS.joinTimeoutSeconds * 1000,
@@ -162,7 +167,9 @@ async function importModules(modules: readonly string[] | undefined): Promise<st
 
 /** Welcomes the first workers into the lobby and wraps the open hub in a Cluster; closes all on failure. */
 async function start(
-  open: OpenHub, base: Omit<ClusterSpec, 'lobby'>, children: readonly ChildProcess[],
+  open: OpenHub,
+  base: Omit<ClusterSpec, 'lobby'>,
+  children: readonly ChildProcess[],
 ): Promise<Cluster> {
   try {
     const spec: ClusterSpec = Object.freeze({ ...base, lobby: lobbyWelcome(open.backend, base.modules) });

@@ -41,11 +41,13 @@ function parse(argv: readonly string[]): Options {
   };
   const int = (name: string, d: number) => {
     const v = Number(get(name) ?? d);
-    if (!Number.isInteger(v) || v < 1) throw new Error(`Expected --${name} to be an integer >= 1. Received: ${get(name)}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`Expected --${name} to be an integer >= 1. Received: ${get(name)}`);
     return v;
   };
   const workers = (get('workers') ?? '1,2').split(',').map(Number);
-  if (workers.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`Expected --workers N[,N...]. Received: ${get('workers')}`);
+  if (workers.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error(`Expected --workers N[,N...]. Received: ${get('workers')}`);
   const backend = get('backend') as BackendRequest | undefined;
   return {
     backends: backend ? [backend] : nativeBuilt() ? ['wasm', 'tensorflow'] : ['wasm'],
@@ -72,7 +74,11 @@ async function plainFit(args: { model: string; images: number }): Promise<number
   const job = await loadJob(JOB, args);
   const { train } = await job.data();
   const model = job.model();
-  model.compile({ optimizer: makeOptimizer(job.compile.optimizer), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({
+    optimizer: makeOptimizer(job.compile.optimizer),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
   const x = tf.tensor(train.x, [...train.xShape]);
   const y = tf.tensor(train.y, [...train.yShape]);
   await model.fit(x.slice(0, 640), y.slice(0, 640), { batchSize: 64, epochs: 1, verbose: 0 });
@@ -85,12 +91,27 @@ async function plainFit(args: { model: string; images: number }): Promise<number
 }
 
 /** One tensorfleet run; the rate counts the rounds only (worker start-up and the first pull are excluded). */
-async function cluster(backend: BackendRequest, workers: number, args: { model: string; images: number }): Promise<RunResult> {
+async function cluster(
+  backend: BackendRequest,
+  workers: number,
+  args: { model: string; images: number },
+): Promise<RunResult> {
   const job = await loadJob(JOB, args);
-  return runLocalJob(job, { path: JOB, args }, {
-    job: JOB, workers, backend, metricsHost: '127.0.0.1', metricsPort: 0,
-    heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 60_000, joinTimeoutMs: 120_000, quiet: true,
-  });
+  return runLocalJob(
+    job,
+    { path: JOB, args },
+    {
+      job: JOB,
+      workers,
+      backend,
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
+      heartbeatIntervalMs: 1000,
+      heartbeatTimeoutMs: 60_000,
+      joinTimeoutMs: 120_000,
+      quiet: true,
+    },
+  );
 }
 
 const rateOf = (r: RunResult) => (r.times.rounds * 64) / r.times.total;
@@ -113,13 +134,19 @@ async function benchModel(backend: BackendRequest, o: Options, args: { model: st
     const rs = runs.get(n) ?? [];
     const rate = median(rs.map(rateOf));
     const vsOne = n === o.workers[0] ? '' : `, ${(rate / oneRate).toFixed(2)}x of ${o.workers[0]} worker(s)`;
-    print(`  tensorfleet, ${String(n).padStart(2)} worker(s)   ${rate.toFixed(0).padStart(7)} samples/s   ${(rate / base).toFixed(2)}x model.fit${vsOne}`);
+    print(
+      `  tensorfleet, ${String(n).padStart(2)} worker(s)   ${rate.toFixed(0).padStart(7)} samples/s   ${(rate / base).toFixed(2)}x model.fit${vsOne}`,
+    );
     const r = rs[Math.floor(rs.length / 2)] as RunResult;
     const t = r.times;
     const ms = (s: number) => `${((s / t.rounds) * 1000).toFixed(2)} ms`;
-    print(`      per step: ${ms(t.total)} = compute ${ms(t.compute)} + exchange ${ms(t.exchange)} + control ${ms(t.control)}; pulls ${(t.pull * 1000).toFixed(0)} ms in all`);
+    print(
+      `      per step: ${ms(t.total)} = compute ${ms(t.compute)} + exchange ${ms(t.exchange)} + control ${ms(t.control)}; pulls ${(t.pull * 1000).toFixed(0)} ms in all`,
+    );
     const w = r.traffic.workers[0];
-    print(`      bytes per step: coordinator ${r.traffic.coordinatorBytesPerStep}, each worker's exchange ${w?.sentPerStep ?? 0} out / ${w?.receivedPerStep ?? 0} in`);
+    print(
+      `      bytes per step: coordinator ${r.traffic.coordinatorBytesPerStep}, each worker's exchange ${w?.sentPerStep ?? 0} out / ${w?.receivedPerStep ?? 0} in`,
+    );
   }
 }
 
@@ -156,20 +183,33 @@ function memcpy(bytes: number, iters: number): number {
 /** PyTorch reference rows from bench/torch_ref.py, when the venv has torch. */
 function torchRows(o: Options): void {
   const python = path.join(ROOT, '.venv/bin/python');
-  if (!existsSync(python)) return print('\n(PyTorch rows skipped: no .venv; `pip install torch==2.13.0` into it to add them)');
+  if (!existsSync(python))
+    return print('\n(PyTorch rows skipped: no .venv; `pip install torch==2.13.0` into it to add them)');
   try {
     execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
   } catch {
     return print('\n(PyTorch rows skipped: the venv has no torch; `.venv/bin/pip install torch==2.13.0`)');
   }
   print('\nPyTorch on the same cores (synthetic MNIST-shaped data, global batch 64, DDP with gloo, 1 thread each):');
-  for (const [model, images] of [['mlp', o.mlpImages], ['convnet', o.convImages]] as const) {
-    const out = execFileSync(python, [path.join(ROOT, 'bench/torch_ref.py'), '--model', model, '--images', String(images), '--runs', String(o.runs)], { encoding: 'utf8' });
-    const rows = out.trim().split('\n').map((l) => JSON.parse(l) as { mode: string; procs: number; samples_per_s: number });
+  for (const [model, images] of [
+    ['mlp', o.mlpImages],
+    ['convnet', o.convImages],
+  ] as const) {
+    const out = execFileSync(
+      python,
+      [path.join(ROOT, 'bench/torch_ref.py'), '--model', model, '--images', String(images), '--runs', String(o.runs)],
+      { encoding: 'utf8' },
+    );
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { mode: string; procs: number; samples_per_s: number });
     const single = rows.find((r) => r.mode === 'single')?.samples_per_s ?? NaN;
     for (const r of rows) {
       const ratio = r.mode === 'single' ? '1.00x' : `${(r.samples_per_s / single).toFixed(2)}x of one process`;
-      print(`  ${model.padEnd(8)} ${r.mode === 'single' ? 'one process' : `DDP ${r.procs} procs`}   ${r.samples_per_s.toFixed(0).padStart(7)} samples/s   ${ratio}`);
+      print(
+        `  ${model.padEnd(8)} ${r.mode === 'single' ? 'one process' : `DDP ${r.procs} procs`}   ${r.samples_per_s.toFixed(0).padStart(7)} samples/s   ${ratio}`,
+      );
     }
   }
 }
@@ -181,11 +221,14 @@ export async function runBench(argv: readonly string[]): Promise<void> {
     await benchModel(backend, o, { model: 'mlp', images: o.mlpImages });
     await benchModel(backend, o, { model: 'convnet', images: o.convImages });
   }
-  if (!o.backends.includes('tensorflow')) print('\n(native tensorflow backend not built: `npx tensorfleet setup native --from-pip` adds its rows)');
+  if (!o.backends.includes('tensorflow'))
+    print('\n(native tensorflow backend not built: `npx tensorfleet setup native --from-pip` adds its rows)');
   const bytes = 109_386 * 4; // the MLP's parameters as float32
   const zmqMs = await zmqOneWay(bytes, 200);
   const cpMs = memcpy(bytes, 2000);
-  print(`\nraw ZeroMQ, ${(bytes / 1024).toFixed(0)} KiB one way over loopback: ${zmqMs.toFixed(3)} ms; memcpy of the same: ${cpMs.toFixed(3)} ms (${(zmqMs / cpMs).toFixed(0)}x)`);
+  print(
+    `\nraw ZeroMQ, ${(bytes / 1024).toFixed(0)} KiB one way over loopback: ${zmqMs.toFixed(3)} ms; memcpy of the same: ${cpMs.toFixed(3)} ms (${(zmqMs / cpMs).toFixed(0)}x)`,
+  );
   torchRows(o);
 }
 

@@ -12,13 +12,15 @@ import { PeerMesh, type Member } from '../worker/exchange/mesh.ts';
 import { planExchange } from '../worker/exchange/plan.ts';
 import { ExchangeRouter } from '../worker/exchange/rounds.ts';
 
-type ToChild = { kind: 'members'; session: string; rank: number; members: Member[] } | { kind: 'round'; roundId: number };
+type ToChild =
+  { kind: 'members'; session: string; rank: number; members: Member[] } | { kind: 'round'; roundId: number };
 type FromChild = { kind: 'endpoint'; endpoint: string } | { kind: 'done'; ms: number; sum: number };
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   const v = at >= 0 ? Number(process.argv[at + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`Expected --${name} to be an integer >= 1. Received: ${process.argv[at + 1]}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`Expected --${name} to be an integer >= 1. Received: ${process.argv[at + 1]}`);
   return v;
 }
 
@@ -39,9 +41,12 @@ async function member(values: number, members: number): Promise<void> {
     if (m.kind === 'members') mesh.setMembership(m);
     else {
       const t0 = performance.now();
-      void router.begin({ roundId: m.roundId, plan, samples }).run(gradient).then((out) => {
-        send({ kind: 'done', ms: performance.now() - t0, sum: out[values - 1] as number });
-      });
+      void router
+        .begin({ roundId: m.roundId, plan, samples })
+        .run(gradient)
+        .then((out) => {
+          send({ kind: 'done', ms: performance.now() - t0, sum: out[values - 1] as number });
+        });
     }
   });
   process.on('disconnect', () => void mesh.close().then(() => process.exit(0)));
@@ -60,14 +65,18 @@ function next(child: ChildProcess, kind: FromChild['kind']): Promise<FromChild> 
 }
 
 async function allReduceMs(values: number, n: number, runs: number): Promise<number> {
-  const children = Array.from({ length: n }, () => fork(process.argv[1] as string, ['--member', String(values), String(n)]));
+  const children = Array.from({ length: n }, () =>
+    fork(process.argv[1] as string, ['--member', String(values), String(n)]),
+  );
   const endpoints = await Promise.all(children.map((c) => next(c, 'endpoint')));
   const members = endpoints.map((e, rank) => ({ rank, endpoint: e.kind === 'endpoint' ? e.endpoint : '' }));
   const session = randomBytes(8).toString('hex');
   children.forEach((c, rank) => c.send({ kind: 'members', session, rank, members } satisfies ToChild));
   const times: number[] = [];
   for (let r = 0; r < runs + 1; r++) {
-    const done = await Promise.all(children.map((c) => (c.send({ kind: 'round', roundId: r } satisfies ToChild), next(c, 'done'))));
+    const done = await Promise.all(
+      children.map((c) => (c.send({ kind: 'round', roundId: r } satisfies ToChild), next(c, 'done'))),
+    );
     // The first round connects the links; it is not timed.
     if (r > 0) times.push(Math.max(...done.map((d) => (d.kind === 'done' ? d.ms : 0))));
   }
@@ -120,9 +129,13 @@ async function main(): Promise<void> {
   const raw = await rawZmqMs(moved, runs);
   const cp = memcpyMs(values * 4, runs);
   const mb = (b: number) => (b / 2 ** 20).toFixed(1);
-  console.log(`all-reduce of ${values} float32 values (${mb(values * 4)} MiB) over ${n} member processes, median of ${runs}`);
+  console.log(
+    `all-reduce of ${values} float32 values (${mb(values * 4)} MiB) over ${n} member processes, median of ${runs}`,
+  );
   console.log(`  all-reduce:        ${ar.toFixed(2)} ms (each member sends and receives ${mb(moved)} MiB)`);
-  console.log(`  raw ZeroMQ, ${mb(moved)} MiB one way between two processes: ${raw.toFixed(2)} ms (all-reduce/raw ${(ar / raw).toFixed(2)}x)`);
+  console.log(
+    `  raw ZeroMQ, ${mb(moved)} MiB one way between two processes: ${raw.toFixed(2)} ms (all-reduce/raw ${(ar / raw).toFixed(2)}x)`,
+  );
   console.log(`  memcpy of ${mb(values * 4)} MiB: ${cp.toFixed(2)} ms (all-reduce/memcpy ${(ar / cp).toFixed(1)}x)`);
 }
 

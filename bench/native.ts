@@ -49,8 +49,22 @@ async function workloads(convSamples: number): Promise<Workload[]> {
   const { train } = await job.data();
   const images = loadMnist({ trainCount: convSamples, testCount: 0, layout: 'image' }).train;
   return [
-    { name: `MLP 784-128-64-10, ${train.xShape[0]} images`, model: job.model, optimizer: () => makeOptimizer(job.compile.optimizer), x: train.x, xShape: train.xShape, y: train.y },
-    { name: `guide convnet 28x28x1, ${images.xShape[0]} images`, model: guideConvnet, optimizer: () => tf.train.rmsprop(0.001), x: images.x, xShape: images.xShape, y: images.y },
+    {
+      name: `MLP 784-128-64-10, ${train.xShape[0]} images`,
+      model: job.model,
+      optimizer: () => makeOptimizer(job.compile.optimizer),
+      x: train.x,
+      xShape: train.xShape,
+      y: train.y,
+    },
+    {
+      name: `guide convnet 28x28x1, ${images.xShape[0]} images`,
+      model: guideConvnet,
+      optimizer: () => tf.train.rmsprop(0.001),
+      x: images.x,
+      xShape: images.xShape,
+      y: images.y,
+    },
   ];
 }
 
@@ -97,7 +111,9 @@ export async function runNativeBench(argv: readonly string[]): Promise<void> {
     const cells = BACKENDS.map((b) => rates.get(`${b}/${w.name}`));
     const [wasm, native] = cells;
     const ratio = wasm !== undefined && native !== undefined ? `${(native / wasm).toFixed(2)} x` : '-';
-    print(`${w.name.padEnd(40)}${cells.map((c) => (c === undefined ? 'n/a' : c.toFixed(0)).padStart(14)).join('')}  ${ratio}`);
+    print(
+      `${w.name.padEnd(40)}${cells.map((c) => (c === undefined ? 'n/a' : c.toFixed(0)).padStart(14)).join('')}  ${ratio}`,
+    );
   }
   for (const [backend, reason] of unavailable) print(`  ${backend} not run: ${reason}`);
 }

@@ -32,9 +32,27 @@ async function plainFit(): Promise<number> {
 
 async function cluster(sync: boolean): Promise<{ rate: number; compute: number; transfer: number }> {
   const job = await loadJob(JOB, { sync });
-  const r = await runLocalJob(job, { path: JOB, args: { sync } }, { job: JOB, workers: 2, backend, metricsHost: '127.0.0.1', metricsPort: 0, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 30_000, joinTimeoutMs: 120_000, quiet: true });
+  const r = await runLocalJob(
+    job,
+    { path: JOB, args: { sync } },
+    {
+      job: JOB,
+      workers: 2,
+      backend,
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
+      heartbeatIntervalMs: 1000,
+      heartbeatTimeoutMs: 30_000,
+      joinTimeoutMs: 120_000,
+      quiet: true,
+    },
+  );
   const t = r.times;
-  return { rate: (t.rounds * 64) / t.total, compute: (t.compute / t.rounds) * 1000, transfer: (t.exchange / t.rounds) * 1000 };
+  return {
+    rate: (t.rounds * 64) / t.total,
+    compute: (t.compute / t.rounds) * 1000,
+    transfer: (t.exchange / t.rounds) * 1000,
+  };
 }
 
 const fit = await plainFit();
@@ -43,6 +61,10 @@ const synced = await cluster(true);
 const f = (v: number) => v.toFixed(0);
 console.log(`backend ${backend}, convnet with 2 BatchNormalization layers, global batch 64, 3,200 MNIST images`);
 console.log(`plain model.fit (1 process):        ${f(fit)} samples/s`);
-console.log(`2 workers, per-worker BN:           ${f(perWorker.rate)} samples/s = ${(perWorker.rate / fit).toFixed(2)}x fit; per round compute ${perWorker.compute.toFixed(1)} ms, transfer ${perWorker.transfer.toFixed(1)} ms`);
-console.log(`2 workers, syncBatchNorm:           ${f(synced.rate)} samples/s = ${(synced.rate / fit).toFixed(2)}x fit; per round compute (reduces included) ${synced.compute.toFixed(1)} ms, transfer ${synced.transfer.toFixed(1)} ms`);
+console.log(
+  `2 workers, per-worker BN:           ${f(perWorker.rate)} samples/s = ${(perWorker.rate / fit).toFixed(2)}x fit; per round compute ${perWorker.compute.toFixed(1)} ms, transfer ${perWorker.transfer.toFixed(1)} ms`,
+);
+console.log(
+  `2 workers, syncBatchNorm:           ${f(synced.rate)} samples/s = ${(synced.rate / fit).toFixed(2)}x fit; per round compute (reduces included) ${synced.compute.toFixed(1)} ms, transfer ${synced.transfer.toFixed(1)} ms`,
+);
 console.log(`syncBatchNorm / per-worker BN:      ${(synced.rate / perWorker.rate).toFixed(2)}x`);

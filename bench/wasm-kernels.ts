@@ -27,7 +27,12 @@ function msPerCall(run: () => void, reps: number): number {
 }
 
 /** Times one kernel config on fixed inputs; the output is freed after every call. */
-function timeKernel(config: tf.KernelConfig, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap, reps: number): { ms: number; out: Float32Array } {
+function timeKernel(
+  config: tf.KernelConfig,
+  inputs: tf.NamedTensorMap,
+  attrs: tf.NamedAttrMap,
+  reps: number,
+): { ms: number; out: Float32Array } {
   const backend = tf.backend() as BackendWasm;
   const call = (): tf.TensorInfo => {
     const out = config.kernelFunc({ inputs, attrs, backend });
@@ -66,7 +71,13 @@ const CONVS: ConvCase[] = [
 ];
 
 // Not in the guide convnet: a strided 'same' conv, where the composition spreads dy with zeros.
-const STRIDED: ConvCase = { label: 's2 same 14x14x32 -> 7x7x64', input: [BATCH, 14, 14, 32], filter: [3, 3, 32, 64], strides: 2, pad: 'same' };
+const STRIDED: ConvCase = {
+  label: 's2 same 14x14x32 -> 7x7x64',
+  input: [BATCH, 14, 14, 32],
+  filter: [3, 3, 32, 64],
+  strides: 2,
+  pad: 'same',
+};
 
 /** dy's shape for a case, from the forward conv's own shape rules. */
 function dyShape(c: ConvCase): [number, number, number, number] {
@@ -77,13 +88,19 @@ function dyShape(c: ConvCase): [number, number, number, number] {
 function benchConvBackpropInput(reps: number): void {
   const builtin = builtinKernel('Conv2DBackpropInput');
   const ours = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (builtin === undefined || ours === undefined) throw new Error('Expected both the built-in and the tensorfleet Conv2DBackpropInput');
+  if (builtin === undefined || ours === undefined)
+    throw new Error('Expected both the built-in and the tensorfleet Conv2DBackpropInput');
   console.log('\nConv2DBackpropInput, ms per call (batch 64)');
   console.log('  shape                          built-in  tensorfleet   speed-up   max rel diff');
   for (const c of [...CONVS, STRIDED]) {
     const dy = tf.randomNormal(dyShape(c), 0, 1, 'float32', 1);
     const filter = tf.randomNormal(c.filter, 0, 0.1, 'float32', 2);
-    const attrs = { strides: c.strides ?? 1, pad: c.pad ?? 'valid', dataFormat: 'NHWC', inputShape: c.input } as unknown as tf.NamedAttrMap;
+    const attrs = {
+      strides: c.strides ?? 1,
+      pad: c.pad ?? 'valid',
+      dataFormat: 'NHWC',
+      inputShape: c.input,
+    } as unknown as tf.NamedAttrMap;
     const a = timeKernel(builtin, { dy, filter }, attrs, reps);
     const b = timeKernel(ours, { dy, filter }, attrs, reps);
     const row = `${c.label.padEnd(30)} ${a.ms.toFixed(2).padStart(9)} ${b.ms.toFixed(2).padStart(12)} ${(a.ms / b.ms).toFixed(1).padStart(9)}x`;
@@ -100,7 +117,9 @@ function benchOthers(reps: number): void {
     const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: c.filter } as unknown as tf.NamedAttrMap;
     const ours = tf.getKernel('Conv2DBackpropFilter', 'wasm');
     if (ours === undefined) throw new Error('Expected tensorfleet Conv2DBackpropFilter');
-    console.log(`  Conv2DBackpropFilter ${c.label.padEnd(30)} ${timeKernel(ours, { x, dy }, attrs, reps).ms.toFixed(2)}`);
+    console.log(
+      `  Conv2DBackpropFilter ${c.label.padEnd(30)} ${timeKernel(ours, { x, dy }, attrs, reps).ms.toFixed(2)}`,
+    );
     tf.dispose([x, dy]);
   }
   for (const name of ['DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter']) {
@@ -109,21 +128,33 @@ function benchOthers(reps: number): void {
     const x = tf.randomNormal([BATCH, 16, 16, 64], 0, 1, 'float32', 9);
     const dy = tf.randomNormal([BATCH, 16, 16, 64], 0, 1, 'float32', 10);
     const filter = tf.randomNormal([3, 3, 64, 1], 0, 0.1, 'float32', 11);
-    const attrs = { strides: 1, pad: 'same', dilations: 1, inputShape: x.shape, filterShape: filter.shape } as unknown as tf.NamedAttrMap;
+    const attrs = {
+      strides: 1,
+      pad: 'same',
+      dilations: 1,
+      inputShape: x.shape,
+      filterShape: filter.shape,
+    } as unknown as tf.NamedAttrMap;
     console.log(`  ${name} 3x3 same on 16x16x64: ${timeKernel(kernel, { x, dy, filter }, attrs, reps).ms.toFixed(2)}`);
     tf.dispose([x, dy, filter]);
   }
   const builtin = builtinKernel('MaxPoolGrad');
   const ours = tf.getKernel('MaxPoolGrad', 'wasm');
-  if (builtin === undefined || ours === undefined) throw new Error('Expected both the built-in and the tensorfleet MaxPoolGrad');
-  for (const [h, c] of [[26, 32], [11, 64]] as const) {
+  if (builtin === undefined || ours === undefined)
+    throw new Error('Expected both the built-in and the tensorfleet MaxPoolGrad');
+  for (const [h, c] of [
+    [26, 32],
+    [11, 64],
+  ] as const) {
     const input = tf.randomNormal([BATCH, h, h, c], 0, 1, 'float32', 5);
     const output = tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid');
     const dy = tf.randomNormal(output.shape, 0, 1, 'float32', 6);
     const attrs = { filterSize: 2, strides: 2, pad: 'valid' } as unknown as tf.NamedAttrMap;
     const a = timeKernel(builtin, { dy, input, output }, attrs, reps).ms;
     const b = timeKernel(ours, { dy, input, output }, attrs, reps).ms;
-    console.log(`  MaxPoolGrad 2x2 on ${h}x${h}x${c}: built-in ${a.toFixed(2)}, tensorfleet ${b.toFixed(2)} (built-in is wrong on all-negative windows)`);
+    console.log(
+      `  MaxPoolGrad 2x2 on ${h}x${h}x${c}: built-in ${a.toFixed(2)}, tensorfleet ${b.toFixed(2)} (built-in is wrong on all-negative windows)`,
+    );
     tf.dispose([input, output, dy]);
   }
 }
@@ -173,8 +204,12 @@ async function benchTrainStep(steps: number): Promise<void> {
   const ours = await samplesPerSecond(model, xs, ys, steps);
   const builtin = await withBuiltin('Conv2DBackpropInput', () => samplesPerSecond(model, xs, ys, steps));
   console.log(`\nKeras-guide convnet train step on wasm, batch ${BATCH}, ${steps} steps`);
-  console.log(`  with tensorfleet kernels:             ${ours.toFixed(0)} samples/s (${((1000 * BATCH) / ours).toFixed(1)} ms/step)`);
-  console.log(`  with built-in Conv2DBackpropInput:    ${builtin.toFixed(0)} samples/s (${((1000 * BATCH) / builtin).toFixed(1)} ms/step)`);
+  console.log(
+    `  with tensorfleet kernels:             ${ours.toFixed(0)} samples/s (${((1000 * BATCH) / ours).toFixed(1)} ms/step)`,
+  );
+  console.log(
+    `  with built-in Conv2DBackpropInput:    ${builtin.toFixed(0)} samples/s (${((1000 * BATCH) / builtin).toFixed(1)} ms/step)`,
+  );
   tf.dispose([xs, ys]);
   model.dispose();
 }

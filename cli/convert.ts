@@ -11,12 +11,18 @@ import { loadModel, saveModel } from '../shared/io/saving/index.ts';
 
 /** Runs the command; returns the exit code (FleetErrors propagate to cli/main.ts, which prints them). */
 export async function run(argv: readonly string[]): Promise<number> {
-  const [input, output] = expectArgs(argv, 2, 'tensorfleet convert <in: .h5|.keras|model.json|dir> <out: .h5|.keras|.json|dir>') as [string, string];
+  const [input, output] = expectArgs(
+    argv,
+    2,
+    'tensorfleet convert <in: .h5|.keras|model.json|dir> <out: .h5|.keras|.json|dir>',
+  ) as [string, string];
   // PROD silences tfjs's "install tfjs-node" banner, which would clutter the command's output.
   tf.env().set('PROD', true);
   await tf.setBackend('cpu');
   const loaded = await loadModel(input);
   await saveModel(loaded.model, output, { ...(loaded.trainingConfig && { trainingConfig: loaded.trainingConfig }) });
-  process.stdout.write(`converted ${input} (${loaded.format}${loaded.kerasVersion ? `, Keras ${loaded.kerasVersion}` : ''}) -> ${output}\n`);
+  process.stdout.write(
+    `converted ${input} (${loaded.format}${loaded.kerasVersion ? `, Keras ${loaded.kerasVersion}` : ''}) -> ${output}\n`,
+  );
   return 0;
 }

@@ -40,7 +40,10 @@ export function parseNvidiaSmiList(text: string): string[] {
  */
 export function parseProcGpus(entries: readonly string[]): string[] {
   const busId = /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-9a-f]$/i;
-  return [...entries].filter((e) => busId.test(e)).sort().map((_, i) => String(i));
+  return [...entries]
+    .filter((e) => busId.test(e))
+    .sort()
+    .map((_, i) => String(i));
 }
 
 /** The default probe: nvidia-smi when it runs, else the driver's /proc entries, else no GPU. */
@@ -64,7 +67,9 @@ function probeGpus(): string[] {
 
 /** GPU device indices on this node, as strings for CUDA_VISIBLE_DEVICES ('0', '1', ...); [] when none. */
 export function listGpus(probe: () => string[] = probeGpus): string[] {
-  return probe().map((g) => g.trim()).filter((g) => g !== '');
+  return probe()
+    .map((g) => g.trim())
+    .filter((g) => g !== '');
 }
 
 /**

@@ -36,14 +36,20 @@ function parse(argv: readonly string[]): KeysArgs | 'help' {
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { out: { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' }, token: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        out: { type: 'string' },
+        name: { type: 'string' },
+        force: { type: 'boolean' },
+        token: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (err) {
     throw fleetError('KEYS_FLAGS', { reason: (err as Error).message, usage: USAGE });
   }
   if (values.help) return 'help';
   const token = values.token ?? false;
-  const name = values.name ?? (token ? 'join' : os.hostname().split('.')[0] ?? 'worker');
+  const name = values.name ?? (token ? 'join' : (os.hostname().split('.')[0] ?? 'worker'));
   if (!KEY_NAME.test(name)) throw fleetError('KEYS_BAD_NAME_FLAG', { name: JSON.stringify(name) });
   return Object.freeze({ out: values.out ?? '.', name, force: values.force ?? false, token });
 }
@@ -61,7 +67,9 @@ export async function run(argv: readonly string[]): Promise<number> {
     mkdirSync(args.out, { recursive: true, mode: 0o700 });
     // 32 random bytes as base64url: 43 characters, 256 bits.
     writePrivate(file, `${randomBytes(32).toString('base64url')}\n`, 0o600);
-    process.stderr.write(`wrote ${file} (mode 0600): pass it to the coordinator and every worker with --join-token-file\n`);
+    process.stderr.write(
+      `wrote ${file} (mode 0600): pass it to the coordinator and every worker with --join-token-file\n`,
+    );
     process.stdout.write(`${file}\n`);
     return 0;
   }

@@ -44,7 +44,8 @@ export class WeightBroadcast {
     const fixedSame = !first && this.fixed.every(sameAt);
     if (!fixedSame) this.generation++;
     // Re-sent under the version they last went out as, the weights must be unchanged (fixed ones compared above).
-    const next = !first && version === this.currentVersion && !(fixedSame && this.changing.every(sameAt)) ? version + 1 : version;
+    const next =
+      !first && version === this.currentVersion && !(fixedSame && this.changing.every(sameAt)) ? version + 1 : version;
     this.current = all;
     this.currentVersion = next;
     return next;
@@ -53,7 +54,9 @@ export class WeightBroadcast {
   /** Takes `all` as what the workers hold at `version` (pulled from one of them): nothing new to send. */
   adopt(all: readonly WireTensor[], version: number): void {
     const prev = this.current;
-    const fixedSame = prev.length === all.length && this.fixed.every((i) => sameData((all[i] as WireTensor).data, (prev[i] as WireTensor).data));
+    const fixedSame =
+      prev.length === all.length &&
+      this.fixed.every((i) => sameData((all[i] as WireTensor).data, (prev[i] as WireTensor).data));
     if (!fixedSame) this.generation++;
     this.current = all;
     this.currentVersion = version;

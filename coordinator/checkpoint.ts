@@ -10,7 +10,18 @@
  * `manifest.json`, written last inside each checkpoint, holds the SHA-256 of every other file. A resume
  * checks it and falls back to the newest checkpoint that passes, naming each one it skips and why.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -34,10 +45,23 @@ export interface TrainerState {
 }
 
 /** A tensor with the name it is saved under. */
-export interface NamedTensor { name: string; tensor: tf.Tensor }
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
 
-interface TensorEntry { name: string; shape: number[]; dtype: 'float32' | 'int32' }
-interface StateFile { version: 1; trainer: TrainerState; weights: TensorEntry[]; optimizer: TensorEntry[]; extras: TensorEntry[] }
+interface TensorEntry {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+}
+interface StateFile {
+  version: 1;
+  trainer: TrainerState;
+  weights: TensorEntry[];
+  optimizer: TensorEntry[];
+  extras: TensorEntry[];
+}
 
 /** A loaded checkpoint. */
 export interface Checkpoint {
@@ -61,7 +85,7 @@ function writeDurable(file: string, data: Buffer | string): void {
   try {
     const fd = openSync(tmp, 'w');
     try {
-      for (let at = 0; at < buf.byteLength; ) at += writeSync(fd, buf, at, buf.byteLength - at);
+      for (let at = 0; at < buf.byteLength;) at += writeSync(fd, buf, at, buf.byteLength - at);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -76,13 +100,22 @@ function writeDurable(file: string, data: Buffer | string): void {
 
 function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function pack(tensors: { name: string; tensor: tf.Tensor }[]): { entries: TensorEntry[]; data: Buffer } {
-  const entries = tensors.map((t) => ({ name: t.name, shape: t.tensor.shape, dtype: t.tensor.dtype === 'int32' ? 'int32' as const : 'float32' as const }));
+  const entries = tensors.map((t) => ({
+    name: t.name,
+    shape: t.tensor.shape,
+    dtype: t.tensor.dtype === 'int32' ? ('int32' as const) : ('float32' as const),
+  }));
   const parts = tensors.map((t) => {
-    const v = t.tensor.dtype === 'int32' ? Int32Array.from(t.tensor.dataSync()) : Float32Array.from(t.tensor.dataSync());
+    const v =
+      t.tensor.dtype === 'int32' ? Int32Array.from(t.tensor.dataSync()) : Float32Array.from(t.tensor.dataSync());
     return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   });
   return { entries, data: Buffer.concat(parts) };
@@ -93,10 +126,14 @@ function unpack(entries: TensorEntry[], data: Buffer, file: string): NamedTensor
   return entries.map((e) => {
     const n = e.shape.reduce((a, b) => a * b, 1);
     const bytes = data.subarray(at, at + n * 4);
-    if (bytes.byteLength !== n * 4) throw fleetError('CKPT_TENSOR_BYTES', { bytes: n * 4, name: e.name, file, received: bytes.byteLength });
+    if (bytes.byteLength !== n * 4)
+      throw fleetError('CKPT_TENSOR_BYTES', { bytes: n * 4, name: e.name, file, received: bytes.byteLength });
     at += n * 4;
     const copy = Buffer.from(bytes);
-    const values = e.dtype === 'int32' ? new Int32Array(copy.buffer, copy.byteOffset, n) : new Float32Array(copy.buffer, copy.byteOffset, n);
+    const values =
+      e.dtype === 'int32'
+        ? new Int32Array(copy.buffer, copy.byteOffset, n)
+        : new Float32Array(copy.buffer, copy.byteOffset, n);
     return { name: e.name, tensor: tf.tensor(values, e.shape, e.dtype) };
   });
 }
@@ -111,7 +148,12 @@ function optimizerExtras(optimizer: tf.Optimizer): { name: string; tensor: tf.Te
 }
 
 /** Writes a checkpoint into `dir` and makes it the latest; keeps the previous one, removes older ones. */
-export async function writeCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, trainer: TrainerState): Promise<string> {
+export async function writeCheckpoint(
+  dir: string,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  trainer: TrainerState,
+): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const seq = Date.now();
   const name = `ckpt-${trainer.epoch}-${trainer.step}-${seq}`;
@@ -144,7 +186,8 @@ export async function writeCheckpoint(dir: string, model: tf.LayersModel, optimi
   writeDurable(path.join(dir, 'LATEST'), name);
   fsyncDir(dir);
   const keep = new Set([name, previous(dir, name)]);
-  for (const d of readdirSync(dir)) if (d.startsWith('ckpt-') && !keep.has(d)) rmSync(path.join(dir, d), { recursive: true, force: true });
+  for (const d of readdirSync(dir))
+    if (d.startsWith('ckpt-') && !keep.has(d)) rmSync(path.join(dir, d), { recursive: true, force: true });
   return target;
 }
 
@@ -162,7 +205,10 @@ function previous(dir: string, latest: string): string | undefined {
  * reported through `onSkip`. Checkpoints present without LATEST, or none that passes, are a
  * FLEET_ERR_CHECKPOINT rather than a fresh start that would prune them.
  */
-export function readLatestCheckpoint(dir: string, onSkip: (ckpt: string, why: string) => void = () => {}): Checkpoint | undefined {
+export function readLatestCheckpoint(
+  dir: string,
+  onSkip: (ckpt: string, why: string) => void = () => {},
+): Checkpoint | undefined {
   const all = existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith('ckpt-')) : [];
   const latest = path.join(dir, 'LATEST');
   if (!existsSync(latest)) {
@@ -184,7 +230,6 @@ export function readLatestCheckpoint(dir: string, onSkip: (ckpt: string, why: st
   }
   throw fleetError('CKPT_NONE_GOOD', { dir, reasons: reasons.join('; ') });
 }
-
 
 /** One checkpoint, after its manifest's hashes are checked against every file. */
 function loadVerified(target: string): Checkpoint {
@@ -215,9 +260,17 @@ function loadVerified(target: string): Checkpoint {
 }
 
 /** Puts a checkpoint's weights and optimizer state back; the tensors are consumed. */
-export async function restoreCheckpoint(ckpt: Checkpoint, model: tf.LayersModel, optimizer: tf.Optimizer): Promise<void> {
+export async function restoreCheckpoint(
+  ckpt: Checkpoint,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+): Promise<void> {
   if (ckpt.weights.length !== model.weights.length) {
-    throw fleetError('CKPT_WEIGHT_COUNT', { count: model.weights.length, path: ckpt.path, received: ckpt.weights.length });
+    throw fleetError('CKPT_WEIGHT_COUNT', {
+      count: model.weights.length,
+      path: ckpt.path,
+      received: ckpt.weights.length,
+    });
   }
   model.setWeights(ckpt.weights);
   if (ckpt.optimizer.length > 0) await optimizer.setWeights(ckpt.optimizer);

@@ -12,12 +12,30 @@ import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import type { Logger } from '../shared/runtime/log.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
 import {
-  checkTensors, decodeMessage, encodeMessage, refusedHeader,
-  type Header, type Message, type MessageKind, type MessageOf, type Outbound, type TensorExpectation, type WireTensor,
+  checkTensors,
+  decodeMessage,
+  encodeMessage,
+  refusedHeader,
+  type Header,
+  type Message,
+  type MessageKind,
+  type MessageOf,
+  type Outbound,
+  type TensorExpectation,
+  type WireTensor,
 } from '../shared/wire/protocol.ts';
 import {
-  NO_SECURITY, checkHello, describeSecurity, needsZap, refusalReporter, reportHandshakeRefusals, serverSocketOptions, startAuthenticator,
-  type Refusal, type Security, type ZapHandler,
+  NO_SECURITY,
+  checkHello,
+  describeSecurity,
+  needsZap,
+  refusalReporter,
+  reportHandshakeRefusals,
+  serverSocketOptions,
+  startAuthenticator,
+  type Refusal,
+  type Security,
+  type ZapHandler,
 } from '../shared/wire/security/index.ts';
 import { SendQueue, frameBytes } from '../shared/wire/transport.ts';
 import { Collector, type Pending, type ReplyKind } from './collector.ts';
@@ -78,12 +96,23 @@ export class Hub {
   private joinWaiters: (() => void)[] = [];
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly opts: HubOptions, private readonly metrics: FleetMetrics, private readonly log: Logger) {
+  constructor(
+    private readonly opts: HubOptions,
+    private readonly metrics: FleetMetrics,
+    private readonly log: Logger,
+  ) {
     this.security = opts.security ?? NO_SECURITY;
     this.context = needsZap(this.security) ? new zmq.Context() : zmq.context;
-    this.router = new zmq.Router({ linger: 0, mandatory: false, context: this.context, ...serverSocketOptions(this.security) });
+    this.router = new zmq.Router({
+      linger: 0,
+      mandatory: false,
+      context: this.context,
+      ...serverSocketOptions(this.security),
+    });
     // Refused peers retry every 100 ms: one log line per peer and reason a minute, every refusal counted.
-    this.refused = refusalReporter(log, opts.now, 60_000, () => metrics.rejectedMessages.inc({ code: 'FLEET_ERR_AUTH' }));
+    this.refused = refusalReporter(log, opts.now, 60_000, () =>
+      metrics.rejectedMessages.inc({ code: 'FLEET_ERR_AUTH' }),
+    );
     if (this.security.keys) reportHandshakeRefusals(this.router, this.refused);
     this.out = new SendQueue(this.router, (n) => {
       metrics.bytesSent.inc({ peer: 'worker' }, n);
@@ -109,7 +138,9 @@ export class Hub {
     await this.router.bind(this.opts.bind);
     this.loop = this.receiveLoop();
     this.timers.push(setInterval(() => this.checkLiveness(), Math.min(200, this.opts.heartbeatIntervalMs)));
-    this.timers.push(setInterval(() => this.broadcast({ kind: 'heartbeat', sentAtMs: Date.now() }), this.opts.heartbeatIntervalMs));
+    this.timers.push(
+      setInterval(() => this.broadcast({ kind: 'heartbeat', sentAtMs: Date.now() }), this.opts.heartbeatIntervalMs),
+    );
     return this.router.lastEndpoint ?? this.opts.bind;
   }
 
@@ -130,14 +161,24 @@ export class Hub {
     const failuresBefore = this.setupFailures.length;
     while (this.peers.inState('HEALTHY').length < count) {
       const failed = this.setupFailures[failuresBefore];
-      if (failed) throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${failed.rank} (pid ${failed.pid} on ${failed.host}) failed while joining: ${failed.lostReason}`);
+      if (failed)
+        throw new FleetError(
+          'FLEET_ERR_WORKER_LOST',
+          `Worker ${failed.rank} (pid ${failed.pid} on ${failed.host}) failed while joining: ${failed.lostReason}`,
+        );
       const left = deadline - this.opts.now();
       if (left <= 0) {
-        throw new FleetError('FLEET_ERR_WORKER_LOST', `Expected ${count} healthy worker(s) ${why} within ${timeoutMs} ms. Received: ${this.peers.inState('HEALTHY').length}`);
+        throw new FleetError(
+          'FLEET_ERR_WORKER_LOST',
+          `Expected ${count} healthy worker(s) ${why} within ${timeoutMs} ms. Received: ${this.peers.inState('HEALTHY').length}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 250));
-        this.joinWaiters.push(() => { clearTimeout(t); resolve(); });
+        this.joinWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -158,14 +199,18 @@ export class Hub {
     deadlineMs = 0,
   ): Promise<Map<string, MessageOf<K>>> {
     const lost = participants.find((p) => p.state !== 'HEALTHY');
-    if (lost) throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${lost.rank} is ${lost.state}; cannot start ${kind} ${id}`);
+    if (lost)
+      throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${lost.rank} is ${lost.state}; cannot start ${kind} ${id}`);
     const collector = new Collector<K>(kind, id, participants, validate);
     this.pending = collector;
     this.computed.clear();
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.all(participants.map((p, i) => request(p, i)));
-      if (deadlineMs > 0) timer = setInterval(() => { if (collector.expire()) clearInterval(timer); }, deadlineMs);
+      if (deadlineMs > 0)
+        timer = setInterval(() => {
+          if (collector.expire()) clearInterval(timer);
+        }, deadlineMs);
       return await collector.done;
     } finally {
       if (timer) clearInterval(timer);
@@ -202,7 +247,11 @@ export class Hub {
   private strike(peer: Peer, pending: Pending, err: FleetError): void {
     const t = setTimeout(() => {
       if (this.pending === pending && pending.waitingFor(peer) && peer.state === 'HEALTHY') {
-        this.peers.transition(peer, 'LOST', `sent an invalid ${pending.kind} (${err.code}: ${err.message}) and no valid one within ${this.opts.heartbeatTimeoutMs} ms`);
+        this.peers.transition(
+          peer,
+          'LOST',
+          `sent an invalid ${pending.kind} (${err.code}: ${err.message}) and no valid one within ${this.opts.heartbeatTimeoutMs} ms`,
+        );
       }
     }, this.opts.heartbeatTimeoutMs);
     t.unref();
@@ -216,9 +265,10 @@ export class Hub {
     const pending = this.pending;
     if (!pending || !pending.waitingFor(peer) || err.code === 'FLEET_ERR_STALE_ROUND') return;
     const id = replyIdOf(header);
-    const answers = id !== undefined && header.kind !== 'reduce'
-      ? header.kind === pending.kind && id === pending.id
-      : header.kind === 'reduce' && pending.kind === 'stepped' && header.roundId === pending.id;
+    const answers =
+      id !== undefined && header.kind !== 'reduce'
+        ? header.kind === pending.kind && id === pending.id
+        : header.kind === 'reduce' && pending.kind === 'stepped' && header.roundId === pending.id;
     if (answers) this.strike(peer, pending, err);
   }
 
@@ -229,12 +279,22 @@ export class Hub {
   private checkLiveness(): void {
     const now = this.opts.now();
     for (const p of this.peers.inState('HEALTHY')) {
-      if (now - p.lastSeenMs > this.opts.heartbeatTimeoutMs) this.peers.transition(p, 'LOST', `no message for ${now - p.lastSeenMs} ms (timeout ${this.opts.heartbeatTimeoutMs} ms)`);
+      if (now - p.lastSeenMs > this.opts.heartbeatTimeoutMs)
+        this.peers.transition(
+          p,
+          'LOST',
+          `no message for ${now - p.lastSeenMs} ms (timeout ${this.opts.heartbeatTimeoutMs} ms)`,
+        );
     }
     // A joining worker is loading the job and its data, which can block its event loop for a while,
     // so it gets the setup timeout instead of the heartbeat timeout.
     for (const p of this.peers.inState('JOINING')) {
-      if (now - p.lastSeenMs > this.opts.setupTimeoutMs) this.peers.transition(p, 'LOST', `not ready ${now - p.lastSeenMs} ms after welcome (setup timeout ${this.opts.setupTimeoutMs} ms)`);
+      if (now - p.lastSeenMs > this.opts.setupTimeoutMs)
+        this.peers.transition(
+          p,
+          'LOST',
+          `not ready ${now - p.lastSeenMs} ms after welcome (setup timeout ${this.opts.setupTimeoutMs} ms)`,
+        );
     }
   }
 
@@ -252,13 +312,17 @@ export class Hub {
       } catch (err) {
         if (!isFleetError(err)) throw err;
         this.metrics.rejectedMessages.inc({ code: err.code });
-        this.log.warn(`rejected a message from ${peer ? `worker ${peer.rank}` : `unknown peer ${routingId.toString('hex')}`}: ${err.code}: ${err.message}`);
+        this.log.warn(
+          `rejected a message from ${peer ? `worker ${peer.rank}` : `unknown peer ${routingId.toString('hex')}`}: ${err.code}: ${err.message}`,
+        );
         // A refused reduce names its round, so the worker waiting on the sum stops waiting.
         // A message refused for its tensors still has a valid header: it names what it answers.
         const about = msg ?? refusedHeader(err);
         if (msg === undefined && about !== undefined && peer !== undefined) this.strikeRefused(peer, about, err);
         const reply = about?.kind === 'reduce' ? { inReplyTo: 'reduce', replyId: about.roundId } : {};
-        void this.out.send([routingId, ...encodeMessage({ kind: 'error', code: err.code, message: err.message, ...reply })]).catch(() => {});
+        void this.out
+          .send([routingId, ...encodeMessage({ kind: 'error', code: err.code, message: err.message, ...reply })])
+          .catch(() => {});
       }
     }
   }
@@ -266,14 +330,22 @@ export class Hub {
   private dispatch(routingId: Buffer, peer: Peer | undefined, msg: Message): void {
     // A lost (or finished) worker that says hello again rejoins as a new member.
     if (peer === undefined || (msg.kind === 'hello' && (peer.state === 'LOST' || peer.state === 'DONE'))) {
-      if (msg.kind !== 'hello') throw new FleetError('FLEET_ERR_UNKNOWN_PEER', `Expected "hello" from a new peer. Received: "${msg.kind}" from ${routingId.toString('hex')}`);
+      if (msg.kind !== 'hello')
+        throw new FleetError(
+          'FLEET_ERR_UNKNOWN_PEER',
+          `Expected "hello" from a new peer. Received: "${msg.kind}" from ${routingId.toString('hex')}`,
+        );
       this.onHello(routingId, msg);
       return;
     }
     if (msg.kind === 'hello' && peer.state === 'JOINING') return; // a repeated hello while it sets up
     // A finished worker's last heartbeat can cross the `done` we sent it: expected, not an attack.
     if (msg.kind === 'heartbeat' && peer.state === 'DONE') return;
-    if (peer.state === 'LOST' || peer.state === 'DONE') throw new FleetError('FLEET_ERR_UNKNOWN_PEER', `Expected messages only from live workers. Received: "${msg.kind}" from worker ${peer.rank} in state ${peer.state}`);
+    if (peer.state === 'LOST' || peer.state === 'DONE')
+      throw new FleetError(
+        'FLEET_ERR_UNKNOWN_PEER',
+        `Expected messages only from live workers. Received: "${msg.kind}" from worker ${peer.rank} in state ${peer.state}`,
+      );
     peer.lastSeenMs = this.opts.now();
     switch (msg.kind) {
       case 'stepped':
@@ -281,11 +353,21 @@ export class Hub {
       case 'evalResult': {
         const pending = this.pending;
         const id = replyIdOf(msg) as number;
-        if (!pending || pending.kind !== msg.kind) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected no ${msg.kind} now (${pending ? `collecting ${pending.kind} ${pending.id}` : 'idle'}). Received: ${msg.kind} for id ${id}`);
+        if (!pending || pending.kind !== msg.kind)
+          throw new FleetError(
+            'FLEET_ERR_STALE_ROUND',
+            `Expected no ${msg.kind} now (${pending ? `collecting ${pending.kind} ${pending.id}` : 'idle'}). Received: ${msg.kind} for id ${id}`,
+          );
         try {
           pending.offer(peer, msg, id);
         } catch (err) {
-          if (id === pending.id && pending.waitingFor(peer) && isFleetError(err) && err.code !== 'FLEET_ERR_STALE_ROUND') this.strike(peer, pending, err);
+          if (
+            id === pending.id &&
+            pending.waitingFor(peer) &&
+            isFleetError(err) &&
+            err.code !== 'FLEET_ERR_STALE_ROUND'
+          )
+            this.strike(peer, pending, err);
           throw err;
         }
         return;
@@ -296,7 +378,10 @@ export class Hub {
       case 'computed': {
         const pending = this.pending;
         if (!pending || pending.kind !== 'stepped' || pending.id !== msg.roundId) {
-          throw fleetError('HUB_COMPUTED_STALE', { roundId: msg.roundId, pending: pending ? `${pending.kind} ${pending.id}` : 'idle' });
+          throw fleetError('HUB_COMPUTED_STALE', {
+            roundId: msg.roundId,
+            pending: pending ? `${pending.kind} ${pending.id}` : 'idle',
+          });
         }
         this.computed.add(peer.id);
         return;
@@ -304,7 +389,11 @@ export class Hub {
       case 'heartbeat':
         return;
       case 'ready':
-        if (peer.state !== 'JOINING') throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "ready" once, after welcome. Received: "ready" from worker ${peer.rank} in state ${peer.state}`);
+        if (peer.state !== 'JOINING')
+          throw new FleetError(
+            'FLEET_ERR_UNEXPECTED_MESSAGE',
+            `Expected "ready" once, after welcome. Received: "ready" from worker ${peer.rank} in state ${peer.state}`,
+          );
         peer.tensorCounts.push(msg.numTensors);
         peer.peerEndpoint = msg.peerEndpoint;
         if (msg.peerKey !== undefined) peer.peerKey = msg.peerKey;
@@ -317,7 +406,13 @@ export class Hub {
         // (the model is never updated with it) instead of leaving it waiting forever.
         if (this.pending && msg.replyId === this.pending.id && msg.inReplyTo === REQUEST_OF[this.pending.kind]) {
           const code = msg.code === 'FLEET_ERR_NONFINITE' ? 'FLEET_ERR_NONFINITE' : 'FLEET_ERR_REMOTE';
-          this.pending.fail(peer, new FleetError(code, `worker ${peer.rank} could not answer ${msg.inReplyTo} ${msg.replyId}: ${msg.code}: ${msg.message}`));
+          this.pending.fail(
+            peer,
+            new FleetError(
+              code,
+              `worker ${peer.rank} could not answer ${msg.inReplyTo} ${msg.replyId}: ${msg.code}: ${msg.message}`,
+            ),
+          );
           return;
         }
         // A worker that fails to set up (bad job file, data, backend) will not recover: stop waiting for it.
@@ -333,7 +428,10 @@ export class Hub {
       case 'pull':
       case 'scatter': // worker-to-worker kinds travel on the exchange's own links
       case 'gather':
-        throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected computed, stepped, evalResult, pulled, reduce, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`);
+        throw new FleetError(
+          'FLEET_ERR_UNEXPECTED_MESSAGE',
+          `Expected computed, stepped, evalResult, pulled, reduce, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`,
+        );
       default: {
         const never: never = msg;
         throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);
@@ -349,15 +447,29 @@ export class Hub {
   private onReduce(peer: Peer, msg: MessageOf<'reduce'>): void {
     const pending = this.pending;
     if (!pending || pending.kind !== 'stepped' || pending.id !== msg.roundId) {
-      throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected reduce only for the round in flight (${pending?.kind === 'stepped' ? `round ${pending.id}` : 'none now'}). Received: reduce ${msg.seq} for round ${msg.roundId}`);
+      throw new FleetError(
+        'FLEET_ERR_STALE_ROUND',
+        `Expected reduce only for the round in flight (${pending?.kind === 'stepped' ? `round ${pending.id}` : 'none now'}). Received: reduce ${msg.seq} for round ${msg.roundId}`,
+      );
     }
-    if (!pending.waitingFor(peer)) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected reduce only from participants of round ${pending.id} that have not replied. Received: one from worker ${peer.rank}`);
+    if (!pending.waitingFor(peer))
+      throw new FleetError(
+        'FLEET_ERR_UNEXPECTED_MESSAGE',
+        `Expected reduce only from participants of round ${pending.id} that have not replied. Received: one from worker ${peer.rank}`,
+      );
     if (this.reduction?.roundId !== pending.id) this.reduction = new Reduction(pending.id, pending.participants);
     let sum: Float32Array | undefined;
     try {
       sum = this.reduction.offer(peer, msg.seq, msg.groups.local[0]);
     } catch (err) {
-      if (isFleetError(err, 'FLEET_ERR_NONFINITE')) pending.fail(peer, new FleetError('FLEET_ERR_NONFINITE', `worker ${peer.rank} could not reduce in round ${pending.id}: ${err.message}`));
+      if (isFleetError(err, 'FLEET_ERR_NONFINITE'))
+        pending.fail(
+          peer,
+          new FleetError(
+            'FLEET_ERR_NONFINITE',
+            `worker ${peer.rank} could not reduce in round ${pending.id}: ${err.message}`,
+          ),
+        );
       else if (isFleetError(err) && err.code !== 'FLEET_ERR_STALE_ROUND') this.strike(peer, pending, err);
       throw err;
     }
@@ -374,22 +486,37 @@ export class Hub {
     const welcome = this.welcome;
     const live = this.peers.inState('HEALTHY').length + this.peers.inState('JOINING').length;
     if (!welcome || live >= this.maxWorkers) {
-      throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected hello while fewer than --max-workers (${this.maxWorkers}) are live (${live} now). Received: hello from pid ${msg.pid} on ${msg.host}`);
+      throw new FleetError(
+        'FLEET_ERR_UNEXPECTED_MESSAGE',
+        `Expected hello while fewer than --max-workers (${this.maxWorkers}) are live (${live} now). Received: hello from pid ${msg.pid} on ${msg.host}`,
+      );
     }
     const peer = this.peers.admit(routingId, { pid: msg.pid, host: msg.host, backend: msg.backend }, this.opts.now());
     this.log.info(`worker ${peer.rank} joined: pid ${msg.pid} on ${msg.host}, backend ${msg.backend}`);
     const header = {
-      kind: 'welcome' as const, rank: peer.rank, jobPath: welcome.jobPath,
-      ...(welcome.jobArgs && { jobArgs: welcome.jobArgs }), modelConfig: welcome.modelConfig, compile: welcome.compile,
-      backend: welcome.backend, heartbeatIntervalMs: this.opts.heartbeatIntervalMs, optimizer: welcome.optimizer,
+      kind: 'welcome' as const,
+      rank: peer.rank,
+      jobPath: welcome.jobPath,
+      ...(welcome.jobArgs && { jobArgs: welcome.jobArgs }),
+      modelConfig: welcome.modelConfig,
+      compile: welcome.compile,
+      backend: welcome.backend,
+      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      optimizer: welcome.optimizer,
     };
     peer.weightsVersion = 0;
-    void this.send(peer, { ...header, groups: { weights: welcome.weights, ...(welcome.data && { data: welcome.data }) } });
+    void this.send(peer, {
+      ...header,
+      groups: { weights: welcome.weights, ...(welcome.data && { data: welcome.data }) },
+    });
   }
 }
 
 /** The request each reply kind answers, as an `error`'s inReplyTo names it. */
-const REQUEST_OF = { stepped: 'round', evalResult: 'evaluate', pulled: 'pull' } as const satisfies Record<ReplyKind, MessageKind>;
+const REQUEST_OF = { stepped: 'round', evalResult: 'evaluate', pulled: 'pull' } as const satisfies Record<
+  ReplyKind,
+  MessageKind
+>;
 
 /** The request id a reply (or a reduce) carries, if it is one. */
 function replyIdOf(h: Header<MessageKind>): number | undefined {

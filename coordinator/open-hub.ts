@@ -14,8 +14,16 @@ import type { CoordinatorOptions } from './run.ts';
 /** What opening a hub needs: the network, liveness and metrics settings of a coordinator. */
 export type HubSpec = Pick<
   CoordinatorOptions,
-  'bind' | 'backend' | 'metricsHost' | 'metricsPort' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'joinTimeoutMs'
-  | 'security' | 'quiet' | 'onListening'
+  | 'bind'
+  | 'backend'
+  | 'metricsHost'
+  | 'metricsPort'
+  | 'heartbeatIntervalMs'
+  | 'heartbeatTimeoutMs'
+  | 'joinTimeoutMs'
+  | 'security'
+  | 'quiet'
+  | 'onListening'
 >;
 
 /** A bound hub with its backend, metrics and logger: it outlives any number of tasks, until `close`. */
@@ -42,10 +50,18 @@ export async function openHub(spec: HubSpec): Promise<OpenHub> {
   const metrics = createMetrics('coordinator', choice.taken, () => tf.memory());
   const server = await serveMetrics(metrics.registry, spec.metricsHost, spec.metricsPort);
   log.info(`metrics: http://${spec.metricsHost}:${server.port}/metrics`);
-  const hub = new Hub({
-    bind: spec.bind, heartbeatIntervalMs: spec.heartbeatIntervalMs, heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
-    setupTimeoutMs: spec.joinTimeoutMs, now: () => Date.now(), ...(spec.security && { security: spec.security }),
-  }, metrics, log);
+  const hub = new Hub(
+    {
+      bind: spec.bind,
+      heartbeatIntervalMs: spec.heartbeatIntervalMs,
+      heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
+      setupTimeoutMs: spec.joinTimeoutMs,
+      now: () => Date.now(),
+      ...(spec.security && { security: spec.security }),
+    },
+    metrics,
+    log,
+  );
   const close = async (reason: string, ok: boolean): Promise<void> => {
     try {
       await hub.close(reason, ok);
@@ -79,8 +95,15 @@ export async function welcomeAgain(open: OpenHub, payload: WelcomePayload): Prom
     peer.weightsVersion = 0;
     const { jobPath, jobArgs, modelConfig, compile, backend, weights, data, optimizer } = payload;
     const header = {
-      kind: 'welcome' as const, rank: peer.rank, jobPath, ...(jobArgs && { jobArgs }), modelConfig, compile, backend,
-      heartbeatIntervalMs: open.heartbeatIntervalMs, optimizer,
+      kind: 'welcome' as const,
+      rank: peer.rank,
+      jobPath,
+      ...(jobArgs && { jobArgs }),
+      modelConfig,
+      compile,
+      backend,
+      heartbeatIntervalMs: open.heartbeatIntervalMs,
+      optimizer,
     };
     await open.hub.send(peer, { ...header, groups: { weights, ...(data && { data }) } });
   }

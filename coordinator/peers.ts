@@ -56,7 +56,16 @@ export class PeerRegistry {
 
   /** Admits a new worker in JOINING state and gives it the next rank. */
   admit(routingId: Buffer, info: { pid: number; host: string; backend: string }, nowMs: number): Peer {
-    const peer: Peer = { id: routingId.toString('hex'), routingId: Buffer.from(routingId), rank: this.nextRank++, ...info, state: 'JOINING', lastSeenMs: nowMs, weightsVersion: -1, tensorCounts: [] };
+    const peer: Peer = {
+      id: routingId.toString('hex'),
+      routingId: Buffer.from(routingId),
+      rank: this.nextRank++,
+      ...info,
+      state: 'JOINING',
+      lastSeenMs: nowMs,
+      weightsVersion: -1,
+      tensorCounts: [],
+    };
     this.peers.set(peer.id, peer);
     return peer;
   }
@@ -70,7 +79,11 @@ export class PeerRegistry {
   transition(peer: Peer, to: PeerState, reason: string): void {
     if (peer.state === to) return;
     if (!ALLOWED[peer.state].includes(to)) {
-      throw fleetError('PEER_BAD_TRANSITION', { state: peer.state, allowed: ALLOWED[peer.state].join(', ') || 'none', to });
+      throw fleetError('PEER_BAD_TRANSITION', {
+        state: peer.state,
+        allowed: ALLOWED[peer.state].join(', ') || 'none',
+        to,
+      });
     }
     const from = peer.state;
     peer.state = to;

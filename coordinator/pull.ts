@@ -35,18 +35,23 @@ export async function pullState(
   );
   const msg = replies.get(source.id) as MessageOf<'pulled'>;
   writeWeights(model, msg.groups.weights);
-  await writeOptimizerState(model, optimizer, { iterations: msg.optimizerIterations, slots: [...msg.groups.optimizer] });
+  await writeOptimizerState(model, optimizer, {
+    iterations: msg.optimizerIterations,
+    slots: [...msg.groups.optimizer],
+  });
   return source;
 }
 
 /** A pulled state must be the version asked for, fit the model, be finite, and name its slots by position. */
 function checkPulled(model: tf.LayersModel, version: number, peer: Peer, msg: MessageOf<'pulled'>): void {
-  if (msg.weightsVersion !== version) throw fleetError('PULL_VERSION', { want: version, rank: peer.rank, received: msg.weightsVersion });
+  if (msg.weightsVersion !== version)
+    throw fleetError('PULL_VERSION', { want: version, rank: peer.rank, received: msg.weightsVersion });
   checkTensors(msg.groups.weights, weightSpecs(model), { finite: true });
   const shapes = trainableVariables(model).map((v) => v.shape.join(','));
   for (const slot of msg.groups.optimizer) {
     const at = /^#(\d+)\//.exec(slot.name);
     const want = at ? shapes[Number(at[1])] : undefined;
-    if (want === undefined || want !== slot.shape.join(',')) throw fleetError('PULL_SLOT', { received: `${slot.name} [${slot.shape}]` });
+    if (want === undefined || want !== slot.shape.join(','))
+      throw fleetError('PULL_SLOT', { received: `${slot.name} [${slot.shape}]` });
   }
 }

@@ -16,7 +16,10 @@ export class Reduction {
   private readonly completed = new Set<number>();
   private readonly participants: readonly Peer[];
 
-  constructor(readonly roundId: number, participants: readonly Peer[]) {
+  constructor(
+    readonly roundId: number,
+    participants: readonly Peer[],
+  ) {
     this.participants = [...participants].sort((a, b) => a.rank - b.rank);
   }
 
@@ -26,14 +29,24 @@ export class Reduction {
    * long, not finite, or not of the same length as the others'.
    */
   offer(peer: Peer, seq: number, t: WireTensor): Float32Array | undefined {
-    if (!this.participants.includes(peer)) throw fleetError('REDUCE_NOT_PARTICIPANT', { round: this.roundId, rank: peer.rank });
-    if (t.data.length === 0 || t.data.length > MAX_REDUCE_ELEMENTS) throw fleetError('REDUCE_VECTOR_SIZE', { max: MAX_REDUCE_ELEMENTS, received: `${t.data.length} elements` });
+    if (!this.participants.includes(peer))
+      throw fleetError('REDUCE_NOT_PARTICIPANT', { round: this.roundId, rank: peer.rank });
+    if (t.data.length === 0 || t.data.length > MAX_REDUCE_ELEMENTS)
+      throw fleetError('REDUCE_VECTOR_SIZE', { max: MAX_REDUCE_ELEMENTS, received: `${t.data.length} elements` });
     const bad = firstNonFinite(t.data);
-    if (bad >= 0) throw fleetError('REDUCE_NONFINITE', { seq, round: this.roundId, received: `${t.data[bad]} at index ${bad}` });
+    if (bad >= 0)
+      throw fleetError('REDUCE_NONFINITE', { seq, round: this.roundId, received: `${t.data[bad]} at index ${bad}` });
     const got = this.parts.get(seq) ?? new Map<string, Float32Array>();
-    if (got.has(peer.id) || this.completed.has(seq)) throw fleetError('REDUCE_DUPLICATE', { seq, round: this.roundId, rank: peer.rank });
+    if (got.has(peer.id) || this.completed.has(seq))
+      throw fleetError('REDUCE_DUPLICATE', { seq, round: this.roundId, rank: peer.rank });
     const first = got.values().next().value as Float32Array | undefined;
-    if (first && first.length !== t.data.length) throw fleetError('REDUCE_LENGTH_MISMATCH', { seq, round: this.roundId, count: first.length, received: `${t.data.length} from worker ${peer.rank}` });
+    if (first && first.length !== t.data.length)
+      throw fleetError('REDUCE_LENGTH_MISMATCH', {
+        seq,
+        round: this.roundId,
+        count: first.length,
+        received: `${t.data.length} from worker ${peer.rank}`,
+      });
     got.set(peer.id, Float32Array.from(t.data));
     this.parts.set(seq, got);
     if (got.size < this.participants.length) return undefined;

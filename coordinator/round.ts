@@ -48,7 +48,11 @@ export function membersFor(hub: Hub, rows: number, skipped: ReadonlySet<Peer> = 
 /** A session id for a membership: the same while the same workers take part (links stay up), new when
  * it changes. `nonce` makes ids of different coordinator runs differ. */
 export function sessionOf(members: readonly Peer[], nonce: string): string {
-  return createHash('sha256').update(nonce).update(members.map((p) => p.id).join(',')).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(nonce)
+    .update(members.map((p) => p.id).join(','))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** A fresh nonce for `sessionOf`, one per coordinator run. */
@@ -63,7 +67,11 @@ export interface LateRound {
 }
 
 /** Runs one step to the point where every member has exchanged it (or the deadline passed); throws if one is lost. */
-export async function exchangeRound(req: StepRequest, members: readonly Peer[], batch: Int32Array): Promise<SteppedRound | LateRound> {
+export async function exchangeRound(
+  req: StepRequest,
+  members: readonly Peer[],
+  batch: Int32Array,
+): Promise<SteppedRound | LateRound> {
   const { hub } = req;
   const shards = shardBatch(batch, members.length);
   const samples = shards.map((s) => s.length);
@@ -109,6 +117,11 @@ export async function exchangeRound(req: StepRequest, members: readonly Peer[], 
 }
 
 /** Tells every member to apply the step it exchanged; the model is then at `weightsVersion`. */
-export async function commitRound(hub: Hub, members: readonly Peer[], roundId: number, weightsVersion: number): Promise<void> {
+export async function commitRound(
+  hub: Hub,
+  members: readonly Peer[],
+  roundId: number,
+  weightsVersion: number,
+): Promise<void> {
   await Promise.all(members.map((p) => hub.send(p, { kind: 'commit', roundId, weightsVersion })));
 }

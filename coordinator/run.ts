@@ -101,7 +101,9 @@ export interface PreparedTask {
 
 /** Checks a job's compile options, data and model against each other before any worker is involved. */
 export async function prepareTask(
-  job: Job, ref: JobRef, opts: CoordinatorOptions & { task?: Task },
+  job: Job,
+  ref: JobRef,
+  opts: CoordinatorOptions & { task?: Task },
 ): Promise<PreparedTask> {
   // The job builds its model and optimizer before the backend is chosen, on tfjs's default cpu backend.
   consumeCpuBanner();
@@ -143,7 +145,10 @@ export async function runJob(job: Job, ref: JobRef, opts: CoordinatorOptions & {
  * earlier task), waits for `opts.workers` of them, then fits, evaluates or predicts. The hub stays open.
  */
 export async function runTask(
-  open: OpenHub, job: Job, ref: JobRef, prepared: PreparedTask,
+  open: OpenHub,
+  job: Job,
+  ref: JobRef,
+  prepared: PreparedTask,
   /** `data`: the job's arrays, sent with the welcome (for workers that cannot read the caller's files). */
   opts: CoordinatorOptions & { data?: readonly WireTensor[] },
 ): Promise<RunResult> {
@@ -164,9 +169,14 @@ export async function runTask(
       metrics: job.compile.metrics ?? [],
     };
     const welcome: WelcomePayload = {
-      jobPath: ref.path, ...(ref.args && { jobArgs: ref.args }), modelConfig: JSON.stringify(modelToKerasJson(model)),
-      compile, optimizer: optimizerConfig(optimizer),
-      backend: open.backend, weights: readWeights(model), ...(opts.data && { data: opts.data }),
+      jobPath: ref.path,
+      ...(ref.args && { jobArgs: ref.args }),
+      modelConfig: JSON.stringify(modelToKerasJson(model)),
+      compile,
+      optimizer: optimizerConfig(optimizer),
+      backend: open.backend,
+      weights: readWeights(model),
+      ...(opts.data && { data: opts.data }),
     };
     const maxWorkers = opts.maxWorkers ?? opts.workers;
     // Newcomers get this task's welcome from now on; then the workers of an earlier task get it too.
@@ -175,7 +185,13 @@ export async function runTask(
     await hub.admit(opts.workers, welcome, opts.joinTimeoutMs, maxWorkers);
     const metricNames = job.compile.metrics ?? [];
     const trainer = new Trainer({
-      hub, model, optimizer, splits, fit, metricNames, metrics,
+      hub,
+      model,
+      optimizer,
+      splits,
+      fit,
+      metricNames,
+      metrics,
       callbacks: new CallbackList(job.callbacks?.() ?? []),
       membership: { minWorkers: opts.minWorkers ?? 1, waitMs: opts.minWorkersTimeoutMs ?? 60_000 },
       ...(checkpointDir && { checkpoint: { dir: checkpointDir, everyRounds: opts.checkpointEvery ?? 0 } }),

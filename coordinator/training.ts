@@ -102,7 +102,12 @@ export class Trainer {
 
   constructor(private readonly ctx: TrainerContext) {
     this.broadcast = new WeightBroadcast(ctx.model);
-    this.control = { model: ctx.model, optimizer: ctx.optimizer, stopTraining: false, params: { epochs: ctx.fit.epochs, steps: 0, batchSize: ctx.fit.batchSize, verbose: ctx.fit.verbose ?? 1 } };
+    this.control = {
+      model: ctx.model,
+      optimizer: ctx.optimizer,
+      stopTraining: false,
+      params: { epochs: ctx.fit.epochs, steps: 0, batchSize: ctx.fit.batchSize, verbose: ctx.fit.verbose ?? 1 },
+    };
   }
 
   /** The control object callbacks see (model, optimizer, stopTraining). */
@@ -113,7 +118,12 @@ export class Trainer {
     const { fit, splits } = this.ctx;
     const callbacks = this.callbackList();
     const steps = Math.ceil(splits.train.count / fit.batchSize);
-    Object.assign(this.control.params, { epochs: fit.epochs, steps, batchSize: fit.batchSize, verbose: fit.verbose ?? 1 });
+    Object.assign(this.control.params, {
+      epochs: fit.epochs,
+      steps,
+      batchSize: fit.batchSize,
+      verbose: fit.verbose ?? 1,
+    });
     callbacks.setControl(this.control);
     const start = await this.restore(callbacks);
     await callbacks.call('onTrainBegin', {});
@@ -132,7 +142,12 @@ export class Trainer {
       await this.sync();
       await callbacks.call('onEpochEnd', epoch, logs);
       last = logs;
-      if (trained.complete) await this.saveCheckpoint(callbacks, epoch + 1, 0, { lossSum: 0, metricSums: this.ctx.metricNames.map(() => 0), seen: 0 });
+      if (trained.complete)
+        await this.saveCheckpoint(callbacks, epoch + 1, 0, {
+          lossSum: 0,
+          metricSums: this.ctx.metricNames.map(() => 0),
+          seen: 0,
+        });
     }
     await this.sync();
     await callbacks.call('onTrainEnd', last);
@@ -170,26 +185,50 @@ export class Trainer {
   }
 
   /** Writes a checkpoint of the state after `step` rounds of `epoch`, when checkpointing is on. */
-  private async saveCheckpoint(callbacks: CallbackList, epoch: number, step: number, accum: TrainerState['accum']): Promise<void> {
+  private async saveCheckpoint(
+    callbacks: CallbackList,
+    epoch: number,
+    step: number,
+    accum: TrainerState['accum'],
+  ): Promise<void> {
     const cfg = this.ctx.checkpoint;
     if (!cfg) return;
     await this.sync();
     let learningRate: number | undefined;
-    try { learningRate = getLearningRate(this.ctx.optimizer); } catch { learningRate = undefined; }
+    try {
+      learningRate = getLearningRate(this.ctx.optimizer);
+    } catch {
+      learningRate = undefined;
+    }
     const uses = this.sampleUses.get(epoch);
     const state: TrainerState = {
-      epoch, step, accum, seed: this.ctx.fit.seed ?? 1337, history: this.history, roundId: this.roundId, evalId: this.evalId,
-      weightsVersion: this.weightsVersion, sampleUses: step > 0 && uses ? Array.from(uses) : [], ...(learningRate !== undefined && { learningRate }), callbacks: callbacks.getStates(),
+      epoch,
+      step,
+      accum,
+      seed: this.ctx.fit.seed ?? 1337,
+      history: this.history,
+      roundId: this.roundId,
+      evalId: this.evalId,
+      weightsVersion: this.weightsVersion,
+      sampleUses: step > 0 && uses ? Array.from(uses) : [],
+      ...(learningRate !== undefined && { learningRate }),
+      callbacks: callbacks.getStates(),
     };
     await writeCheckpoint(cfg.dir, this.ctx.model, this.ctx.optimizer, state);
   }
 
   /** One epoch of rounds in the seeded order, from `from.step` when resuming; stops early when a callback asks. */
   private async trainEpoch(
-    epoch: number, steps: number, callbacks: CallbackList, from?: TrainerState,
+    epoch: number,
+    steps: number,
+    callbacks: CallbackList,
+    from?: TrainerState,
   ): Promise<{ logs: Logs; complete: boolean }> {
     const { fit, splits } = this.ctx;
-    const order = fit.shuffle === false ? identityOrder(splits.train.count) : epochPermutation(splits.train.count, fit.seed ?? 1337, epoch);
+    const order =
+      fit.shuffle === false
+        ? identityOrder(splits.train.count)
+        : epochPermutation(splits.train.count, fit.seed ?? 1337, epoch);
     let lossSum = from?.accum.lossSum ?? 0;
     let metricSums = from?.accum.metricSums ?? this.ctx.metricNames.map(() => 0);
     let seen = from?.accum.seen ?? 0;
@@ -201,14 +240,34 @@ export class Trainer {
       lossSum += r.lossSum;
       metricSums = metricSums.map((v, i) => v + (r.metricSums[i] ?? 0));
       seen += batch.length;
-      const running = this.logs('', lossSum / seen, metricSums.map((m) => m / seen));
+      const running = this.logs(
+        '',
+        lossSum / seen,
+        metricSums.map((m) => m / seen),
+      );
       Object.assign(this.soFar, { batchSize: batch.length, logs: running });
-      await callbacks.call('onTrainBatchEnd', step, this.logs('', r.lossSum / batch.length, r.metricSums.map((m) => m / batch.length)));
+      await callbacks.call(
+        'onTrainBatchEnd',
+        step,
+        this.logs(
+          '',
+          r.lossSum / batch.length,
+          r.metricSums.map((m) => m / batch.length),
+        ),
+      );
       if (r.failure && !this.control.stopTraining) throw r.failure;
       if (this.control.stopTraining) return { logs: running, complete: false };
-      if (every > 0 && (step + 1) % every === 0 && step + 1 < steps) await this.saveCheckpoint(callbacks, epoch, step + 1, { lossSum, metricSums, seen });
+      if (every > 0 && (step + 1) % every === 0 && step + 1 < steps)
+        await this.saveCheckpoint(callbacks, epoch, step + 1, { lossSum, metricSums, seen });
     }
-    return { logs: this.logs('', lossSum / seen, metricSums.map((m) => m / seen)), complete: true };
+    return {
+      logs: this.logs(
+        '',
+        lossSum / seen,
+        metricSums.map((m) => m / seen),
+      ),
+      complete: true,
+    };
   }
 
   /** Per epoch: how many times each training example was used in an applied round (for audits). */
@@ -225,7 +284,9 @@ export class Trainer {
       const min = membership?.minWorkers ?? 1;
       const healthy = hub.peers.inState('HEALTHY').length;
       if (healthy < min) {
-        log?.warn(`paused: ${healthy} healthy worker(s), --min-workers ${min}; waiting up to ${Math.round((membership?.waitMs ?? 0) / 1000)} s for workers to join`);
+        log?.warn(
+          `paused: ${healthy} healthy worker(s), --min-workers ${min}; waiting up to ${Math.round((membership?.waitMs ?? 0) / 1000)} s for workers to join`,
+        );
         await hub.waitForHealthy(min, membership?.waitMs ?? 0, `to resume training (--min-workers ${min})`);
         log?.info(`resumed with ${hub.peers.inState('HEALTHY').length} worker(s)`);
       }
@@ -233,7 +294,9 @@ export class Trainer {
         return await attempt();
       } catch (err) {
         if (!isFleetError(err, 'FLEET_ERR_WORKER_LOST')) throw err;
-        log?.warn(`${what}: ${err.message}; redoing it on the ${hub.peers.inState('HEALTHY').length} remaining worker(s)`);
+        log?.warn(
+          `${what}: ${err.message}; redoing it on the ${hub.peers.inState('HEALTHY').length} remaining worker(s)`,
+        );
       }
     }
   }
@@ -242,7 +305,11 @@ export class Trainer {
    * One synchronous round: shard, exchange between the workers, commit. A round whose gradients are not
    * finite is not committed: it reports a NaN loss and the failure, and the model is unchanged.
    */
-  async trainRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
+  async trainRound(
+    epoch: number,
+    step: number,
+    batch: Int32Array,
+  ): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     this.skipped.clear();
     const r = await this.resilient(`epoch ${epoch + 1} step ${step + 1}`, () => this.attemptRound(epoch, step, batch));
     if (!r.failure) {
@@ -253,7 +320,11 @@ export class Trainer {
     return r;
   }
 
-  private async attemptRound(epoch: number, step: number, batch: Int32Array): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
+  private async attemptRound(
+    epoch: number,
+    step: number,
+    batch: Int32Array,
+  ): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     const { hub, metrics, optimizer } = this.ctx;
     const t0 = performance.now();
     const members = membersFor(hub, batch.length, this.skipped);
@@ -262,26 +333,42 @@ export class Trainer {
     const before = hub.traffic.sent + hub.traffic.received;
     const roundId = this.roundId++;
     // With every healthy worker skipped already (or one left), wait for the step without a deadline.
-    const deadlineMs = members.length > 1 && !members.some((p) => this.skipped.has(p)) ? (this.ctx.roundDeadlineMs ?? 0) : 0;
+    const deadlineMs =
+      members.length > 1 && !members.some((p) => this.skipped.has(p)) ? (this.ctx.roundDeadlineMs ?? 0) : 0;
     let stepped;
     try {
-      stepped = await exchangeRound({
-        hub, roundId, epoch, step, weightsVersion: this.weightsVersion, learningRate: getLearningRate(optimizer),
-        session: sessionOf(members, this.nonce),
-        weightsFor: (peer) => (peer.weightsVersion === this.weightsVersion ? { tensors: [] } : this.broadcast.forPeer(peer)),
-        optimizerFor: (peer) => (this.optimizerHeld.has(peer) ? undefined : optimizerState),
-        deadlineMs,
-      }, members, batch);
+      stepped = await exchangeRound(
+        {
+          hub,
+          roundId,
+          epoch,
+          step,
+          weightsVersion: this.weightsVersion,
+          learningRate: getLearningRate(optimizer),
+          session: sessionOf(members, this.nonce),
+          weightsFor: (peer) =>
+            peer.weightsVersion === this.weightsVersion ? { tensors: [] } : this.broadcast.forPeer(peer),
+          optimizerFor: (peer) => (this.optimizerHeld.has(peer) ? undefined : optimizerState),
+          deadlineMs,
+        },
+        members,
+        batch,
+      );
     } catch (err) {
       if (!isFleetError(err, 'FLEET_ERR_NONFINITE')) throw err;
-      const failure = new FleetError('FLEET_ERR_NONFINITE', `Training diverged in epoch ${epoch + 1}, step ${step + 1}: ${err.message}. The model was not updated with it; add TerminateOnNaN to stop cleanly.`);
+      const failure = new FleetError(
+        'FLEET_ERR_NONFINITE',
+        `Training diverged in epoch ${epoch + 1}, step ${step + 1}: ${err.message}. The model was not updated with it; add TerminateOnNaN to stop cleanly.`,
+      );
       return { lossSum: NaN, metricSums: this.ctx.metricNames.map(() => NaN), failure };
     }
     if ('stragglers' in stepped) {
       const ranks = stepped.stragglers.map((p) => p.rank).join(', ');
       const faster = members.length - stepped.stragglers.length;
       metrics.stragglers.inc(stepped.stragglers.length);
-      this.ctx.log?.warn(`round ${roundId}: worker(s) ${ranks} missed the ${deadlineMs} ms deadline; their ${stepped.examples} examples move to the ${faster} faster worker(s)`);
+      this.ctx.log?.warn(
+        `round ${roundId}: worker(s) ${ranks} missed the ${deadlineMs} ms deadline; their ${stepped.examples} examples move to the ${faster} faster worker(s)`,
+      );
       for (const p of stepped.stragglers) this.skipped.add(p);
       return this.attemptRound(epoch, step, batch);
     }
@@ -300,25 +387,44 @@ export class Trainer {
     this.countTraffic(stepped.members, stepped.replies, hub.traffic.sent + hub.traffic.received - before);
     const replies = stepped.replies;
     const compute = Math.max(...replies.map((c) => c.computeSeconds));
-    this.accountRound(batch.length, { prepare: (t1 - t0) / 1000, roundTrip: (t2 - t1) / 1000, compute, commit: (t3 - t2) / 1000 });
+    this.accountRound(batch.length, {
+      prepare: (t1 - t0) / 1000,
+      roundTrip: (t2 - t1) / 1000,
+      compute,
+      commit: (t3 - t2) / 1000,
+    });
     const lossSum = replies.reduce((a, c) => a + c.lossSum, 0);
     const metricSums = this.ctx.metricNames.map((_, i) => replies.reduce((a, c) => a + (c.metricSums[i] ?? 0), 0));
     metrics.loss.set({ scope: 'round', split: 'train' }, lossSum / batch.length);
-    this.ctx.metricNames.forEach((name, i) => metrics.metric.set({ name, scope: 'round', split: 'train' }, (metricSums[i] as number) / batch.length));
+    this.ctx.metricNames.forEach((name, i) =>
+      metrics.metric.set({ name, scope: 'round', split: 'train' }, (metricSums[i] as number) / batch.length),
+    );
     return { lossSum, metricSums };
   }
 
   /** Medians per step of the traffic counted so far: the coordinator's bytes, and each worker's exchange. */
-  trafficSummary(): { steps: number; coordinatorBytesPerStep: number; workers: { rank: number; sentPerStep: number; receivedPerStep: number }[] } {
+  trafficSummary(): {
+    steps: number;
+    coordinatorBytesPerStep: number;
+    workers: { rank: number; sentPerStep: number; receivedPerStep: number }[];
+  } {
     const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     return {
       steps: this.traffic.coordinator.length,
       coordinatorBytesPerStep: median(this.traffic.coordinator),
-      workers: [...this.traffic.workers.entries()].map(([rank, w]) => ({ rank, sentPerStep: median(w.sent), receivedPerStep: median(w.received) })),
+      workers: [...this.traffic.workers.entries()].map(([rank, w]) => ({
+        rank,
+        sentPerStep: median(w.sent),
+        receivedPerStep: median(w.received),
+      })),
     };
   }
 
-  private countTraffic(members: readonly Peer[], replies: readonly MessageOf<'stepped'>[], coordinatorBytes: number): void {
+  private countTraffic(
+    members: readonly Peer[],
+    replies: readonly MessageOf<'stepped'>[],
+    coordinatorBytes: number,
+  ): void {
     this.traffic.coordinator.push(coordinatorBytes);
     members.forEach((p, i) => {
       const r = replies[i] as MessageOf<'stepped'>;
@@ -336,7 +442,8 @@ export class Trainer {
    */
   private async prepare(peers: readonly Peer[], withOptimizer: boolean): Promise<OptimizerState | undefined> {
     if (!this.ahead) this.weightsVersion = this.broadcast.update(readWeights(this.ctx.model), this.weightsVersion);
-    const lacks = (p: Peer) => p.weightsVersion !== this.weightsVersion || (withOptimizer && !this.optimizerHeld.has(p));
+    const lacks = (p: Peer) =>
+      p.weightsVersion !== this.weightsVersion || (withOptimizer && !this.optimizerHeld.has(p));
     if (!peers.some(lacks)) return undefined;
     await this.sync();
     return withOptimizer ? readOptimizerState(this.ctx.model, this.ctx.optimizer) : undefined;
@@ -346,7 +453,9 @@ export class Trainer {
   async sync(): Promise<void> {
     if (!this.ahead) return;
     const t0 = performance.now();
-    await this.resilient('pull the model from a worker', () => pullState(this.ctx.hub, this.pullId++, this.ctx.model, this.ctx.optimizer, this.weightsVersion));
+    await this.resilient('pull the model from a worker', () =>
+      pullState(this.ctx.hub, this.pullId++, this.ctx.model, this.ctx.optimizer, this.weightsVersion),
+    );
     this.broadcast.adopt(readWeights(this.ctx.model), this.weightsVersion);
     this.ahead = false;
     this.times.pull += (performance.now() - t0) / 1000;
@@ -355,7 +464,11 @@ export class Trainer {
   /** Distributed evaluation of a split: rows sharded across workers, sums gathered; keys get `prefix`. */
   async evaluate(split: 'validation' | 'test' | 'train', prefix: string): Promise<Record<string, number>> {
     const r = await this.evaluateSplit(split, 'metrics');
-    return this.logs(prefix, r.lossSum / r.samples, r.metricSums.map((m) => m / r.samples));
+    return this.logs(
+      prefix,
+      r.lossSum / r.samples,
+      r.metricSums.map((m) => m / r.samples),
+    );
   }
 
   /** Distributed predict over a split, gathered back in row order. */
@@ -366,12 +479,17 @@ export class Trainer {
     const rows = parts.reduce((n, p) => n + (p.shape[0] as number), 0);
     const all = new Float32Array(parts.reduce((n, p) => n + p.data.length, 0));
     let at = 0;
-    for (const p of parts) { all.set(p.data, at); at += p.data.length; }
+    for (const p of parts) {
+      all.set(p.data, at);
+      at += p.data.length;
+    }
     return tf.tensor(all, [rows, ...first.shape.slice(1)]);
   }
 
   private evaluateSplit(split: 'validation' | 'test' | 'train', mode: 'metrics' | 'predict') {
-    return this.resilient(`${mode === 'predict' ? 'predict' : 'evaluate'} ${split}`, () => this.attemptEvaluate(split, mode));
+    return this.resilient(`${mode === 'predict' ? 'predict' : 'evaluate'} ${split}`, () =>
+      this.attemptEvaluate(split, mode),
+    );
   }
 
   private async attemptEvaluate(split: 'validation' | 'test' | 'train', mode: 'metrics' | 'predict') {
@@ -383,19 +501,32 @@ export class Trainer {
     const ranges = shardRange(view.count, workers.length);
     const participants = workers.filter((_, i) => (ranges[i] as { count: number }).count > 0);
     await this.prepare(participants, false);
-    const replies = await hub.collect('evalResult', evalId, participants, (peer: Peer) => {
-      const range = ranges[workers.indexOf(peer)] as { start: number; count: number };
-      const w = peer.weightsVersion !== this.weightsVersion ? this.broadcast.forPeer(peer) : { tensors: [] };
-      return hub.send(peer, {
-        kind: 'evaluate', evalId, split, start: range.start, count: range.count, weightsVersion: this.weightsVersion,
-        ...(w.indices && { weightIndices: w.indices }), mode, groups: { weights: w.tensors },
-      });
-    }, (peer, msg) => {
-      const want = (ranges[workers.indexOf(peer)] as { count: number }).count;
-      if (msg.samples === want) return;
-      const expected = `Expected an evalResult of ${want} rows from worker ${peer.rank}`;
-      throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `${expected}. Received: ${msg.samples}`);
-    });
+    const replies = await hub.collect(
+      'evalResult',
+      evalId,
+      participants,
+      (peer: Peer) => {
+        const range = ranges[workers.indexOf(peer)] as { start: number; count: number };
+        const w = peer.weightsVersion !== this.weightsVersion ? this.broadcast.forPeer(peer) : { tensors: [] };
+        return hub.send(peer, {
+          kind: 'evaluate',
+          evalId,
+          split,
+          start: range.start,
+          count: range.count,
+          weightsVersion: this.weightsVersion,
+          ...(w.indices && { weightIndices: w.indices }),
+          mode,
+          groups: { weights: w.tensors },
+        });
+      },
+      (peer, msg) => {
+        const want = (ranges[workers.indexOf(peer)] as { count: number }).count;
+        if (msg.samples === want) return;
+        const expected = `Expected an evalResult of ${want} rows from worker ${peer.rank}`;
+        throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `${expected}. Received: ${msg.samples}`);
+      },
+    );
     for (const p of participants) {
       p.weightsVersion = this.weightsVersion;
       this.broadcast.delivered(p);
@@ -409,7 +540,10 @@ export class Trainer {
     };
   }
 
-  private accountRound(samples: number, t: { prepare: number; roundTrip: number; compute: number; commit: number }): void {
+  private accountRound(
+    samples: number,
+    t: { prepare: number; roundTrip: number; compute: number; commit: number },
+  ): void {
     const { metrics } = this.ctx;
     const total = t.prepare + t.roundTrip + t.commit;
     const exchange = Math.max(t.roundTrip - t.compute, 0);

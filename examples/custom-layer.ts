@@ -35,7 +35,14 @@ export class CustomDenseLayer extends tf.layers.Layer {
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    this.kernel = this.addWeight('kernel', [shape[shape.length - 1] as number, this.units], 'float32', tf.initializers.glorotUniform({}), undefined, true);
+    this.kernel = this.addWeight(
+      'kernel',
+      [shape[shape.length - 1] as number, this.units],
+      'float32',
+      tf.initializers.glorotUniform({}),
+      undefined,
+      true,
+    );
     this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros(), undefined, true);
   }
 
@@ -47,7 +54,10 @@ export class CustomDenseLayer extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
-      const output = tf.add(tf.matMul(x, (this.kernel as tf.LayerVariable).read()), (this.bias as tf.LayerVariable).read());
+      const output = tf.add(
+        tf.matMul(x, (this.kernel as tf.LayerVariable).read()),
+        (this.bias as tf.LayerVariable).read(),
+      );
       return this.activationFn ? (this.activationFn.apply(output) as tf.Tensor) : output;
     });
   }

@@ -30,13 +30,23 @@ export function trainStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): Tr
 class Mean {
   private sum = 0;
   private count = 0;
-  update(value: number, weight = 1): void { this.sum += value * weight; this.count += weight; }
-  result(): number { return this.count > 0 ? this.sum / this.count : 0; }
-  resetStates(): void { this.sum = 0; this.count = 0; }
+  update(value: number, weight = 1): void {
+    this.sum += value * weight;
+    this.count += weight;
+  }
+  result(): number {
+    return this.count > 0 ? this.sum / this.count : 0;
+  }
+  resetStates(): void {
+    this.sum = 0;
+    this.count = 0;
+  }
 }
 
 /** Runs the loop; returns the per-epoch [loss, accuracy]. */
-export async function customLoop(opts: { epochs?: number; samples?: number; batchSize?: number; log?: (line: string) => void } = {}): Promise<[number, number][]> {
+export async function customLoop(
+  opts: { epochs?: number; samples?: number; batchSize?: number; log?: (line: string) => void } = {},
+): Promise<[number, number][]> {
   const model = guideMlp();
   const optimizer = tf.train.adam(1e-3);
   const variables = trainableVariables(model);
@@ -58,7 +68,12 @@ export async function customLoop(opts: { epochs?: number; samples?: number; batc
     optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
     const rows = x.shape[0] as number;
     trainLoss.update(value.dataSync()[0] as number, rows);
-    const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(predictions as tf.Tensor, -1), tf.cast(y, 'int32')), 'float32')).dataSync()[0] as number);
+    const correct = tf.tidy(
+      () =>
+        tf
+          .sum(tf.cast(tf.equal(tf.argMax(predictions as tf.Tensor, -1), tf.cast(y, 'int32')), 'float32'))
+          .dataSync()[0] as number,
+    );
     trainAccuracy.update(correct / rows, rows);
     tf.dispose([value, ...grads, predictions as tf.Tensor]);
   };
@@ -71,7 +86,9 @@ export async function customLoop(opts: { epochs?: number; samples?: number; batc
       step(x, y);
       tf.dispose([x, y]);
     }
-    (opts.log ?? console.log)(`Epoch ${epoch + 1}, Loss: ${trainLoss.result().toFixed(4)}, Accuracy: ${trainAccuracy.result().toFixed(4)}`);
+    (opts.log ?? console.log)(
+      `Epoch ${epoch + 1}, Loss: ${trainLoss.result().toFixed(4)}, Accuracy: ${trainAccuracy.result().toFixed(4)}`,
+    );
     out.push([trainLoss.result(), trainAccuracy.result()]);
     trainLoss.resetStates();
     trainAccuracy.resetStates();
@@ -80,7 +97,13 @@ export async function customLoop(opts: { epochs?: number; samples?: number; batc
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const { values } = parseArgs({ options: { epochs: { type: 'string', default: '3' }, samples: { type: 'string', default: '10000' }, backend: { type: 'string', default: 'auto' } } });
+  const { values } = parseArgs({
+    options: {
+      epochs: { type: 'string', default: '3' },
+      samples: { type: 'string', default: '10000' },
+      backend: { type: 'string', default: 'auto' },
+    },
+  });
   await selectBackend(values.backend as BackendRequest);
   await customLoop({ epochs: Number(values.epochs), samples: Number(values.samples) });
 }

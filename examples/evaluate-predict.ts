@@ -9,8 +9,15 @@ import { local } from '../index.ts';
 import { randomData } from './guide-data.ts';
 import { guideMlp } from './mlp-model.ts';
 
-const { values } = parseArgs({ options: { workers: { type: 'string', default: '2' }, epochs: { type: 'string', default: '3' }, backend: { type: 'string', default: 'auto' } } });
-const asTensors = (d: ReturnType<typeof randomData>) => [tf.tensor(d.x, [...d.xShape]), tf.tensor(d.y, [...d.yShape])] as const;
+const { values } = parseArgs({
+  options: {
+    workers: { type: 'string', default: '2' },
+    epochs: { type: 'string', default: '3' },
+    backend: { type: 'string', default: 'auto' },
+  },
+});
+const asTensors = (d: ReturnType<typeof randomData>) =>
+  [tf.tensor(d.x, [...d.xShape]), tf.tensor(d.y, [...d.yShape])] as const;
 
 const cluster = await local({ workers: Number(values.workers), backend: values.backend as 'auto' });
 const model = guideMlp();

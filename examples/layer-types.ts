@@ -37,7 +37,8 @@ export default function job(args: { trainCount?: number; testCount?: number } = 
     name: 'layer-types',
     model: layerTypesModel,
     compile: { optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] },
-    data: () => loadMnist({ layout: 'image', trainCount: args.trainCount ?? 12_000, testCount: args.testCount ?? 2_000 }),
+    data: () =>
+      loadMnist({ layout: 'image', trainCount: args.trainCount ?? 12_000, testCount: args.testCount ?? 2_000 }),
     fit: { epochs: 3, batchSize: 64, validationSplit: 0.1, verbose: 1 },
   });
 }

@@ -34,10 +34,12 @@ export function syntheticImages(n: number, seed: number): { x: tf.Tensor4D; y: t
     y[i] = label;
     const quadrant = label % 4;
     const channel = Math.floor(label / 4) % 3;
-    for (let r = 0; r < h; r++) for (let q = 0; q < w; q++) for (let k = 0; k < c; k++) {
-      const inQuadrant = (r < h / 2 ? 0 : 2) + (q < w / 2 ? 0 : 1) === quadrant;
-      x[((i * h + r) * w + q) * c + k] = 0.5 * rand() + (inQuadrant && k === channel ? 0.5 : 0);
-    }
+    for (let r = 0; r < h; r++)
+      for (let q = 0; q < w; q++)
+        for (let k = 0; k < c; k++) {
+          const inQuadrant = (r < h / 2 ? 0 : 2) + (q < w / 2 ? 0 : 1) === quadrant;
+          x[((i * h + r) * w + q) * c + k] = 0.5 * rand() + (inQuadrant && k === channel ? 0.5 : 0);
+        }
   }
   return { x: tf.tensor4d(x, [n, h, w, c]), y: tf.tensor1d(y) };
 }
@@ -72,7 +74,11 @@ export interface TransferResult {
   model: tf.Sequential;
   base: tf.LayersModel;
   histories: [History, History];
-  weights: { initial: Map<string, Float32Array>; afterHead: Map<string, Float32Array>; afterFineTune: Map<string, Float32Array> };
+  weights: {
+    initial: Map<string, Float32Array>;
+    afterHead: Map<string, Float32Array>;
+    afterFineTune: Map<string, Float32Array>;
+  };
 }
 
 /** Both phases of the guide's transfer learning on a local cluster. */
@@ -110,7 +116,12 @@ export async function transferLearning(opts: TransferOptions = {}): Promise<Tran
     const fineTune = await cluster.fit(model, x, y, fitArgs);
     await cluster.close(); // the workers exit; a cluster keeps them across calls until then
     tf.dispose([x, y]);
-    return { model, base, histories: [head, fineTune], weights: { initial, afterHead, afterFineTune: snapshot(model) } };
+    return {
+      model,
+      base,
+      histories: [head, fineTune],
+      weights: { initial, afterHead, afterFineTune: snapshot(model) },
+    };
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
@@ -136,14 +147,21 @@ async function main(): Promise<void> {
     },
   });
   const r = await transferLearning({
-    workers: Number(values.workers), backend: values.backend as BackendRequest, samples: Number(values.samples), epochs: Number(values.epochs),
+    workers: Number(values.workers),
+    backend: values.backend as BackendRequest,
+    samples: Number(values.samples),
+    epochs: Number(values.epochs),
     ...(values.weights && { weights: values.weights }),
   });
   const base = new Set(r.base.weights.map((w) => w.originalName));
   const headPhase = changed(r.weights.initial, r.weights.afterHead);
   const finePhase = changed(r.weights.afterHead, r.weights.afterFineTune);
-  console.log(`Phase 1 (base frozen): ${headPhase.length} weights changed, ${headPhase.filter((n) => base.has(n)).length} of them in VGG16`);
-  console.log(`Phase 2 (block5 unfrozen): changed in VGG16: ${[...new Set(finePhase.filter((n) => base.has(n)).map((n) => n.split('/')[0]))].join(', ')}`);
+  console.log(
+    `Phase 1 (base frozen): ${headPhase.length} weights changed, ${headPhase.filter((n) => base.has(n)).length} of them in VGG16`,
+  );
+  console.log(
+    `Phase 2 (block5 unfrozen): changed in VGG16: ${[...new Set(finePhase.filter((n) => base.has(n)).map((n) => n.split('/')[0]))].join(', ')}`,
+  );
   console.log(`Final accuracy: ${(r.histories[1].history['accuracy']?.at(-1) ?? NaN).toFixed(4)}`);
 }
 

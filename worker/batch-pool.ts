@@ -38,7 +38,11 @@ export class BatchPool {
   }
 
   /** Gathers rows `indices` of `source` into fresh contiguous arrays, augmented for `augmentEpoch` when given (training only). */
-  async gather(source: string, indices: Int32Array, augmentEpoch?: number): Promise<{ x: Float32Array; y: Float32Array }> {
+  async gather(
+    source: string,
+    indices: Int32Array,
+    augmentEpoch?: number,
+  ): Promise<{ x: Float32Array; y: Float32Array }> {
     const req: BatchRequest = { source, indices, ...(augmentEpoch !== undefined && { augmentEpoch }) };
     const out = (await this.pool.run(req)) as Float32Array;
     const xLen = indices.length * (this.rows[source]?.xRow ?? 0);

@@ -34,7 +34,8 @@ const { splits, augment } = workerData as BatchWorkerData;
 /** Gathers one batch into one buffer, x rows then y rows; the buffer is transferred to the caller. */
 export default function gather({ source, indices, augmentEpoch }: BatchRequest): Float32Array {
   const split = splits[source];
-  if (split === undefined) throw new Error(`Expected a split among ${Object.keys(splits).join(', ')}. Received: ${source}`);
+  if (split === undefined)
+    throw new Error(`Expected a split among ${Object.keys(splits).join(', ')}. Received: ${source}`);
   const { xRow, yRow } = split;
   const out = new Float32Array(indices.length * (xRow + yRow));
   const x = out.subarray(0, indices.length * xRow);

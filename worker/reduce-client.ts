@@ -28,13 +28,21 @@ export class ReduceClient {
   /** The all-reduce for round `roundId`: its n-th call is reduction n of that round. */
   forRound(roundId: number): AllReduce {
     return (local) => {
-      if (roundId < this.newest) return Promise.reject(new FleetError('FLEET_ERR_STALE_ROUND', `Round ${roundId} was superseded by round ${this.newest}; not reducing for it`));
+      if (roundId < this.newest)
+        return Promise.reject(
+          new FleetError(
+            'FLEET_ERR_STALE_ROUND',
+            `Round ${roundId} was superseded by round ${this.newest}; not reducing for it`,
+          ),
+        );
       if (roundId !== this.roundId) {
         this.roundId = roundId;
         this.seq = 0;
       }
       const seq = this.seq++;
-      const done = new Promise<Float32Array>((resolve, reject) => this.waiting.set(seq, { length: local.length, resolve, reject }));
+      const done = new Promise<Float32Array>((resolve, reject) =>
+        this.waiting.set(seq, { length: local.length, resolve, reject }),
+      );
       const vector = { name: 'local', dtype: 'float32' as const, shape: [local.length], data: local };
       this.send({ kind: 'reduce', roundId, seq, groups: { local: [vector] } }).catch((err: Error) => this.fail(err));
       return done;
@@ -44,7 +52,11 @@ export class ReduceClient {
   /** The coordinator's sum; throws a typed error when it answers nothing this worker asked. */
   deliver(msg: MessageOf<'reduced'>): void {
     const w = this.waiting.get(msg.seq);
-    if (msg.roundId !== this.roundId || !w) throw new FleetError('FLEET_ERR_STALE_ROUND', `Expected a sum for a reduce of round ${this.roundId} in flight. Received: reduced ${msg.seq} for round ${msg.roundId}`);
+    if (msg.roundId !== this.roundId || !w)
+      throw new FleetError(
+        'FLEET_ERR_STALE_ROUND',
+        `Expected a sum for a reduce of round ${this.roundId} in flight. Received: reduced ${msg.seq} for round ${msg.roundId}`,
+      );
     // decodeMessage checked that `sum` is one float32 vector; only its length is this worker's to know.
     const [t] = msg.groups.sum;
     if (t.data.length !== w.length) {
@@ -66,7 +78,13 @@ export class ReduceClient {
   /** A request for round `roundId` (or, undefined, any other request) arrived: older rounds' reductions will never complete. */
   supersede(roundId?: number): void {
     if (roundId !== undefined) this.newest = Math.max(this.newest, roundId);
-    if (roundId === undefined || roundId > this.roundId) this.fail(new FleetError('FLEET_ERR_STALE_ROUND', `Round ${this.roundId} was abandoned by the coordinator while reducing`));
+    if (roundId === undefined || roundId > this.roundId)
+      this.fail(
+        new FleetError(
+          'FLEET_ERR_STALE_ROUND',
+          `Round ${this.roundId} was abandoned by the coordinator while reducing`,
+        ),
+      );
   }
 
   /** A new session (the coordinator restarted, and round ids start over): fail what waits and forget the rounds seen. */

@@ -36,8 +36,16 @@ export interface WorkerLinks {
 }
 
 /** Answers one request (a round, a commit, a pull or an evaluation); throws a FleetError for one it cannot answer. */
-export async function handle(msg: MessageOf<'round' | 'evaluate' | 'commit' | 'pull'>, s: Session | undefined, links: WorkerLinks): Promise<void> {
-  if (!s) throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected "welcome" before "${msg.kind}". Received: "${msg.kind}" first`);
+export async function handle(
+  msg: MessageOf<'round' | 'evaluate' | 'commit' | 'pull'>,
+  s: Session | undefined,
+  links: WorkerLinks,
+): Promise<void> {
+  if (!s)
+    throw new FleetError(
+      'FLEET_ERR_UNEXPECTED_MESSAGE',
+      `Expected "welcome" before "${msg.kind}". Received: "${msg.kind}" first`,
+    );
   switch (msg.kind) {
     case 'round':
       return onRound(msg, s, links);
@@ -67,7 +75,8 @@ function rowsOf(indices: WireTensor, view: DataView_): Int32Array {
   const abs = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     const v = idx[i] as number;
-    if (v < 0 || v >= view.count) throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected indices in [0, ${view.count}). Received: ${v}`);
+    if (v < 0 || v >= view.count)
+      throw new FleetError('FLEET_ERR_TENSOR_SHAPE', `Expected indices in [0, ${view.count}). Received: ${v}`);
     abs[i] = view.offset + v;
   }
   return abs;
@@ -82,7 +91,10 @@ async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks):
   if (links.mesh.current?.session !== msg.exchange.session) links.mesh.setMembership(membershipOf(msg.exchange));
   takeWeights(s, msg);
   if (msg.optimizerIterations !== undefined) {
-    await writeOptimizerState(s.model, s.optimizer, { iterations: msg.optimizerIterations, slots: [...msg.groups.optimizer] });
+    await writeOptimizerState(s.model, s.optimizer, {
+      iterations: msg.optimizerIterations,
+      slots: [...msg.groups.optimizer],
+    });
   }
   const indices = rowsOf(msg.groups.indices[0], s.splits.train);
   const started = performance.now();
@@ -101,17 +113,25 @@ async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks):
     const view = s.splits.train.data;
     const x = tf.tensor(batch.x, [n, ...view.xShape.slice(1)]);
     const y = tf.tensor(batch.y, [n, ...view.yShape.slice(1)]);
-    const compute = () => (s.trainStep ? customGradientStep(s.model, s.trainStep, s.metrics, x, y) : gradientStep(s.model, s.loss, s.metrics, x, y));
+    const compute = () =>
+      s.trainStep
+        ? customGradientStep(s.model, s.trainStep, s.metrics, x, y)
+        : gradientStep(s.model, s.loss, s.metrics, x, y);
     let step;
     try {
-      step = s.syncBatchNorm ? await synchronizedStep(n, reducer.forRound(msg.roundId), compute, (r) => tf.dispose(r.grads)) : compute();
+      step = s.syncBatchNorm
+        ? await synchronizedStep(n, reducer.forRound(msg.roundId), compute, (r) => tf.dispose(r.grads))
+        : compute();
     } finally {
       tf.dispose([x, y]);
     }
     const grads = gradientsToWire(s.model, step.grads);
     tf.dispose(step.grads);
     const after = readState(s.model);
-    writeState(s.model, before.map((t) => t.data as Float32Array));
+    writeState(
+      s.model,
+      before.map((t) => t.data as Float32Array),
+    );
     const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => firstNonFinite(g.data) >= 0)?.name;
     if (bad !== undefined) {
       // Never exchange non-finite gradients: say so, so the coordinator fails the round rather than waiting.
@@ -142,15 +162,22 @@ async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks):
     metrics.loss.set({ scope: 'round', split: 'train' }, loss);
   }
   await send({
-    kind: 'stepped', roundId: msg.roundId, samples: n, lossSum: loss * n, metricSums,
-    computeSeconds, numTensors: tf.memory().numTensors, exchangeBytes: links.mesh.takeBytes(msg.roundId),
+    kind: 'stepped',
+    roundId: msg.roundId,
+    samples: n,
+    lossSum: loss * n,
+    metricSums,
+    computeSeconds,
+    numTensors: tf.memory().numTensors,
+    exchangeBytes: links.mesh.takeBytes(msg.roundId),
   });
 }
 
 /** Applies the step the coordinator commits: the one this worker exchanged last. */
 async function onCommit(msg: MessageOf<'commit'>, s: Session): Promise<void> {
   const p = s.pending;
-  if (!p || p.roundId !== msg.roundId) throw fleetError('COMMIT_NOT_PENDING', { roundId: msg.roundId, pending: p?.roundId ?? 'none' });
+  if (!p || p.roundId !== msg.roundId)
+    throw fleetError('COMMIT_NOT_PENDING', { roundId: msg.roundId, pending: p?.roundId ?? 'none' });
   s.pending = undefined;
   applyStep(s.model, s.optimizer, p.averaged, p.learningRate);
   s.weightsVersion = msg.weightsVersion;
@@ -160,7 +187,10 @@ async function onCommit(msg: MessageOf<'commit'>, s: Session): Promise<void> {
 async function onPull(msg: MessageOf<'pull'>, s: Session, send: Send): Promise<void> {
   const state = await readOptimizerState(s.model, s.optimizer);
   await send({
-    kind: 'pulled', pullId: msg.pullId, weightsVersion: s.weightsVersion, optimizerIterations: state.iterations,
+    kind: 'pulled',
+    pullId: msg.pullId,
+    weightsVersion: s.weightsVersion,
+    optimizerIterations: state.iterations,
     groups: { weights: readWeights(s.model), optimizer: [...state.slots] },
   });
 }
@@ -169,7 +199,10 @@ async function onEvaluate(msg: MessageOf<'evaluate'>, s: Session, send: Send): P
   takeWeights(s, msg);
   const view = s.splits[msg.split];
   if (!view || msg.start + msg.count > view.count) {
-    throw new FleetError('FLEET_ERR_UNEXPECTED_MESSAGE', `Expected rows within split "${msg.split}" (${view?.count ?? 0} rows). Received: [${msg.start}, ${msg.start + msg.count})`);
+    throw new FleetError(
+      'FLEET_ERR_UNEXPECTED_MESSAGE',
+      `Expected rows within split "${msg.split}" (${view?.count ?? 0} rows). Received: [${msg.start}, ${msg.start + msg.count})`,
+    );
   }
   let lossSum = 0;
   let metricSums = s.metrics.map(() => 0);
@@ -198,7 +231,10 @@ async function onEvaluate(msg: MessageOf<'evaluate'>, s: Session, send: Send): P
   if (msg.mode === 'predict') {
     const all = new Float32Array(preds.reduce((a, p) => a + p.length, 0));
     let o = 0;
-    for (const p of preds) { all.set(p, o); o += p.length; }
+    for (const p of preds) {
+      all.set(p, o);
+      o += p.length;
+    }
     predictions.push({ name: 'predictions', dtype: 'float32', shape: [msg.count, ...outShape], data: all });
   }
   const { evalId, count: samples } = msg;

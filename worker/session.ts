@@ -46,12 +46,16 @@ export async function startSession(msg: MessageOf<'welcome'>, log: Logger): Prom
   const splits = resolveSplits(await job.data(), job.fit.validationSplit);
   const model = await modelFromKerasJson(JSON.parse(msg.modelConfig));
   const synchronized = prepareBatchNorm(model, { synchronized: job.syncBatchNorm === true });
-  if (job.syncBatchNorm) log.info(`syncBatchNorm: ${synchronized} BatchNormalization layer(s) normalise over the global batch`);
+  if (job.syncBatchNorm)
+    log.info(`syncBatchNorm: ${synchronized} BatchNormalization layer(s) normalise over the global batch`);
   const augment = job.augment && resolveAugmentSpec(job.augment, splits.train.data.xShape);
   writeWeightsGroup(model, msg.groups.weights);
   const optimizer = optimizerFromConfig(msg.optimizer);
   if (msg.optimizerIterations !== undefined) {
-    await writeOptimizerState(model, optimizer, { iterations: msg.optimizerIterations, slots: [...msg.groups.optimizer] });
+    await writeOptimizerState(model, optimizer, {
+      iterations: msg.optimizerIterations,
+      slots: [...msg.groups.optimizer],
+    });
   }
   const sources: Record<string, DataView_['data']> = { train: splits.train.data };
   if (splits.validation) sources['validation'] = splits.validation.data;

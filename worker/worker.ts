@@ -12,9 +12,21 @@ import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import { createLogger } from '../shared/runtime/log.ts';
 import { createMetrics, serveMetrics } from '../shared/runtime/metrics.ts';
 import {
-  decodeMessage, encodeMessage, refusedHeader, type Header, type Message, type MessageKind, type Outbound,
+  decodeMessage,
+  encodeMessage,
+  refusedHeader,
+  type Header,
+  type Message,
+  type MessageKind,
+  type Outbound,
 } from '../shared/wire/protocol.ts';
-import { NO_SECURITY, clientSocketOptions, describeSecurity, watchWorkerHandshakes, type Security } from '../shared/wire/security/index.ts';
+import {
+  NO_SECURITY,
+  clientSocketOptions,
+  describeSecurity,
+  watchWorkerHandshakes,
+  type Security,
+} from '../shared/wire/security/index.ts';
 import { SendQueue, frameBytes } from '../shared/wire/transport.ts';
 import { ReduceClient } from './reduce-client.ts';
 import { PeerMesh } from './exchange/mesh.ts';
@@ -53,7 +65,11 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   log.info(describeSecurity(security));
   const dealer = new zmq.Dealer({ linger: 0, ...clientSocketOptions(security) });
   // A coordinator that refuses this worker's key will never change its mind: stop (exit code 1).
-  if (security.keys) watchWorkerHandshakes(dealer, security, log, (err) => { log.error(`${err.code}: ${err.message}`); dealer.close(); });
+  if (security.keys)
+    watchWorkerHandshakes(dealer, security, log, (err) => {
+      log.error(`${err.code}: ${err.message}`);
+      dealer.close();
+    });
   dealer.connect(opts.connect);
   const out = new SendQueue(dealer, (n) => metrics.bytesSent.inc({ peer: 'coordinator' }, n));
   const send = (m: Outbound) => out.send(encodeMessage(m));
@@ -66,7 +82,8 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     host: opts.peerHost,
     security,
     observer: {
-      bytes: (direction, n) => (direction === 'sent' ? metrics.bytesSent : metrics.bytesReceived).inc({ peer: 'worker' }, n),
+      bytes: (direction, n) =>
+        (direction === 'sent' ? metrics.bytesSent : metrics.bytesReceived).inc({ peer: 'worker' }, n),
       rejected: (err) => {
         metrics.rejectedMessages.inc({ code: err.code });
         log.warn(`rejected a peer message: ${err.code}: ${err.message}`);
@@ -94,18 +111,38 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
    * `msg` is the request, or the header of one refused for its tensors: the report names what it answers.
    */
   const reportFailure = async (msg: Header<MessageKind> | undefined, caught: unknown): Promise<void> => {
-    const err = isFleetError(caught) ? caught : new FleetError('FLEET_ERR_COMPUTE', `Failed to compute ${msg?.kind ?? 'a request'}: ${(caught as Error).message}`);
+    const err = isFleetError(caught)
+      ? caught
+      : new FleetError(
+          'FLEET_ERR_COMPUTE',
+          `Failed to compute ${msg?.kind ?? 'a request'}: ${(caught as Error).message}`,
+        );
     metrics.rejectedMessages.inc({ code: err.code });
     log.warn(`rejected a message: ${err.code}: ${err.message}`);
     // Name the request this answers, so the coordinator fails it instead of waiting for a reply.
     const replyId = msg?.kind === 'round' ? msg.roundId : msg?.kind === 'evaluate' ? msg.evalId : undefined;
-    await send({ kind: 'error', code: err.code, message: err.message, ...(msg && { inReplyTo: msg.kind }), ...(replyId !== undefined && { replyId }) }).catch(() => {});
+    await send({
+      kind: 'error',
+      code: err.code,
+      message: err.message,
+      ...(msg && { inReplyTo: msg.kind }),
+      ...(replyId !== undefined && { replyId }),
+    }).catch(() => {});
   };
 
-  const hello = () => send({ kind: 'hello', pid: process.pid, host: os.hostname(), backend: choice.taken, ...(security.joinToken !== undefined && { token: security.joinToken }) });
+  const hello = () =>
+    send({
+      kind: 'hello',
+      pid: process.pid,
+      host: os.hostname(),
+      backend: choice.taken,
+      ...(security.joinToken !== undefined && { token: security.joinToken }),
+    });
   await hello();
   // Until welcomed, say hello again every 2 s: the coordinator may not have been admitting yet.
-  const joinLoop = setInterval(() => { if (!session && !heartbeat) void hello(); }, 2000);
+  const joinLoop = setInterval(() => {
+    if (!session && !heartbeat) void hello();
+  }, 2000);
   try {
     for await (const frames of dealer) {
       lastHeard = Date.now();
@@ -176,18 +213,28 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
             await session?.pool.close();
             session?.model.dispose();
             session = undefined;
-            heartbeat = setInterval(() => void send({ kind: 'heartbeat', sentAtMs: Date.now() }), msg.heartbeatIntervalMs);
+            heartbeat = setInterval(
+              () => void send({ kind: 'heartbeat', sentAtMs: Date.now() }),
+              msg.heartbeatIntervalMs,
+            );
             try {
               session = await startSession(msg, log);
             } catch (err) {
               // Setup failures (job file, data, model) will not go away: tell the coordinator and stop.
-              const e = isFleetError(err) ? err : new FleetError('FLEET_ERR_JOB_LOAD', `Worker setup failed: ${(err as Error).message}`);
+              const e = isFleetError(err)
+                ? err
+                : new FleetError('FLEET_ERR_JOB_LOAD', `Worker setup failed: ${(err as Error).message}`);
               log.error(`${e.code}: ${e.message}`);
               await send({ kind: 'error', code: e.code, message: e.message, inReplyTo: 'welcome' });
               break;
             }
             const peerKey = security.keys?.publicKey;
-            await send({ kind: 'ready', numTensors: tf.memory().numTensors, peerEndpoint: mesh.endpoint, ...(peerKey && { peerKey }) });
+            await send({
+              kind: 'ready',
+              numTensors: tf.memory().numTensors,
+              peerEndpoint: mesh.endpoint,
+              ...(peerKey && { peerKey }),
+            });
             continue;
           }
           case 'hello':
@@ -232,4 +279,3 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   }
   return exitCode;
 }
-

@@ -9,16 +9,31 @@ import { defineJob, loadMnist } from '../../index.ts';
 export function convBnNet(): tf.Sequential {
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({ filters: 16, kernelSize: 3, useBias: false, inputShape: [28, 28, 1], kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.conv2d({
+        filters: 16,
+        kernelSize: 3,
+        useBias: false,
+        inputShape: [28, 28, 1],
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
       tf.layers.batchNormalization({}),
       tf.layers.activation({ activation: 'relu' }),
       tf.layers.maxPooling2d({}),
-      tf.layers.conv2d({ filters: 32, kernelSize: 3, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+      tf.layers.conv2d({
+        filters: 32,
+        kernelSize: 3,
+        useBias: false,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      }),
       tf.layers.batchNormalization({}),
       tf.layers.activation({ activation: 'relu' }),
       tf.layers.maxPooling2d({}),
       tf.layers.flatten(),
-      tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      tf.layers.dense({
+        units: 10,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+      }),
     ],
   });
 }

@@ -30,8 +30,14 @@ export default function guideJob(args: { model?: string; images?: number } = {})
   return defineJob({
     name: convnet ? 'bench-convnet' : 'bench-mlp',
     model: convnet ? guideConvnet : guideMlp,
-    compile: { optimizer: convnet ? 'rmsprop' : 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] },
-    data: () => ({ train: loadMnist({ trainCount: images, testCount: 0, ...(convnet && { layout: 'image' as const }) }).train }),
+    compile: {
+      optimizer: convnet ? 'rmsprop' : 'adam',
+      loss: 'sparse_categorical_crossentropy',
+      metrics: ['accuracy'],
+    },
+    data: () => ({
+      train: loadMnist({ trainCount: images, testCount: 0, ...(convnet && { layout: 'image' as const }) }).train,
+    }),
     fit: { epochs: 1, batchSize: 64, verbose: 0, shuffle: false },
   });
 }

@@ -35,21 +35,43 @@ export function addonTarget(pkgDir: string): AddonTarget {
     throw fleetError('NATIVE_BINARY_FIELD', { supported, pkgDir, binary });
   }
   const modulePath = path.resolve(pkgDir, binary.module_path.replace('{napi_build_version}', String(napiVersion)));
-  return Object.freeze({ napiVersion, moduleName: binary.module_name, modulePath, file: path.join(modulePath, `${binary.module_name}.node`) });
+  return Object.freeze({
+    napiVersion,
+    moduleName: binary.module_name,
+    modulePath,
+    file: path.join(modulePath, `${binary.module_name}.node`),
+  });
 }
 
 /** Runs `node-gyp rebuild`; the full log goes to `logFile`, and a failure quotes its compiler errors. */
-export async function buildAddon(pkgDir: string, target: AddonTarget, tools: Toolchain, logFile: string): Promise<void> {
+export async function buildAddon(
+  pkgDir: string,
+  target: AddonTarget,
+  tools: Toolchain,
+  logFile: string,
+): Promise<void> {
   const args = [
-    tools.nodeGyp, 'rebuild', `--nodedir=${tools.nodeDir}`, '--jobs=max',
-    '--', `-Dnapi_build_version=${target.napiVersion}`, `-Dmodule_name=${target.moduleName}`, `-Dmodule_path=${target.modulePath}`,
+    tools.nodeGyp,
+    'rebuild',
+    `--nodedir=${tools.nodeDir}`,
+    '--jobs=max',
+    '--',
+    `-Dnapi_build_version=${target.napiVersion}`,
+    `-Dmodule_name=${target.moduleName}`,
+    `-Dmodule_path=${target.modulePath}`,
   ];
   const result = await exec(process.execPath, args, { cwd: pkgDir });
   mkdirSync(path.dirname(logFile), { recursive: true });
   writeFileSync(logFile, `$ node ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
   if (result.code !== 0) {
     const all = `${result.stdout}\n${result.stderr}`.split('\n');
-    const errors = all.filter((l) => /error|undefined reference|cannot find/i.test(l) && !l.startsWith('gyp ERR! stack')).slice(0, 20);
-    throw fleetError('NATIVE_BUILD_FAILED', { module: target.moduleName, code: result.code, errors: errors.join('\n'), logFile }, { logFile });
+    const errors = all
+      .filter((l) => /error|undefined reference|cannot find/i.test(l) && !l.startsWith('gyp ERR! stack'))
+      .slice(0, 20);
+    throw fleetError(
+      'NATIVE_BUILD_FAILED',
+      { module: target.moduleName, code: result.code, errors: errors.join('\n'), logFile },
+      { logFile },
+    );
   }
 }

@@ -25,7 +25,12 @@ export function readSoname(file: string): string | null {
     const sections = read(shoff, shentsize * shnum);
     const section = (i: number) => {
       const at = i * shentsize;
-      return { type: sections.readUInt32LE(at + 4), offset: sections.readBigUInt64LE(at + 0x18), size: sections.readBigUInt64LE(at + 0x20), link: sections.readUInt32LE(at + 0x28) };
+      return {
+        type: sections.readUInt32LE(at + 4),
+        offset: sections.readBigUInt64LE(at + 0x18),
+        size: sections.readBigUInt64LE(at + 0x20),
+        link: sections.readUInt32LE(at + 0x28),
+      };
     };
     for (let i = 0; i < shnum; i++) {
       const s = section(i);

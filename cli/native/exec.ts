@@ -20,7 +20,11 @@ export interface ExecOptions {
 /** Runs `cmd args` to completion; never throws for a non-zero exit (a missing program is code 127). */
 export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, [...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, [...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -43,11 +47,20 @@ export function tail(result: ExecResult, n = 25): string {
 }
 
 /** Runs a command and throws FLEET_ERR_BACKEND with its output's tail when it fails. */
-export async function mustExec(what: string, cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export async function mustExec(
+  what: string,
+  cmd: string,
+  args: readonly string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
   const result = await exec(cmd, args, opts);
   if (result.code !== 0) {
     const command = [cmd, ...args].join(' ');
-    throw fleetError('NATIVE_COMMAND_FAILED', { what, command, code: result.code, tail: tail(result) }, { cmd, args, code: result.code });
+    throw fleetError(
+      'NATIVE_COMMAND_FAILED',
+      { what, command, code: result.code, tail: tail(result) },
+      { cmd, args, code: result.code },
+    );
   }
   return result;
 }

@@ -33,7 +33,12 @@ export interface LibTensorflow {
 }
 
 /** Resolves `source` to a LibTensorflow, installing or unpacking into <root>/.venv-native as needed. */
-export async function obtainLibTensorflow(source: LibSource, root: string, flavour: Flavour, log: (line: string) => void): Promise<LibTensorflow> {
+export async function obtainLibTensorflow(
+  source: LibSource,
+  root: string,
+  flavour: Flavour,
+  log: (line: string) => void,
+): Promise<LibTensorflow> {
   switch (source.kind) {
     case 'pip':
       return fromPip(root, flavour, log);
@@ -74,7 +79,16 @@ async function fromPip(root: string, flavour: Flavour, log: (line: string) => vo
   if (site === null || !existsSync(path.join(site, `${pin.distribution}-${version}.dist-info`))) {
     log(`pip install ${pin.withDeps ? '' : '--no-deps '}${pin.requirement} into ${VENV_DIR}/ (a few hundred MB)`);
     const t0 = Date.now();
-    await mustExec(`pip install ${pin.requirement}`, python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--quiet', ...(pin.withDeps ? [] : ['--no-deps']), pin.requirement]);
+    await mustExec(`pip install ${pin.requirement}`, python, [
+      '-m',
+      'pip',
+      'install',
+      '--disable-pip-version-check',
+      '--no-input',
+      '--quiet',
+      ...(pin.withDeps ? [] : ['--no-deps']),
+      pin.requirement,
+    ]);
     log(`pip install done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     site = sitePackages(venv);
   } else {
@@ -82,7 +96,12 @@ async function fromPip(root: string, flavour: Flavour, log: (line: string) => vo
   }
   if (site === null) throw fleetError('NATIVE_NO_SITE_PACKAGES', { venv });
   const nvidia = path.join(site, 'nvidia');
-  return wheelLayout(path.join(site, 'tensorflow'), version, `pip ${pin.requirement} (${VENV_DIR}/)`, existsSync(nvidia) ? nvidia : undefined);
+  return wheelLayout(
+    path.join(site, 'tensorflow'),
+    version,
+    `pip ${pin.requirement} (${VENV_DIR}/)`,
+    existsSync(nvidia) ? nvidia : undefined,
+  );
 }
 
 async function fromWheel(file: string, root: string, log: (line: string) => void): Promise<LibTensorflow> {
@@ -156,7 +175,13 @@ async function fromTarball(file: string, root: string, log: (line: string) => vo
     if (!existsSync(file)) throw fleetError('NATIVE_TARBALL_MISSING_FILE', { file, files });
     return sharedLib(realpathSync(file));
   };
-  return Object.freeze({ version, origin: `tarball ${file}`, includeDir: path.join(out, 'include'), capi: lib('libtensorflow'), framework: lib('libtensorflow_framework') });
+  return Object.freeze({
+    version,
+    origin: `tarball ${file}`,
+    includeDir: path.join(out, 'include'),
+    capi: lib('libtensorflow'),
+    framework: lib('libtensorflow_framework'),
+  });
 }
 
 /** A library and its SONAME (the file name it is loaded by), falling back to its own name. */

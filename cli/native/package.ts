@@ -47,10 +47,23 @@ export async function ensurePackage(root: string, pkg: string, log: (line: strin
   log(`${pkg}: ${problem}; fetching ${pkg}@${TFJS_NODE_VERSION} from the npm registry (install scripts off)`);
   const staging = mkdtempSync(path.join(os.tmpdir(), 'tensorfleet-npm-'));
   try {
-    await mustExec(`npm install of ${pkg}@${TFJS_NODE_VERSION}`, npmCommand(), [
-      'install', '--prefix', staging, '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error',
-      `${pkg}@${TFJS_NODE_VERSION}`,
-    ], { cwd: staging });
+    await mustExec(
+      `npm install of ${pkg}@${TFJS_NODE_VERSION}`,
+      npmCommand(),
+      [
+        'install',
+        '--prefix',
+        staging,
+        '--no-save',
+        '--no-package-lock',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        `${pkg}@${TFJS_NODE_VERSION}`,
+      ],
+      { cwd: staging },
+    );
     place(path.join(staging, 'node_modules'), root, pkg);
   } finally {
     rmSync(staging, { recursive: true, force: true });

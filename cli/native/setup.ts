@@ -45,10 +45,17 @@ export async function setupNative(spec: NativeSetupSpec, log: (line: string) => 
 
   ensureVenvIgnored(spec.root);
   const previous = readStamp(spec.root, spec.flavour);
-  if (previous !== null && !spec.force && (!spec.sourceExplicit || previous.sourceKey === key) && existsSync(previous.addon)) {
+  if (
+    previous !== null &&
+    !spec.force &&
+    (!spec.sourceExplicit || previous.sourceKey === key) &&
+    existsSync(previous.addon)
+  ) {
     const check = await verifyNative(spec.root, pkg);
     if (check.ok && check.tfVersion === previous.tfVersion) {
-      log(`${pkg} ${previous.tfjsNodeVersion} is already built against TensorFlow ${previous.tfVersion} (${previous.origin}); nothing to do`);
+      log(
+        `${pkg} ${previous.tfjsNodeVersion} is already built against TensorFlow ${previous.tfVersion} (${previous.origin}); nothing to do`,
+      );
       return { changed: false, stamp: previous };
     }
     log(`the earlier build no longer loads (${check.ok ? `TF_Version ${check.tfVersion}` : check.reason}); rebuilding`);
@@ -67,7 +74,12 @@ export async function setupNative(spec: NativeSetupSpec, log: (line: string) => 
   await step('build', () => buildAddon(pkgDir, target, tools, logFile));
   const check = await step('verify', () => verifyNative(spec.root, pkg));
   if (!check.ok) {
-    throw fleetError('NATIVE_BUILT_BACKEND_FAILS', { pkg, version: lib.version, origin: lib.origin, reason: check.reason });
+    throw fleetError('NATIVE_BUILT_BACKEND_FAILS', {
+      pkg,
+      version: lib.version,
+      origin: lib.origin,
+      reason: check.reason,
+    });
   }
   const stamp: NativeStamp = {
     package: pkg,
@@ -81,7 +93,9 @@ export async function setupNative(spec: NativeSetupSpec, log: (line: string) => 
     buildSeconds: Math.round((performance.now() - t0) / 1000),
   };
   writeStamp(spec.root, spec.flavour, stamp);
-  log(`${pkg} ${TFJS_NODE_VERSION} built against TensorFlow ${check.tfVersion} (${lib.origin}) in ${stamp.buildSeconds} s`);
+  log(
+    `${pkg} ${TFJS_NODE_VERSION} built against TensorFlow ${check.tfVersion} (${lib.origin}) in ${stamp.buildSeconds} s`,
+  );
   log(`addon: ${path.relative(spec.root, target.file)}; tf.getBackend() in a fresh process: ${check.tfBackend}`);
   return { changed: true, stamp };
 }

@@ -42,8 +42,20 @@ export interface NativeSetupSpec {
 export const DEFAULT_ROOT = packageRoot(import.meta.url);
 
 /** Flags after `setup native` (and npm's environment) to a frozen spec, or 'help'; every problem is a FLEET_ERR_CONFIG. */
-export function parseNativeArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): NativeSetupSpec | 'help' {
-  let values: { 'from-pip'?: boolean; 'from-wheel'?: string; 'from-tarball'?: string; gpu?: boolean; force?: boolean; check?: boolean; root?: string; help?: boolean };
+export function parseNativeArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): NativeSetupSpec | 'help' {
+  let values: {
+    'from-pip'?: boolean;
+    'from-wheel'?: string;
+    'from-tarball'?: string;
+    gpu?: boolean;
+    force?: boolean;
+    check?: boolean;
+    root?: string;
+    help?: boolean;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -66,7 +78,11 @@ export function parseNativeArgs(argv: readonly string[], env: Readonly<Record<st
   }
   if (values.help) return 'help';
   if (positionals.length > 0) throw fleetError('NATIVE_POSITIONALS', { positionals, usage: USAGE });
-  const chosen = [values['from-pip'] && '--from-pip', values['from-wheel'] !== undefined && '--from-wheel', values['from-tarball'] !== undefined && '--from-tarball'].filter(Boolean);
+  const chosen = [
+    values['from-pip'] && '--from-pip',
+    values['from-wheel'] !== undefined && '--from-wheel',
+    values['from-tarball'] !== undefined && '--from-tarball',
+  ].filter(Boolean);
   if (chosen.length > 1) throw fleetError('NATIVE_SOURCE_FLAGS', { chosen: chosen.join(' ') });
   const source = sourceOf(values['from-wheel'], values['from-tarball']);
   const root = path.resolve(values.root ?? DEFAULT_ROOT);

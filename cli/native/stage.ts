@@ -35,5 +35,6 @@ function placeLib(libDir: string, lib: SharedLib, linkName: string): void {
   } catch {
     copyFileSync(lib.file, target);
   }
-  if (lib.soname !== linkName && !existsSync(path.join(libDir, linkName))) symlinkSync(lib.soname, path.join(libDir, linkName));
+  if (lib.soname !== linkName && !existsSync(path.join(libDir, linkName)))
+    symlinkSync(lib.soname, path.join(libDir, linkName));
 }

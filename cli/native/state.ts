@@ -44,9 +44,20 @@ export function writeStamp(root: string, flavour: Flavour, stamp: NativeStamp): 
 }
 
 /** Whether `tensorfleet setup native` completed in `root` and its addon is still there (no TensorFlow load). */
-export function nativeSetupState(root: string, flavour: Flavour = 'cpu'): { ready: true; stamp: NativeStamp } | { ready: false; reason: string } {
+export function nativeSetupState(
+  root: string,
+  flavour: Flavour = 'cpu',
+): { ready: true; stamp: NativeStamp } | { ready: false; reason: string } {
   const stamp = readStamp(root, flavour);
-  if (stamp === null) return { ready: false, reason: `native setup has not been run (no ${path.relative(root, stampPath(root, flavour))}); run: node bin/tensorfleet.mjs setup native --from-pip${flavour === 'gpu' ? ' --gpu' : ''}` };
-  if (!existsSync(stamp.addon)) return { ready: false, reason: `the addon ${stamp.addon} recorded by the native setup is gone; run setup native again` };
+  if (stamp === null)
+    return {
+      ready: false,
+      reason: `native setup has not been run (no ${path.relative(root, stampPath(root, flavour))}); run: node bin/tensorfleet.mjs setup native --from-pip${flavour === 'gpu' ? ' --gpu' : ''}`,
+    };
+  if (!existsSync(stamp.addon))
+    return {
+      ready: false,
+      reason: `the addon ${stamp.addon} recorded by the native setup is gone; run setup native again`,
+    };
   return { ready: true, stamp };
 }

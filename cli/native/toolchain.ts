@@ -60,7 +60,12 @@ function findNodeDir(hint: string | undefined): string {
   ].filter((c): c is string => c !== undefined);
   for (const dir of candidates) {
     const inc = path.join(dir, 'include', 'node');
-    if (existsSync(path.join(inc, 'node_api.h')) && existsSync(path.join(inc, 'common.gypi')) && headersMajor(inc) === version.split('.')[0]) return dir;
+    if (
+      existsSync(path.join(inc, 'node_api.h')) &&
+      existsSync(path.join(inc, 'common.gypi')) &&
+      headersMajor(inc) === version.split('.')[0]
+    )
+      return dir;
   }
   throw fleetError('NATIVE_NO_NODE_HEADERS', { version, candidates });
 }

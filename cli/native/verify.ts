@@ -20,10 +20,14 @@ export async function verifyNative(root: string, pkg: string): Promise<Verificat
     console.log('@@' + JSON.stringify({ tfBackend: tf.getBackend(), tfVersion: tf.backend().binding?.TF_Version ?? 'unknown', seconds: (performance.now() - t0) / 1000 }));
   `;
   // TF_CPP_MIN_LOG_LEVEL=2 keeps TensorFlow's start-up banner out of the answer.
-  const result = await exec(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: { TF_CPP_MIN_LOG_LEVEL: '2' } });
+  const result = await exec(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: root,
+    env: { TF_CPP_MIN_LOG_LEVEL: '2' },
+  });
   const line = result.stdout.split('\n').find((l) => l.startsWith('@@'));
   if (result.code !== 0 || line === undefined) return { ok: false, reason: `exit ${result.code}: ${tail(result, 8)}` };
   const seen = JSON.parse(line.slice(2)) as { tfBackend: string; tfVersion: string; seconds: number };
-  if (seen.tfBackend !== 'tensorflow') return { ok: false, reason: `tf.getBackend() is ${JSON.stringify(seen.tfBackend)}, not "tensorflow"` };
+  if (seen.tfBackend !== 'tensorflow')
+    return { ok: false, reason: `tf.getBackend() is ${JSON.stringify(seen.tfBackend)}, not "tensorflow"` };
   return { ok: true, ...seen };
 }

@@ -33,7 +33,11 @@ function parse(argv: readonly string[]): PlotArgs | 'help' {
       args: [...argv],
       strict: true,
       allowPositionals: true,
-      options: { output: { type: 'string', short: 'o' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        output: { type: 'string', short: 'o' },
+        format: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (err) {
     throw fleetError('PLOT_FLAGS', { reason: (err as Error).message, usage: USAGE });
@@ -41,7 +45,8 @@ function parse(argv: readonly string[]): PlotArgs | 'help' {
   if (values.help) return 'help';
   const [input, ...extra] = positionals;
   if (input === undefined || extra.length > 0) throw fleetError('PLOT_INPUT', { positionals, usage: USAGE });
-  if (values.format !== undefined && !isFormat(values.format)) throw fleetError('PLOT_FORMAT', { format: values.format });
+  if (values.format !== undefined && !isFormat(values.format))
+    throw fleetError('PLOT_FORMAT', { format: values.format });
   const ext = values.output === undefined ? undefined : path.extname(values.output).slice(1).toLowerCase();
   const fromExt = ext !== undefined && isFormat(ext) ? ext : undefined;
   if (values.output !== undefined && values.format === undefined && fromExt === undefined) {

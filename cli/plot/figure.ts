@@ -27,7 +27,14 @@ function panel(h: PlotHistory, metric: 'accuracy' | 'loss', aliases: readonly st
     if (values) series.push({ label, color, points: values.map((y, i) => [h.epoch[i] ?? i, y] as const) });
   };
   add(`Training ${name}`, TRAIN_COLOR, pick(h, aliases));
-  add(`Validation ${name}`, VAL_COLOR, pick(h, aliases.map((k) => `val_${k}`)));
+  add(
+    `Validation ${name}`,
+    VAL_COLOR,
+    pick(
+      h,
+      aliases.map((k) => `val_${k}`),
+    ),
+  );
   return { title: `Model ${name}`, xLabel: 'Epoch', yLabel: name, series, emptyText: `no ${metric} recorded` };
 }
 
@@ -49,5 +56,12 @@ export function historySvg(h: PlotHistory): string {
  * with none, resvg leaves text out but still draws the axes and lines.
  */
 export function svgToPng(svg: string): Buffer {
-  return new Resvg(svg, { font: { loadSystemFonts: true }, fitTo: { mode: 'original' }, background: 'white', logLevel: 'off' }).render().asPng();
+  return new Resvg(svg, {
+    font: { loadSystemFonts: true },
+    fitTo: { mode: 'original' },
+    background: 'white',
+    logLevel: 'off',
+  })
+    .render()
+    .asPng();
 }

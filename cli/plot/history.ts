@@ -22,7 +22,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * x positions are 0, 1, 2, … like plotting a Keras history list; with it, no series may be longer.
  */
 export function parseHistory(value: unknown, file: string): PlotHistory {
-  if (!isRecord(value)) throw fleetError('PLOT_HISTORY_NOT_OBJECT', { file, example: '{"epoch": [...], "history": {"loss": [...]}}', received: value }, { file });
+  if (!isRecord(value))
+    throw fleetError(
+      'PLOT_HISTORY_NOT_OBJECT',
+      { file, example: '{"epoch": [...], "history": {"loss": [...]}}', received: value },
+      { file },
+    );
   const { history } = value;
   if (!isRecord(history)) throw fleetError('PLOT_HISTORY_NO_HISTORY', { file, received: history }, { file });
   const series: Record<string, (number | null)[]> = {};
@@ -38,10 +43,16 @@ export function parseHistory(value: unknown, file: string): PlotHistory {
     epoch = Array.from({ length: longest }, (_, i) => i);
   } else {
     const e = value.epoch;
-    if (!Array.isArray(e) || !e.every((v) => typeof v === 'number' && Number.isFinite(v))) throw fleetError('PLOT_HISTORY_BAD_EPOCH', { file, received: e }, { file });
+    if (!Array.isArray(e) || !e.every((v) => typeof v === 'number' && Number.isFinite(v)))
+      throw fleetError('PLOT_HISTORY_BAD_EPOCH', { file, received: e }, { file });
     epoch = e as number[];
     for (const [key, s] of Object.entries(series)) {
-      if (s.length > epoch.length) throw fleetError('PLOT_HISTORY_TOO_LONG', { file, key, epochs: epoch.length, received: `${s.length} values` }, { file });
+      if (s.length > epoch.length)
+        throw fleetError(
+          'PLOT_HISTORY_TOO_LONG',
+          { file, key, epochs: epoch.length, received: `${s.length} values` },
+          { file },
+        );
     }
   }
   return { epoch, history: series };

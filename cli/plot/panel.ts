@@ -60,7 +60,12 @@ function runs(points: Series['points'], px: (x: number) => number, py: (y: numbe
   return out.filter((r) => r.length > 0);
 }
 
-interface Rect { x: number; y: number; w: number; h: number }
+interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 /** matplotlib's loc="best", reduced to four corners: the one covering the fewest line samples. */
 function bestCorner(rects: readonly Rect[], lines: readonly [number, number][][]): Rect {
@@ -69,10 +74,12 @@ function bestCorner(rects: readonly Rect[], lines: readonly [number, number][][]
     run.forEach((p, i) => {
       samples.push(p);
       const next = run[i + 1];
-      if (next) for (let t = 0.2; t < 1; t += 0.2) samples.push([p[0] + (next[0] - p[0]) * t, p[1] + (next[1] - p[1]) * t]);
+      if (next)
+        for (let t = 0.2; t < 1; t += 0.2) samples.push([p[0] + (next[0] - p[0]) * t, p[1] + (next[1] - p[1]) * t]);
     });
   }
-  const covered = (r: Rect) => samples.filter(([x, y]) => x >= r.x && x <= r.x + r.w && y >= r.y && y <= r.y + r.h).length;
+  const covered = (r: Rect) =>
+    samples.filter(([x, y]) => x >= r.x && x <= r.x + r.w && y >= r.y && y <= r.y + r.h).length;
   return rects.reduce((best, r) => (covered(r) < covered(best) ? r : best));
 }
 
@@ -91,32 +98,56 @@ function legend(series: readonly Series[], area: Rect, lines: readonly [number, 
   const r = bestCorner(corners, lines);
   const rows = series.map((s, i) => {
     const cy = r.y + 4 + rowH * i + rowH / 2;
-    return `<line x1="${f(r.x + 8)}" y1="${f(cy)}" x2="${f(r.x + 34)}" y2="${f(cy)}" stroke="${s.color}" stroke-width="${LINE}"/>` +
-      (s.points.length > MAX_MARKERS ? '' : `<circle cx="${f(r.x + 21)}" cy="${f(cy)}" r="${MARKER_R}" fill="${s.color}"/>`) +
-      text(r.x + 40, cy + FONT * 0.35, s.label);
+    return (
+      `<line x1="${f(r.x + 8)}" y1="${f(cy)}" x2="${f(r.x + 34)}" y2="${f(cy)}" stroke="${s.color}" stroke-width="${LINE}"/>` +
+      (s.points.length > MAX_MARKERS
+        ? ''
+        : `<circle cx="${f(r.x + 21)}" cy="${f(cy)}" r="${MARKER_R}" fill="${s.color}"/>`) +
+      text(r.x + 40, cy + FONT * 0.35, s.label)
+    );
   });
   return `<g class="legend"><rect x="${f(r.x)}" y="${f(r.y)}" width="${f(w)}" height="${f(h)}" rx="3" fill="white" fill-opacity="0.8" stroke="#cccccc"/>${rows.join('')}</g>`;
 }
 
 function xTicks(axis: Axis, px: (x: number) => number, bottom: number): string {
-  return axis.ticks.map((t, i) => `<line x1="${f(px(t))}" y1="${f(bottom)}" x2="${f(px(t))}" y2="${f(bottom + TICK)}" stroke="black"/>` +
-    text(px(t), bottom + TICK + FONT + 2, axis.labels[i] ?? '', 'text-anchor="middle"')).join('');
+  return axis.ticks
+    .map(
+      (t, i) =>
+        `<line x1="${f(px(t))}" y1="${f(bottom)}" x2="${f(px(t))}" y2="${f(bottom + TICK)}" stroke="black"/>` +
+        text(px(t), bottom + TICK + FONT + 2, axis.labels[i] ?? '', 'text-anchor="middle"'),
+    )
+    .join('');
 }
 
 function yTicks(axis: Axis, py: (y: number) => number, left: number): string {
-  return axis.ticks.map((t, i) => `<line x1="${f(left - TICK)}" y1="${f(py(t))}" x2="${f(left)}" y2="${f(py(t))}" stroke="black"/>` +
-    text(left - TICK - 3, py(t) + FONT * 0.35, axis.labels[i] ?? '', 'text-anchor="end"')).join('');
+  return axis.ticks
+    .map(
+      (t, i) =>
+        `<line x1="${f(left - TICK)}" y1="${f(py(t))}" x2="${f(left)}" y2="${f(py(t))}" stroke="black"/>` +
+        text(left - TICK - 3, py(t) + FONT * 0.35, axis.labels[i] ?? '', 'text-anchor="end"'),
+    )
+    .join('');
 }
 
 /** The SVG fragment (a `<g>`) for one panel inside `box`. */
 export function renderPanel(spec: PanelSpec, box: Box): string {
-  const area: Rect = { x: box.x + INSET.left, y: box.y + INSET.top, w: box.width - INSET.left - INSET.right, h: box.height - INSET.top - INSET.bottom };
+  const area: Rect = {
+    x: box.x + INSET.left,
+    y: box.y + INSET.top,
+    w: box.width - INSET.left - INSET.right,
+    h: box.height - INSET.top - INSET.bottom,
+  };
   const bottom = area.y + area.h;
   const cx = area.x + area.w / 2;
   const parts = [
     `<text x="${f(cx)}" y="${f(area.y - 12)}" font-size="${TITLE_FONT}" text-anchor="middle" class="title">${esc(spec.title)}</text>`,
     text(cx, bottom + TICK + FONT * 2 + 12, spec.xLabel, 'text-anchor="middle"'),
-    text(box.x + 18, area.y + area.h / 2, spec.yLabel, `text-anchor="middle" transform="rotate(-90 ${f(box.x + 18)} ${f(area.y + area.h / 2)})"`),
+    text(
+      box.x + 18,
+      area.y + area.h / 2,
+      spec.yLabel,
+      `text-anchor="middle" transform="rotate(-90 ${f(box.x + 18)} ${f(area.y + area.h / 2)})"`,
+    ),
   ];
   const drawn = spec.series.filter((s) => s.points.some(([, y]) => y !== null));
   if (drawn.length === 0) {
@@ -134,13 +165,25 @@ export function renderPanel(spec: PanelSpec, box: Box): string {
       const rs = runs(s.points, px, py);
       allRuns.push(...rs);
       const many = s.points.length > MAX_MARKERS;
-      parts.push(`<g class="series" stroke="${s.color}" fill="${s.color}">` + rs.map((r) =>
-        `<polyline points="${r.map(([x, y]) => `${f(x)},${f(y)}`).join(' ')}" fill="none" stroke-width="${LINE}" stroke-linejoin="round"/>` +
-        (many && r.length > 1 ? '' : r.map(([x, y]) => `<circle cx="${f(x)}" cy="${f(y)}" r="${MARKER_R}" stroke="none"/>`).join(''))).join('') + '</g>');
+      parts.push(
+        `<g class="series" stroke="${s.color}" fill="${s.color}">` +
+          rs
+            .map(
+              (r) =>
+                `<polyline points="${r.map(([x, y]) => `${f(x)},${f(y)}`).join(' ')}" fill="none" stroke-width="${LINE}" stroke-linejoin="round"/>` +
+                (many && r.length > 1
+                  ? ''
+                  : r.map(([x, y]) => `<circle cx="${f(x)}" cy="${f(y)}" r="${MARKER_R}" stroke="none"/>`).join('')),
+            )
+            .join('') +
+          '</g>',
+      );
     }
     parts.push(legend(drawn, area, allRuns));
   }
   // The frame goes last so lines at the edge do not cover it, as matplotlib draws spines above lines.
-  parts.push(`<rect x="${f(area.x)}" y="${f(area.y)}" width="${f(area.w)}" height="${f(area.h)}" fill="none" stroke="black" stroke-width="1"/>`);
+  parts.push(
+    `<rect x="${f(area.x)}" y="${f(area.y)}" width="${f(area.w)}" height="${f(area.h)}" fill="none" stroke="black" stroke-width="1"/>`,
+  );
   return `<g class="panel">${parts.join('')}</g>`;
 }

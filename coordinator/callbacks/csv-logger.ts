@@ -7,7 +7,10 @@ import { BaseCallback, type Logs } from '../../shared/model/callbacks.ts';
 export class CSVLogger extends BaseCallback {
   private keys: string[] | undefined;
 
-  constructor(private readonly filename: string, private readonly opts: { separator?: string; append?: boolean } = {}) {
+  constructor(
+    private readonly filename: string,
+    private readonly opts: { separator?: string; append?: boolean } = {},
+  ) {
     super();
   }
 

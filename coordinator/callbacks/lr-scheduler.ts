@@ -4,7 +4,10 @@ import { getLearningRate, setLearningRate } from '../../shared/model/keras/learn
 
 /** Calls `schedule(epoch, currentLr)` at each epoch begin and applies the result. */
 export class LearningRateScheduler extends BaseCallback {
-  constructor(private readonly schedule: (epoch: number, lr: number) => number, private readonly verbose: 0 | 1 = 0) {
+  constructor(
+    private readonly schedule: (epoch: number, lr: number) => number,
+    private readonly verbose: 0 | 1 = 0,
+  ) {
     super();
   }
 

@@ -21,7 +21,10 @@ export class ModelCheckpoint extends BaseCallback {
   /** Paths written so far, in order. */
   readonly saved: string[] = [];
 
-  constructor(private readonly filepath: string, private readonly args: ModelCheckpointArgs = {}) {
+  constructor(
+    private readonly filepath: string,
+    private readonly args: ModelCheckpointArgs = {},
+  ) {
     super();
     this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode);
   }

@@ -8,7 +8,11 @@ export class Monitor {
   readonly direction: 'min' | 'max';
   best: number;
 
-  constructor(readonly name: string, mode: Mode = 'auto', private readonly minDelta = 0) {
+  constructor(
+    readonly name: string,
+    mode: Mode = 'auto',
+    private readonly minDelta = 0,
+  ) {
     this.direction = mode === 'auto' ? (/acc|auc|precision|recall/.test(name) ? 'max' : 'min') : mode;
     this.best = this.direction === 'min' ? Infinity : -Infinity;
   }

@@ -20,7 +20,10 @@ export class ProgbarLogger extends BaseCallback {
   private progress: Progress | undefined;
   private done = 0;
 
-  constructor(private readonly soFar: EpochSoFar, private readonly sink: ProgressSink = stdoutSink) {
+  constructor(
+    private readonly soFar: EpochSoFar,
+    private readonly sink: ProgressSink = stdoutSink,
+  ) {
     super();
   }
 

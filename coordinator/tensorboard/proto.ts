@@ -71,8 +71,18 @@ const EventType = protobuf.Root.fromJSON(DESCRIPTOR).lookupType('tensorboard.Eve
 export interface SummaryValue {
   tag: string;
   simpleValue?: number;
-  tensor?: { dtype?: number; tensorShape?: { dim?: { size?: number; name?: string }[] }; floatVal?: number[]; doubleVal?: number[] };
-  metadata?: { pluginData?: { pluginName?: string; content?: Uint8Array }; displayName?: string; summaryDescription?: string; dataClass?: number };
+  tensor?: {
+    dtype?: number;
+    tensorShape?: { dim?: { size?: number; name?: string }[] };
+    floatVal?: number[];
+    doubleVal?: number[];
+  };
+  metadata?: {
+    pluginData?: { pluginName?: string; content?: Uint8Array };
+    displayName?: string;
+    summaryDescription?: string;
+    dataClass?: number;
+  };
 }
 
 /** One Event record: `wallTime` in seconds since the Unix epoch, then a file version or a summary. */

@@ -37,15 +37,24 @@ export function decodeRecords(file: Uint8Array, source = '<buffer>'): Uint8Array
   const records: Uint8Array[] = [];
   let at = 0;
   while (at < buf.byteLength) {
-    if (buf.byteLength - at < HEADER_BYTES) throw fleetError('TB_SHORT_HEADER', { size: HEADER_BYTES, at, source, received: `${buf.byteLength - at} bytes` });
+    if (buf.byteLength - at < HEADER_BYTES)
+      throw fleetError('TB_SHORT_HEADER', { size: HEADER_BYTES, at, source, received: `${buf.byteLength - at} bytes` });
     const length = buf.readBigUInt64LE(at);
     const lengthCrc = buf.readUInt32LE(at + 8);
-    if (lengthCrc !== maskedCrc32c(buf.subarray(at, at + 8))) throw fleetError('TB_LENGTH_CRC', { at, source, received: `0x${lengthCrc.toString(16)}` });
+    if (lengthCrc !== maskedCrc32c(buf.subarray(at, at + 8)))
+      throw fleetError('TB_LENGTH_CRC', { at, source, received: `0x${lengthCrc.toString(16)}` });
     const end = at + HEADER_BYTES + Number(length);
-    if (end + FOOTER_BYTES > buf.byteLength) throw fleetError('TB_SHORT_RECORD', { length, at, source, received: `${buf.byteLength - at - HEADER_BYTES} bytes left` });
+    if (end + FOOTER_BYTES > buf.byteLength)
+      throw fleetError('TB_SHORT_RECORD', {
+        length,
+        at,
+        source,
+        received: `${buf.byteLength - at - HEADER_BYTES} bytes left`,
+      });
     const data = buf.subarray(at + HEADER_BYTES, end);
     const dataCrc = buf.readUInt32LE(end);
-    if (dataCrc !== maskedCrc32c(data)) throw fleetError('TB_DATA_CRC', { at, source, received: `0x${dataCrc.toString(16)}` });
+    if (dataCrc !== maskedCrc32c(data))
+      throw fleetError('TB_DATA_CRC', { at, source, received: `0x${dataCrc.toString(16)}` });
     records.push(data);
     at = end + FOOTER_BYTES;
   }

@@ -40,7 +40,8 @@ export class SummaryWriter {
   constructor(logdir: string, opts: SummaryWriterOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.maxQueue = opts.maxQueue ?? 10;
-    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 1) throw fleetError('TB_MAX_QUEUE', { received: opts.maxQueue });
+    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 1)
+      throw fleetError('TB_MAX_QUEUE', { received: opts.maxQueue });
     mkdirSync(logdir, { recursive: true });
     const opened = openEventFile(path.resolve(logdir), Math.floor(this.now() / 1000));
     this.path = opened.path;

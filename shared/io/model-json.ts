@@ -24,7 +24,11 @@ function asContainer(layer: tf.layers.Layer): tf.LayersModel | undefined {
 }
 
 /** Calls visit(layer, entry) for every layer entry, recursing into nested models; entries are matched by name. */
-function walk(container: tf.LayersModel, entries: readonly LayerEntry[], visit: (layer: tf.layers.Layer, entry: LayerEntry) => void): void {
+function walk(
+  container: tf.LayersModel,
+  entries: readonly LayerEntry[],
+  visit: (layer: tf.layers.Layer, entry: LayerEntry) => void,
+): void {
   for (const entry of entries) {
     const name = entry.config?.name ?? entry.name;
     const layer = container.layers.find((l) => l.name === name);
@@ -81,14 +85,20 @@ export async function modelFromKerasJson(config: unknown): Promise<tf.LayersMode
   }
   let model: tf.LayersModel;
   try {
-    model = await tf.models.modelFromJSON({ modelTopology: config as Parameters<typeof tf.models.modelFromJSON>[0]['modelTopology'] });
+    model = await tf.models.modelFromJSON({
+      modelTopology: config as Parameters<typeof tf.models.modelFromJSON>[0]['modelTopology'],
+    });
   } catch (err) {
     const message = (err as Error).message ?? String(err);
     const m = UNKNOWN_CLASS.exec(message);
     if (!m) throw err;
     const [, kind = 'layer', name = '?'] = m;
     const fix = howToRegister(kind, name);
-    throw fleetError('MODEL_JSON_UNREGISTERED_CLASS', { kind, name, fix, received: message.split('\n')[0] }, { className: name });
+    throw fleetError(
+      'MODEL_JSON_UNREGISTERED_CLASS',
+      { kind, name, fix, received: message.split('\n')[0] },
+      { className: name },
+    );
   }
   applyTrainable(model, config as { config?: LayerEntry['config'] });
   return model;

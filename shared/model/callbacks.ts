@@ -13,7 +13,12 @@ export interface TrainingControl {
   readonly optimizer: tf.Optimizer;
   /** Set to true to stop after the current batch (Keras's `model.stop_training`). */
   stopTraining: boolean;
-  readonly params: { readonly epochs: number; readonly steps: number; readonly batchSize: number; readonly verbose: number };
+  readonly params: {
+    readonly epochs: number;
+    readonly steps: number;
+    readonly batchSize: number;
+    readonly verbose: number;
+  };
 }
 
 /** A Keras callback: override any hook. */
@@ -52,7 +57,10 @@ export interface BuiltIns {
 export class CallbackList {
   private readonly dispatch: readonly Callback[];
 
-  constructor(readonly callbacks: readonly Callback[], builtIns: BuiltIns = {}) {
+  constructor(
+    readonly callbacks: readonly Callback[],
+    builtIns: BuiltIns = {},
+  ) {
     this.dispatch = [...(builtIns.first ?? []), ...callbacks, ...(builtIns.last ?? [])];
   }
 
@@ -73,7 +81,9 @@ export class CallbackList {
 
   /** Restores states saved by getStates(). */
   setStates(states: readonly unknown[]): void {
-    this.callbacks.forEach((cb, i) => { if (states[i] !== undefined) cb.setState?.(states[i]); });
+    this.callbacks.forEach((cb, i) => {
+      if (states[i] !== undefined) cb.setState?.(states[i]);
+    });
   }
 
   /** Calls `hook` on every callback that defines it. */

@@ -27,7 +27,10 @@ export type TrainStep = (model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) => T
 function checkOutput(out: unknown, wantPredictions: boolean): TrainStepOutput {
   const o = out as Partial<TrainStepOutput> | undefined;
   if (!o || !(o.loss instanceof tf.Tensor) || o.loss.rank !== 0) {
-    const got = o?.loss instanceof tf.Tensor ? `loss of shape [${o.loss.shape.join(', ')}]` : describe(out === undefined ? undefined : Object.keys(out as object));
+    const got =
+      o?.loss instanceof tf.Tensor
+        ? `loss of shape [${o.loss.shape.join(', ')}]`
+        : describe(out === undefined ? undefined : Object.keys(out as object));
     throw fleetError('STEP_BAD_LOSS', { form: '{ loss: tf.Scalar, predictions? }', received: got });
   }
   if (wantPredictions && !(o.predictions instanceof tf.Tensor)) {
@@ -41,7 +44,13 @@ function checkOutput(out: unknown, wantPredictions: boolean): TrainStepOutput {
  * model.trainableWeights order (zeros for weights the loss does not reach), the loss value, and
  * metric sums over the batch computed from the returned predictions.
  */
-export function customGradientStep(model: tf.LayersModel, trainStep: TrainStep, metrics: readonly SampleFn[], x: tf.Tensor, y: tf.Tensor): StepResult {
+export function customGradientStep(
+  model: tf.LayersModel,
+  trainStep: TrainStep,
+  metrics: readonly SampleFn[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+): StepResult {
   const variables = trainableVariables(model);
   let metricTensors: tf.Tensor[] = [];
   const { value, grads } = tapeGradients(() => {

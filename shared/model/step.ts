@@ -6,7 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { SampleFn } from './keras/losses.ts';
 
 /** Runs `f` under a tape and returns its scalar value and d value / d variables, in `variables` order. */
-export function tapeGradients(f: () => tf.Scalar, variables: readonly tf.Variable[]): { value: tf.Scalar; grads: tf.Tensor[] } {
+export function tapeGradients(
+  f: () => tf.Scalar,
+  variables: readonly tf.Variable[],
+): { value: tf.Scalar; grads: tf.Tensor[] } {
   const { value, grads } = tf.variableGrads(f, [...variables]);
   return { value, grads: variables.map((v) => grads[v.name] as tf.Tensor) };
 }
@@ -27,7 +30,13 @@ export interface StepResult {
  * Forward in training mode, mean loss plus regularization losses, backward. The gradient is of the
  * batch *mean*, so a coordinator recovers the global-batch gradient by a sample-weighted average.
  */
-export function gradientStep(model: tf.LayersModel, loss: SampleFn, metrics: readonly SampleFn[], x: tf.Tensor, y: tf.Tensor): StepResult {
+export function gradientStep(
+  model: tf.LayersModel,
+  loss: SampleFn,
+  metrics: readonly SampleFn[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+): StepResult {
   let metricTensors: tf.Tensor[] = [];
   const { value, grads } = tapeGradients(() => {
     const pred = model.apply(x, { training: true }) as tf.Tensor;
@@ -43,7 +52,13 @@ export function gradientStep(model: tf.LayersModel, loss: SampleFn, metrics: rea
 }
 
 /** Loss and metric sums over a batch in inference mode, without gradients. */
-export function evaluateBatch(model: tf.LayersModel, loss: SampleFn, metrics: readonly SampleFn[], x: tf.Tensor, y: tf.Tensor): { lossSum: number; metricSums: number[] } {
+export function evaluateBatch(
+  model: tf.LayersModel,
+  loss: SampleFn,
+  metrics: readonly SampleFn[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+): { lossSum: number; metricSums: number[] } {
   return tf.tidy(() => {
     const pred = model.apply(x, { training: false }) as tf.Tensor;
     const lossSum = tf.sum(loss(y, pred)).dataSync()[0] as number;

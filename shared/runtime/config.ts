@@ -30,7 +30,12 @@ const common = {
 /** Flags of every role that talks ZeroMQ; shared/wire/security reads the files (loadSecurity). */
 const wire = {
   /** Largest inbound ZeroMQ frame in bytes (the header, or one tensor); a bigger one drops the peer. -1: no limit. Default 1 GiB. */
-  'max-message-size': z.coerce.number().int().min(-1).refine((n) => n !== 0, 'a positive number of bytes, or -1 for no limit').default(2 ** 30),
+  'max-message-size': z.coerce
+    .number()
+    .int()
+    .min(-1)
+    .refine((n) => n !== 0, 'a positive number of bytes, or -1 for no limit')
+    .default(2 ** 30),
   /** File holding the join token, one line, mode 0600 (`tensorfleet keys --token` writes one). */
   'join-token-file': z.string().optional(),
 };
@@ -47,7 +52,10 @@ const coordinatorFlags = {
   /** Folder of NAME.pub files: only these worker keys complete the CURVE handshake (needs --curve-secret-key). */
   'allow-keys': z.string().optional(),
   /** ZeroMQ endpoint the coordinator binds: loopback by default; any other address needs CURVE or --insecure. */
-  bind: z.string().regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://0.0.0.0:5555').default('tcp://127.0.0.1:5555'),
+  bind: z
+    .string()
+    .regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://0.0.0.0:5555')
+    .default('tcp://127.0.0.1:5555'),
   /** Allow a non-loopback --bind without CURVE: anyone who reaches the port can join and read the weights. */
   insecure: z.boolean().default(false),
   /** Workers to wait for before training starts. */
@@ -88,22 +96,36 @@ const workerFlags = {
   /** The coordinator's NAME.pub: turns CURVE on (with --curve-secret-key, or a throwaway key pair). */
   'curve-server-key': z.string().optional(),
   /** ZeroMQ endpoint of the coordinator. */
-  connect: z.string({ error: 'a coordinator endpoint such as tcp://HOST:5555' }).regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://HOST:5555'),
+  connect: z
+    .string({ error: 'a coordinator endpoint such as tcp://HOST:5555' })
+    .regex(/^(tcp|ipc|inproc):\/\//, 'a ZeroMQ endpoint such as tcp://HOST:5555'),
   /** Port of this worker's /metrics (0 picks a free port). */
   'metrics-port': port(9401),
   /** Seconds of coordinator silence after which the worker gives up. */
   'coordinator-timeout': seconds(30),
   /** The address peers reach this worker on for the gradient exchange (a port is picked); loopback by default.
    * On several hosts give this host's address as the other workers see it (in Kubernetes, the pod IP). */
-  'peer-host': z.string().regex(/^[\w.:-]+$/, 'a host name or IP address').default('127.0.0.1'),
+  'peer-host': z
+    .string()
+    .regex(/^[\w.:-]+$/, 'a host name or IP address')
+    .default('127.0.0.1'),
   /** One worker process per GPU: "all" or indices as nvidia-smi -L numbers them, e.g. 0,1. Unset: this process is the worker. */
-  gpus: z.string().regex(/^(all|\d+(,\d+)*)$/, 'all, or GPU indices such as 0,1').optional(),
+  gpus: z
+    .string()
+    .regex(/^(all|\d+(,\d+)*)$/, 'all, or GPU indices such as 0,1')
+    .optional(),
 };
 
 const schemas = {
   coordinator: z.strictObject(coordinatorFlags),
   worker: z.strictObject(workerFlags),
-  local: z.strictObject({ ...coordinatorFlags, bind: coordinatorFlags.bind.default('tcp://127.0.0.1:*'), 'metrics-host': common['metrics-host'].default('127.0.0.1') }).omit({ 'curve-secret-key': true, 'allow-keys': true, insecure: true }),
+  local: z
+    .strictObject({
+      ...coordinatorFlags,
+      bind: coordinatorFlags.bind.default('tcp://127.0.0.1:*'),
+      'metrics-host': common['metrics-host'].default('127.0.0.1'),
+    })
+    .omit({ 'curve-secret-key': true, 'allow-keys': true, insecure: true }),
 } as const;
 
 /** A subcommand that takes flags. */
@@ -116,12 +138,18 @@ const BOOLEAN_FLAGS = new Set(['quiet', 'resume', 'insecure']);
 /** Parses argv (after the subcommand) for `command`; throws FLEET_ERR_CONFIG saying what was expected. */
 export function parseConfig<C extends Command>(command: C, argv: readonly string[]): Config<C> {
   const shape = schemas[command].shape as Record<string, unknown>;
-  const options = Object.fromEntries(Object.keys(shape).filter((k) => k !== 'job').map((k) => [k, { type: BOOLEAN_FLAGS.has(k) ? ('boolean' as const) : ('string' as const) }]));
+  const options = Object.fromEntries(
+    Object.keys(shape)
+      .filter((k) => k !== 'job')
+      .map((k) => [k, { type: BOOLEAN_FLAGS.has(k) ? ('boolean' as const) : ('string' as const) }]),
+  );
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (err) {
-    const flags = Object.keys(options).map((k) => `--${k}`).join(', ');
+    const flags = Object.keys(options)
+      .map((k) => `--${k}`)
+      .join(', ');
     throw fleetError('CONFIG_UNKNOWN_FLAG', { command, flags, reason: (err as Error).message });
   }
   const raw: Record<string, unknown> = { ...parsed.values };

@@ -21,17 +21,20 @@ export const ERROR_CODES = {
   FLEET_ERR_STALE_ROUND: 'A result or a reduce arrived for a round that is not in flight, or twice.',
   FLEET_ERR_WORKER_LOST: 'A worker stopped answering heartbeats or exited.',
   FLEET_ERR_REMOTE: 'The peer reported an error.',
-  FLEET_ERR_COMPUTE: 'A worker failed computing a step or an evaluation (a tfjs error, e.g. a shape the model rejects).',
+  FLEET_ERR_COMPUTE:
+    'A worker failed computing a step or an evaluation (a tfjs error, e.g. a shape the model rejects).',
   FLEET_ERR_LOSS: 'An unknown loss function was named.',
   FLEET_ERR_OPTIMIZER: 'An unknown optimizer was named or configured.',
   FLEET_ERR_METRIC: 'An unknown metric was named.',
-  FLEET_ERR_CHECKPOINT: 'No checkpoint passed its integrity check, LATEST is missing beside checkpoints, or a checkpoint could not be written.',
+  FLEET_ERR_CHECKPOINT:
+    'No checkpoint passed its integrity check, LATEST is missing beside checkpoints, or a checkpoint could not be written.',
   FLEET_ERR_FILE: 'A model or weights file could not be read or written (missing, unreadable, no space).',
   FLEET_ERR_FORMAT: 'A file is not in a model format tensorfleet reads, or is truncated or corrupt.',
   FLEET_ERR_MODEL_CONFIG: 'A saved model config uses a layer or option TensorFlow.js cannot build.',
   FLEET_ERR_WEIGHTS_MISMATCH: 'Saved weights do not fit the model (layer count, weight count or shape).',
   FLEET_ERR_STATE_LOST: 'Every worker holding the newest committed steps was lost before the coordinator pulled them.',
-  FLEET_ERR_AUTH: 'A peer was refused: its CURVE key is not allowed, its CURVE handshake failed, or its join token is wrong.',
+  FLEET_ERR_AUTH:
+    'A peer was refused: its CURVE key is not allowed, its CURVE handshake failed, or its join token is wrong.',
 } as const;
 
 /** A documented error code. */
@@ -74,7 +77,12 @@ export function describe(value: unknown): string {
 }
 
 /** Builds a FleetError whose message follows "expected …, Received: …". */
-export function expected(code: ErrorCode, what: string, received: unknown, details: Record<string, unknown> = {}): FleetError {
+export function expected(
+  code: ErrorCode,
+  what: string,
+  received: unknown,
+  details: Record<string, unknown> = {},
+): FleetError {
   return new FleetError(code, `Expected ${what}. Received: ${describe(received)}`, details);
 }
 

@@ -11,7 +11,9 @@ export interface Logger {
 export function createLogger(role: string, quiet = false): Logger {
   const line = (level: string, msg: string) => process.stderr.write(`[tensorfleet ${role}] ${level}${msg}\n`);
   return {
-    info: (msg) => { if (!quiet) line('', msg); },
+    info: (msg) => {
+      if (!quiet) line('', msg);
+    },
     warn: (msg) => line('warning: ', msg),
     error: (msg) => line('error: ', msg),
   };

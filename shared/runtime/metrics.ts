@@ -46,23 +46,61 @@ export interface FleetMetrics {
 }
 
 /** Creates a registry with tensorfleet's metrics, default process metrics, and tf.memory() gauges. */
-export function createMetrics(role: 'coordinator' | 'worker', backend: string, memory: () => { numTensors: number; numBytes: number }): FleetMetrics {
+export function createMetrics(
+  role: 'coordinator' | 'worker',
+  backend: string,
+  memory: () => { numTensors: number; numBytes: number },
+): FleetMetrics {
   const registry = new client.Registry();
   registry.setDefaultLabels({ role });
   client.collectDefaultMetrics({ register: registry });
   // prom-client names these three gauges *_total, which promtool rejects (a _total suffix means a
   // counter); the same counts remain in the nodejs_active_* gauges by type.
-  for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(n);
+  for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    registry.removeSingleMetric(n);
   const r = [registry];
-  new client.Gauge({ name: METRIC.backend, help: 'Compute backend in use (value is always 1).', labelNames: ['backend'], registers: r }).set({ backend }, 1);
-  new client.Gauge({ name: METRIC.tensors, help: 'Live tensors, from tf.memory().numTensors.', registers: r, collect() { this.set(memory().numTensors); } });
-  new client.Gauge({ name: METRIC.tensorBytes, help: 'Bytes held by tensors, from tf.memory().numBytes.', registers: r, collect() { this.set(memory().numBytes); } });
+  new client.Gauge({
+    name: METRIC.backend,
+    help: 'Compute backend in use (value is always 1).',
+    labelNames: ['backend'],
+    registers: r,
+  }).set({ backend }, 1);
+  new client.Gauge({
+    name: METRIC.tensors,
+    help: 'Live tensors, from tf.memory().numTensors.',
+    registers: r,
+    collect() {
+      this.set(memory().numTensors);
+    },
+  });
+  new client.Gauge({
+    name: METRIC.tensorBytes,
+    help: 'Bytes held by tensors, from tf.memory().numBytes.',
+    registers: r,
+    collect() {
+      this.set(memory().numBytes);
+    },
+  });
   return {
     registry,
-    samplesPerSecond: new client.Gauge({ name: METRIC.samplesPerSecond, help: 'Training samples per second over the last round.', registers: r }),
+    samplesPerSecond: new client.Gauge({
+      name: METRIC.samplesPerSecond,
+      help: 'Training samples per second over the last round.',
+      registers: r,
+    }),
     samplesTotal: new client.Counter({ name: METRIC.samplesTotal, help: 'Training samples processed.', registers: r }),
-    loss: new client.Gauge({ name: METRIC.loss, help: 'Loss, per round or per epoch.', labelNames: ['scope', 'split'], registers: r }),
-    metric: new client.Gauge({ name: METRIC.metric, help: 'Compiled metric values, per round or per epoch.', labelNames: ['name', 'scope', 'split'], registers: r }),
+    loss: new client.Gauge({
+      name: METRIC.loss,
+      help: 'Loss, per round or per epoch.',
+      labelNames: ['scope', 'split'],
+      registers: r,
+    }),
+    metric: new client.Gauge({
+      name: METRIC.metric,
+      help: 'Compiled metric values, per round or per epoch.',
+      labelNames: ['name', 'scope', 'split'],
+      registers: r,
+    }),
     roundDuration: new client.Histogram({
       name: METRIC.roundDuration,
       help: 'Duration of a training round by phase: total, compute, communication, aggregation.',
@@ -82,17 +120,39 @@ export function createMetrics(role: 'coordinator' | 'worker', backend: string, m
       labelNames: ['peer'],
       registers: r,
     }),
-    workersConnected: new client.Gauge({ name: METRIC.workersConnected, help: 'Workers currently connected and healthy.', registers: r }),
-    workerUp: new client.Gauge({ name: METRIC.workerUp, help: 'Per worker: 1 while healthy, 0 once lost or finished.', labelNames: ['worker'], registers: r }),
-    rejectedMessages: new client.Counter({ name: METRIC.rejectedMessages, help: 'Inbound messages rejected by validation, by error code.', labelNames: ['code'], registers: r }),
+    workersConnected: new client.Gauge({
+      name: METRIC.workersConnected,
+      help: 'Workers currently connected and healthy.',
+      registers: r,
+    }),
+    workerUp: new client.Gauge({
+      name: METRIC.workerUp,
+      help: 'Per worker: 1 while healthy, 0 once lost or finished.',
+      labelNames: ['worker'],
+      registers: r,
+    }),
+    rejectedMessages: new client.Counter({
+      name: METRIC.rejectedMessages,
+      help: 'Inbound messages rejected by validation, by error code.',
+      labelNames: ['code'],
+      registers: r,
+    }),
     rounds: new client.Counter({ name: METRIC.rounds, help: 'Training rounds completed.', registers: r }),
-    stragglers: new client.Counter({ name: METRIC.stragglers, help: 'Workers left out of a round for missing its deadline; their share moved to faster workers.', registers: r }),
+    stragglers: new client.Counter({
+      name: METRIC.stragglers,
+      help: 'Workers left out of a round for missing its deadline; their share moved to faster workers.',
+      registers: r,
+    }),
     epoch: new client.Gauge({ name: METRIC.epoch, help: 'Current epoch (1-based).', registers: r }),
   };
 }
 
 /** Serves `registry` at /metrics on host:port (port 0 picks a free one); resolves with the bound port. */
-export async function serveMetrics(registry: client.Registry, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function serveMetrics(
+  registry: client.Registry,
+  host: string,
+  port: number,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end('try /metrics\n');

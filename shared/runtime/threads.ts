@@ -54,7 +54,11 @@ export function usableCpus(read?: (file: string) => string | undefined): { cpus:
 }
 
 /** Splits the usable CPUs among `workersOnHost`; `perWorker` (the flag) overrides the split. */
-export function threadBudget(workersOnHost: number, perWorker?: number, read?: (file: string) => string | undefined): ThreadBudget {
+export function threadBudget(
+  workersOnHost: number,
+  perWorker?: number,
+  read?: (file: string) => string | undefined,
+): ThreadBudget {
   const { cpus, source } = usableCpus(read);
   const intraOp = perWorker ?? Math.max(1, Math.floor(cpus / Math.max(1, workersOnHost)));
   // Inter-op parallelism runs independent ops side by side; with one or two cores per worker it only

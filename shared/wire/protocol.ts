@@ -31,7 +31,11 @@ export interface WireTensor {
   readonly data: Float32Array | Int32Array;
 }
 
-const dim = z.number().int().min(0).max(2 ** 31 - 1);
+const dim = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 const tensorSpec = z.strictObject({
   name: z.string().max(256),
   dtype: z.enum(WIRE_DTYPES),
@@ -47,7 +51,10 @@ const MAX_TENSORS = 4096;
  * Of round and evaluate: the `weights` group holds model.weights[i] for these strictly ascending indices,
  * one per tensor, the rest unchanged; unset: all weights, in order. decodeMessage checks both.
  */
-const weightIndices = z.array(id).max(1 << 16).optional();
+const weightIndices = z
+  .array(id)
+  .max(1 << 16)
+  .optional();
 
 const hello = z.strictObject({
   kind: z.literal('hello'),
@@ -311,7 +318,9 @@ export function encodeMessage(msg: Outbound): Buffer[] {
   const given = new Map<string, readonly WireTensor[]>(Object.entries(groups ?? {}));
   const tensors = groupsOf(msg.kind).flatMap(([name]) => given.get(name) ?? []);
   const counts = Object.fromEntries(
-    groupsOf(msg.kind).map(([name]) => [name, given.get(name)?.length ?? 0]).filter(([, n]) => n !== 0),
+    groupsOf(msg.kind)
+      .map(([name]) => [name, given.get(name)?.length ?? 0])
+      .filter(([, n]) => n !== 0),
   );
   const specs = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] }));
   const frames: Buffer[] = [pack({ v: PROTOCOL_VERSION, ...header, groups: counts, tensors: specs })];
@@ -415,7 +424,10 @@ function decodeGroups(
       throw fleetError('WIRE_GROUP_SIZE', { want, name, kind, received: `${n} tensors` });
     }
   }
-  const specs = z.array(tensorSpec).max(MAX_TENSORS).safeParse(rawSpecs ?? []);
+  const specs = z
+    .array(tensorSpec)
+    .max(MAX_TENSORS)
+    .safeParse(rawSpecs ?? []);
   if (!specs.success) throw fleetError('WIRE_BAD_SPECS', { layout: '[{name, dtype, shape}]', received: rawSpecs });
   const total = declared.reduce((a, [name]) => a + (counts.data[name] ?? 0), 0);
   if (specs.data.length !== total) {

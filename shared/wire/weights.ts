@@ -74,7 +74,11 @@ export function readWeights(model: tf.LayersModel): WireTensor[] {
 
 /** Writes wire tensors into the model's weights, in model.weights order; shapes must already be checked. */
 export function writeWeights(model: tf.LayersModel, tensors: readonly WireTensor[]): void {
-  writeWeightsAt(model, model.weights.map((_, i) => i), tensors);
+  writeWeightsAt(
+    model,
+    model.weights.map((_, i) => i),
+    tensors,
+  );
 }
 
 /**

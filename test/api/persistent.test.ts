@@ -102,7 +102,7 @@ describe('cluster({ bind }): workers started anywhere', () => {
     expect(exits.map((e) => e.code)).toEqual([0, 0]);
   });
 
-  it('takes the CLI\'s join token; a custom loss and the arrays travel to the worker by message', async () => {
+  it("takes the CLI's join token; a custom loss and the arrays travel to the worker by message", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tf-cluster-token-'));
     const token = path.join(dir, 'join.token');
     writeFileSync(token, 'a-join-token-of-32-characters-ok\n', { mode: 0o600 });
@@ -129,7 +129,10 @@ describe('cluster({ bind }): workers started anywhere', () => {
   });
 
   it('refuses a non-loopback bind without CURVE unless told insecure', async () => {
-    const err = await cluster({ bind: 'tcp://0.0.0.0:5555', workers: 1 }).then(() => undefined, (e: unknown) => e);
+    const err = await cluster({ bind: 'tcp://0.0.0.0:5555', workers: 1 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FleetError);
     const why = /Expected curveSecretKey .* or insecure: true .*Received: bind tcp:\/\/0\.0\.0\.0:5555 without CURVE/;
     expect((err as FleetError).message).toMatch(why);
@@ -137,7 +140,7 @@ describe('cluster({ bind }): workers started anywhere', () => {
 });
 
 describe('a custom loss in the programmatic API', () => {
-  it('reaches the workers by its module\'s export and trains like one-process model.fit', async () => {
+  it("reaches the workers by its module's export and trains like one-process model.fit", async () => {
     const c = await local({ workers: 2, backend: 'cpu', modules: [LOSS_MODULE] });
     open.push(c);
     const { x, y: labels } = tensors(128);
@@ -160,7 +163,10 @@ describe('a custom loss in the programmatic API', () => {
     const { x, y } = tensors(32);
     const mine = (t: tf.Tensor, p: tf.Tensor) => tf.metrics.meanSquaredError(t, p);
     const compile = { optimizer: 'sgd', loss: mine };
-    const err = await c.fit(smallModel(), x, y, { compile }).then(() => undefined, (e: unknown) => e);
+    const err = await c.fit(smallModel(), x, y, { compile }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((err as FleetError).code).toBe('FLEET_ERR_LOSS');
     expect((err as FleetError).message).toMatch(/custom loss function "mine" to be exported .*Received: modules \[\]/);
   });

@@ -18,10 +18,11 @@ afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 /** `tensorfleet keys ARGS` in-process, with stdout and stderr captured. */
 async function keys(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = { stdout: '', stderr: '' };
-  const capture = (stream: 'stdout' | 'stderr') => vi.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out[stream] += String(chunk);
-    return true;
-  });
+  const capture = (stream: 'stdout' | 'stderr') =>
+    vi.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out[stream] += String(chunk);
+      return true;
+    });
   const spies = [capture('stdout'), capture('stderr')];
   try {
     return { code: await main(['keys', ...args]), ...out };
@@ -60,7 +61,9 @@ describe('tensorfleet keys', () => {
     const before = loadKeyPair(path.join(out, 'worker-1.key')).publicKey;
     const refused = await keys(['--out', out, '--name', 'worker-1']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/FLEET_ERR_CONFIG: Expected no existing key files \(pass --force to replace them\). Received: .*worker-1.key, .*worker-1.pub already exist/);
+    expect(refused.stderr).toMatch(
+      /FLEET_ERR_CONFIG: Expected no existing key files \(pass --force to replace them\). Received: .*worker-1.key, .*worker-1.pub already exist/,
+    );
     expect(loadKeyPair(path.join(out, 'worker-1.key')).publicKey).toBe(before);
     const forced = await keys(['--out', out, '--name', 'worker-1', '--force']);
     expect(forced.code).toBe(0);

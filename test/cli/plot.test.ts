@@ -41,7 +41,9 @@ function writeJson(name: string, value: unknown): string {
 function decodePng(png: Buffer): { width: number; height: number; rgba: Uint8Array } {
   expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
   let at = 8;
-  let width = 0, height = 0, channels = 0;
+  let width = 0,
+    height = 0,
+    channels = 0;
   const idat: Buffer[] = [];
   while (at < png.byteLength) {
     const len = png.readUInt32BE(at);
@@ -67,7 +69,12 @@ function decodePng(png: Buffer): { width: number; height: number; rgba: Uint8Arr
       const b = y > 0 ? (px[(y - 1) * stride + x] as number) : 0;
       const c = x >= channels && y > 0 ? (px[(y - 1) * stride + x - channels] as number) : 0;
       const p = a + b - c;
-      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      const paeth =
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c;
       const pred = [0, a, b, (a + b) >> 1, paeth][filter as number];
       if (pred === undefined) throw new Error(`Expected PNG filter 0-4. Received: ${filter}`);
       px[y * stride + x] = (v + pred) & 0xff;
@@ -118,7 +125,16 @@ describe('tensorfleet plot', () => {
     expect((await cli([writeJson('svg/history.json', HISTORY), '-o', out])).code).toBe(0);
     const svg = readFileSync(out, 'utf8');
     expect(svg).toMatch(/^<svg [^>]*width="1200" height="400"/);
-    for (const text of ['Model Accuracy', 'Model Loss', 'Training Accuracy', 'Validation Accuracy', 'Training Loss', 'Validation Loss', 'Epoch']) expect(svg).toContain(`>${text}</text>`);
+    for (const text of [
+      'Model Accuracy',
+      'Model Loss',
+      'Training Accuracy',
+      'Validation Accuracy',
+      'Training Loss',
+      'Validation Loss',
+      'Epoch',
+    ])
+      expect(svg).toContain(`>${text}</text>`);
     expect(svg.match(/<polyline /g)).toHaveLength(4);
 
     const r = await cli([path.join(TMP, 'svg'), '--format', 'svg']);
@@ -144,10 +160,22 @@ describe('tensorfleet plot', () => {
   it('rejects a missing file, invalid JSON, a wrong shape and bad flags with exit code 1', async () => {
     const missing = path.join(TMP, 'nope/history.json');
     const cases: [string[], RegExp][] = [
-      [[missing, '-o', path.join(TMP, 'x.png')], /FLEET_ERR_DATA: Expected a history\.json file or a run directory holding one at .*nope\/history\.json\. Received: no such file/],
-      [[writeJson('bad.json', '{"history": {"loss": [1, 2'), '-o', path.join(TMP, 'x.png')], /FLEET_ERR_DATA: History .*bad\.json: Expected valid JSON\. Received: /],
-      [[writeJson('shape.json', { history: { loss: 'low' } }), '-o', path.join(TMP, 'x.png')], /FLEET_ERR_DATA: History .*shape\.json: Expected history\.loss to be an array of numbers .*Received: "low"/],
-      [[writeJson('ok.json', HISTORY), '-o', path.join(TMP, 'x.jpg')], /FLEET_ERR_CONFIG: Expected an output ending in \.png or \.svg, or --format\. Received: ".*x\.jpg"/],
+      [
+        [missing, '-o', path.join(TMP, 'x.png')],
+        /FLEET_ERR_DATA: Expected a history\.json file or a run directory holding one at .*nope\/history\.json\. Received: no such file/,
+      ],
+      [
+        [writeJson('bad.json', '{"history": {"loss": [1, 2'), '-o', path.join(TMP, 'x.png')],
+        /FLEET_ERR_DATA: History .*bad\.json: Expected valid JSON\. Received: /,
+      ],
+      [
+        [writeJson('shape.json', { history: { loss: 'low' } }), '-o', path.join(TMP, 'x.png')],
+        /FLEET_ERR_DATA: History .*shape\.json: Expected history\.loss to be an array of numbers .*Received: "low"/,
+      ],
+      [
+        [writeJson('ok.json', HISTORY), '-o', path.join(TMP, 'x.jpg')],
+        /FLEET_ERR_CONFIG: Expected an output ending in \.png or \.svg, or --format\. Received: ".*x\.jpg"/,
+      ],
     ];
     for (const [args, pattern] of cases) {
       const r = await cli(args);

@@ -20,7 +20,10 @@ afterEach(() => {
 /** Pids of the direct children of `pid`. */
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => n > 0);
   } catch {
     return []; // ps exits 1 when there are none
   }
@@ -43,7 +46,18 @@ describe('signals on tensorfleet local', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'tf-signals-'));
     dirs.push(out);
     // 1,000 steps an epoch: still training when the signal comes.
-    const proc = startCli(['local', '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', '--out', out, path.join(JOBS, 'tiny-many-steps.ts')]);
+    const proc = startCli([
+      'local',
+      '--workers',
+      '2',
+      '--backend',
+      'cpu',
+      '--metrics-port',
+      '0',
+      '--out',
+      out,
+      path.join(JOBS, 'tiny-many-steps.ts'),
+    ]);
     procs.push(proc);
     // 'close' comes once stdout and stderr are drained, after 'exit'.
     const closed = new Promise((resolve) => proc.child.once('close', resolve));

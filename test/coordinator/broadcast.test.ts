@@ -24,7 +24,13 @@ beforeAll(async () => {
  * moving statistics (state, which training changes too).
  */
 function model(): tf.LayersModel {
-  const m = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [3] }), tf.layers.batchNormalization({}), tf.layers.dense({ units: 2 })] });
+  const m = tf.sequential({
+    layers: [
+      tf.layers.dense({ units: 4, inputShape: [3] }),
+      tf.layers.batchNormalization({}),
+      tf.layers.dense({ units: 2 }),
+    ],
+  });
   (m.layers[0] as tf.layers.Layer).trainable = false;
   return m;
 }
@@ -40,7 +46,9 @@ describe('WeightBroadcast', () => {
     b.delivered(peer);
     const sub = b.forPeer(peer);
     expect(sub.indices).toEqual([0, 1, 2, 3, 6, 7]);
-    expect(sub.tensors.map((t) => t.name)).toEqual(m.weights.filter((_, i) => i !== 4 && i !== 5).map((w) => w.originalName));
+    expect(sub.tensors.map((t) => t.name)).toEqual(
+      m.weights.filter((_, i) => i !== 4 && i !== 5).map((w) => w.originalName),
+    );
     // Training moves the trained weights: still a subset, at the round's version.
     (m.layers[2] as tf.layers.Layer).setWeights([tf.ones([4, 2]), tf.ones([2])]);
     expect(b.update(readWeights(m), 1)).toBe(1);
@@ -66,10 +74,18 @@ describe('WeightBroadcast', () => {
   });
 });
 
-describe('the guide\'s transfer learning, VGG16 under its head', () => {
+describe("the guide's transfer learning, VGG16 under its head", () => {
   it('sends 0.54 MB per worker per round with the base frozen, not 59 MB; 29 MB while block5 fine-tunes', () => {
     const base = vgg16({ includeTop: false, inputShape: [32, 32, 3] });
-    const model = tf.sequential({ layers: [base, tf.layers.globalAveragePooling2d({}), tf.layers.dense({ units: 256, activation: 'relu' }), tf.layers.dropout({ rate: 0.5 }), tf.layers.dense({ units: 10, activation: 'softmax' })] });
+    const model = tf.sequential({
+      layers: [
+        base,
+        tf.layers.globalAveragePooling2d({}),
+        tf.layers.dense({ units: 256, activation: 'relu' }),
+        tf.layers.dropout({ rate: 0.5 }),
+        tf.layers.dense({ units: 10, activation: 'softmax' }),
+      ],
+    });
     const peer = new PeerRegistry().admit(Buffer.from([1]), { pid: 1, host: 'h', backend: 'cpu' }, 0);
     const bytes = (b: WeightBroadcast) => b.forPeer(peer).tensors.reduce((n, t) => n + t.data.byteLength, 0);
     const roundBytes = () => {
@@ -100,7 +116,9 @@ describe('EarlyStopping restoring the best weights, then the test split', () => 
     const x = tf.tensor(test.x, [...test.xShape]);
     const y = tf.tensor(test.y, [...test.yShape]);
     const pred = r.model.predict(x) as tf.Tensor;
-    const loss = tf.mean(tf.metrics.categoricalCrossentropy(tf.oneHot(tf.cast(y, 'int32'), 4), pred)).dataSync()[0] as number;
+    const loss = tf
+      .mean(tf.metrics.categoricalCrossentropy(tf.oneHot(tf.cast(y, 'int32'), 4), pred))
+      .dataSync()[0] as number;
     expect(r.test?.['test_loss']).toBeCloseTo(loss, 5);
     tf.dispose([x, y, pred]);
   });

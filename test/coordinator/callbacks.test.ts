@@ -40,20 +40,35 @@ afterAll(() => cluster.close());
 class Recorder extends BaseCallback {
   calls: string[] = [];
   weights: tf.Tensor[][] = [];
-  onTrainBegin() { this.calls.push('trainBegin'); }
-  onTrainEnd() { this.calls.push('trainEnd'); }
-  onEpochBegin(e: number) { this.calls.push(`epochBegin ${e}`); }
+  onTrainBegin() {
+    this.calls.push('trainBegin');
+  }
+  onTrainEnd() {
+    this.calls.push('trainEnd');
+  }
+  onEpochBegin(e: number) {
+    this.calls.push(`epochBegin ${e}`);
+  }
   onEpochEnd(e: number, logs: Logs) {
     this.calls.push(`epochEnd ${e} ${Object.keys(logs).sort().join(',')}`);
     this.weights.push(this.control.model.getWeights().map((w) => w.clone()));
   }
-  onTrainBatchBegin(b: number) { this.calls.push(`batchBegin ${b}`); }
-  onTrainBatchEnd(b: number, logs: Logs) { this.calls.push(`batchEnd ${b} ${Number.isFinite(logs['loss']) ? 'finite' : 'nan'}`); }
-  onTestBegin() { this.calls.push('testBegin'); }
-  onTestEnd() { this.calls.push('testEnd'); }
+  onTrainBatchBegin(b: number) {
+    this.calls.push(`batchBegin ${b}`);
+  }
+  onTrainBatchEnd(b: number, logs: Logs) {
+    this.calls.push(`batchEnd ${b} ${Number.isFinite(logs['loss']) ? 'finite' : 'nan'}`);
+  }
+  onTestBegin() {
+    this.calls.push('testBegin');
+  }
+  onTestEnd() {
+    this.calls.push('testEnd');
+  }
 }
 
-const sameWeights = (a: tf.Tensor[], b: tf.Tensor[]) => a.every((t, i) => tf.max(tf.abs(tf.sub(t, b[i] as tf.Tensor))).dataSync()[0] === 0);
+const sameWeights = (a: tf.Tensor[], b: tf.Tensor[]) =>
+  a.every((t, i) => tf.max(tf.abs(tf.sub(t, b[i] as tf.Tensor))).dataSync()[0] === 0);
 
 describe('callbacks on the cluster', () => {
   it('user callbacks get every Keras hook, in order', async () => {
@@ -64,17 +79,23 @@ describe('callbacks on the cluster', () => {
     expect(rec.calls.slice(2, 4)).toEqual(['batchBegin 0', 'batchEnd 0 finite']);
     expect(rec.calls.filter((c) => c.startsWith('batchEnd')).length).toBe(16);
     expect(rec.calls).toContain('epochEnd 1 accuracy,loss,val_accuracy,val_loss');
-    expect(rec.calls.indexOf('testEnd')).toBeLessThan(rec.calls.indexOf('epochEnd 0 accuracy,loss,val_accuracy,val_loss'));
+    expect(rec.calls.indexOf('testEnd')).toBeLessThan(
+      rec.calls.indexOf('epochEnd 0 accuracy,loss,val_accuracy,val_loss'),
+    );
     expect(rec.calls.at(-1)).toBe('trainEnd');
   });
 
-  it('EarlyStopping with restoreBestWeights stops and ends with the best epoch\'s weights', async () => {
+  it("EarlyStopping with restoreBestWeights stops and ends with the best epoch's weights", async () => {
     const rec = new Recorder();
     // Good steps for 3 epochs, then a learning rate that makes validation loss worse.
     const schedule = new LearningRateScheduler((epoch) => (epoch < 3 ? 0.3 : 8));
     const stop = new EarlyStopping({ monitor: 'val_loss', patience: 2, restoreBestWeights: true });
     const model = smallModel(tf.train.sgd(0.3));
-    const history = await cluster.fit(model, data.x, data.y, { ...fitArgs, epochs: 20, callbacks: [schedule, rec, stop] });
+    const history = await cluster.fit(model, data.x, data.y, {
+      ...fitArgs,
+      epochs: 20,
+      callbacks: [schedule, rec, stop],
+    });
     const valLoss = history.history['val_loss'] as number[];
     expect(valLoss.length).toBeLessThan(20);
     const best = valLoss.indexOf(Math.min(...valLoss));
@@ -112,8 +133,15 @@ describe('callbacks on the cluster', () => {
   it('ModelCheckpoint with saveBestOnly writes files only for improving epochs', async () => {
     const dir = tmp();
     const schedule = new LearningRateScheduler((epoch) => (epoch % 2 === 0 ? 0.3 : 6)); // alternate good and bad epochs
-    const ckpt = new ModelCheckpoint(path.join(dir, 'ckpt-{epoch:02d}-{val_loss:.2f}.keras'), { monitor: 'val_loss', saveBestOnly: true });
-    const history = await cluster.fit(smallModel(tf.train.sgd(0.3)), data.x, data.y, { ...fitArgs, epochs: 6, callbacks: [schedule, ckpt] });
+    const ckpt = new ModelCheckpoint(path.join(dir, 'ckpt-{epoch:02d}-{val_loss:.2f}.keras'), {
+      monitor: 'val_loss',
+      saveBestOnly: true,
+    });
+    const history = await cluster.fit(smallModel(tf.train.sgd(0.3)), data.x, data.y, {
+      ...fitArgs,
+      epochs: 6,
+      callbacks: [schedule, ckpt],
+    });
     const valLoss = history.history['val_loss'] as number[];
     let best = Infinity;
     const expected: string[] = [];
@@ -129,10 +157,14 @@ describe('callbacks on the cluster', () => {
     expect(readdirSync(dir).sort()).toEqual(expected.map((f) => path.basename(f)).sort()); // nothing for worse epochs
   });
 
-  it('CSVLogger writes a header and one row per epoch; LearningRateScheduler sets each epoch\'s rate', async () => {
+  it("CSVLogger writes a header and one row per epoch; LearningRateScheduler sets each epoch's rate", async () => {
     const file = path.join(tmp(), 'log.csv');
     const opt = tf.train.adam(0.01);
-    await cluster.fit(smallModel(opt), data.x, data.y, { ...fitArgs, epochs: 3, callbacks: [new LearningRateScheduler((e) => 0.01 * 0.5 ** e), new CSVLogger(file)] });
+    await cluster.fit(smallModel(opt), data.x, data.y, {
+      ...fitArgs,
+      epochs: 3,
+      callbacks: [new LearningRateScheduler((e) => 0.01 * 0.5 ** e), new CSVLogger(file)],
+    });
     const rows = readFileSync(file, 'utf8').trim().split('\n');
     expect(rows[0]).toBe('epoch,accuracy,learning_rate,loss,val_accuracy,val_loss');
     expect(rows).toHaveLength(4);
@@ -147,21 +179,38 @@ describe('callbacks on the cluster', () => {
     expect(Number.isNaN(history.history['loss']?.[0])).toBe(true);
     for (const w of m1.getWeights()) expect(w.isFinite().all().dataSync()[0]).toBe(1);
     const m2 = smallModel(tf.train.sgd(1e30));
-    const err = await cluster.fit(m2, data.x, data.y, { ...fitArgs, epochs: 5 }).then(() => undefined, (e: { code?: string }) => e);
+    const err = await cluster.fit(m2, data.x, data.y, { ...fitArgs, epochs: 5 }).then(
+      () => undefined,
+      (e: { code?: string }) => e,
+    );
     expect(err?.code).toBe('FLEET_ERR_NONFINITE');
   });
 
-  it('TensorBoard writes train/ and validation/ event files that Python\'s tensorboard reads', async () => {
+  it("TensorBoard writes train/ and validation/ event files that Python's tensorboard reads", async () => {
     const logDir = tmp();
-    const history = await cluster.fit(smallModel(), data.x, data.y, { ...fitArgs, epochs: 3, callbacks: [new TensorBoard({ logDir, updateFreq: 'batch' })] });
+    const history = await cluster.fit(smallModel(), data.x, data.y, {
+      ...fitArgs,
+      epochs: 3,
+      callbacks: [new TensorBoard({ logDir, updateFreq: 'batch' })],
+    });
     const python = path.resolve(import.meta.dirname, '../../.venv/bin/python');
     expect(existsSync(python), 'the Python venv from .ci/steps/20-python.sh').toBe(true);
-    const out = JSON.parse(execFileSync(python, [path.resolve(import.meta.dirname, '../python/read_tb.py'), logDir], { encoding: 'utf8' })) as Record<string, Record<string, [number, number][]>>;
+    const out = JSON.parse(
+      execFileSync(python, [path.resolve(import.meta.dirname, '../python/read_tb.py'), logDir], { encoding: 'utf8' }),
+    ) as Record<string, Record<string, [number, number][]>>;
     const f32 = (v: number) => Math.fround(v);
     expect(out['train']?.['epoch_loss']).toEqual((history.history['loss'] as number[]).map((v, i) => [i, f32(v)]));
-    expect(out['train']?.['epoch_accuracy']?.map((p) => p[1])).toEqual((history.history['accuracy'] as number[]).map(f32));
-    expect(out['train']?.['epoch_learning_rate']).toEqual([[0, f32(0.001)], [1, f32(0.001)], [2, f32(0.001)]]);
-    expect(out['validation']?.['epoch_loss']).toEqual((history.history['val_loss'] as number[]).map((v, i) => [i, f32(v)]));
+    expect(out['train']?.['epoch_accuracy']?.map((p) => p[1])).toEqual(
+      (history.history['accuracy'] as number[]).map(f32),
+    );
+    expect(out['train']?.['epoch_learning_rate']).toEqual([
+      [0, f32(0.001)],
+      [1, f32(0.001)],
+      [2, f32(0.001)],
+    ]);
+    expect(out['validation']?.['epoch_loss']).toEqual(
+      (history.history['val_loss'] as number[]).map((v, i) => [i, f32(v)]),
+    );
     expect(out['train']?.['batch_loss']).toHaveLength(24);
   });
 });

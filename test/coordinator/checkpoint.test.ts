@@ -21,8 +21,16 @@ beforeAll(async () => {
 });
 
 const trainer = (epoch: number): TrainerState => ({
-  epoch, step: 0, accum: { lossSum: 0, metricSums: [], seen: 0 }, seed: 1, history: { epoch: [], history: {} },
-  roundId: epoch, evalId: 0, weightsVersion: epoch, sampleUses: [], callbacks: [],
+  epoch,
+  step: 0,
+  accum: { lossSum: 0, metricSums: [], seen: 0 },
+  seed: 1,
+  history: { epoch: [], history: {} },
+  roundId: epoch,
+  evalId: 0,
+  weightsVersion: epoch,
+  sampleUses: [],
+  callbacks: [],
 });
 
 /** Two checkpoints (epochs 1 and 2) of a trained Dense model with Adam state. */
@@ -57,24 +65,31 @@ describe('checkpoint integrity', () => {
     expect(ckpt?.trainer.epoch).toBe(2);
     expect(ckpt?.optimizer.length).toBeGreaterThan(1);
     expect(skipped).toEqual([]);
-    const manifest = JSON.parse(readFileSync(path.join(second, 'manifest.json'), 'utf8')) as { sha256: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(path.join(second, 'manifest.json'), 'utf8')) as {
+      sha256: Record<string, string>;
+    };
     expect(Object.keys(manifest.sha256).sort()).toEqual(['extras.bin', 'optimizer.bin', 'state.json', 'weights.bin']);
     expect(readdirSync(second).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 
-  it.each(['weights.bin', 'optimizer.bin'])('16 flipped floats in %s fall back to the previous checkpoint, naming the bad one', async (file) => {
-    const { dir, first, second } = await twoCheckpoints();
-    const buf = readFileSync(path.join(second, file));
-    for (let i = 0; i < 16 * 4 && i < buf.length; i += 4) buf.writeFloatLE(buf.readFloatLE(i) + 1, i);
-    writeFileSync(path.join(second, file), buf);
-    const skipped: [string, string][] = [];
-    const ckpt = readLatestCheckpoint(dir, (c, why) => skipped.push([c, why]));
-    expect(ckpt?.path).toBe(first);
-    expect(ckpt?.trainer.epoch).toBe(1);
-    expect(skipped).toHaveLength(1);
-    expect(skipped[0]?.[0]).toBe(second);
-    expect(skipped[0]?.[1]).toMatch(new RegExp(`^${file.replace('.', '\\.')} has SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}$`));
-  });
+  it.each(['weights.bin', 'optimizer.bin'])(
+    '16 flipped floats in %s fall back to the previous checkpoint, naming the bad one',
+    async (file) => {
+      const { dir, first, second } = await twoCheckpoints();
+      const buf = readFileSync(path.join(second, file));
+      for (let i = 0; i < 16 * 4 && i < buf.length; i += 4) buf.writeFloatLE(buf.readFloatLE(i) + 1, i);
+      writeFileSync(path.join(second, file), buf);
+      const skipped: [string, string][] = [];
+      const ckpt = readLatestCheckpoint(dir, (c, why) => skipped.push([c, why]));
+      expect(ckpt?.path).toBe(first);
+      expect(ckpt?.trainer.epoch).toBe(1);
+      expect(skipped).toHaveLength(1);
+      expect(skipped[0]?.[0]).toBe(second);
+      expect(skipped[0]?.[1]).toMatch(
+        new RegExp(`^${file.replace('.', '\\.')} has SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}$`),
+      );
+    },
+  );
 
   it('an edited epoch in state.json is caught', async () => {
     const { dir, first, second } = await twoCheckpoints();
@@ -86,14 +101,18 @@ describe('checkpoint integrity', () => {
   it('a deleted LATEST beside checkpoints is FLEET_ERR_CHECKPOINT, not a fresh start', async () => {
     const { dir } = await twoCheckpoints();
     rmSync(path.join(dir, 'LATEST'));
-    expect(code(() => readLatestCheckpoint(dir))).toMatch(/^FLEET_ERR_CHECKPOINT: Expected .*LATEST beside the checkpoints in .*Received: 2 checkpoint folder\(s\) and no LATEST$/);
+    expect(code(() => readLatestCheckpoint(dir))).toMatch(
+      /^FLEET_ERR_CHECKPOINT: Expected .*LATEST beside the checkpoints in .*Received: 2 checkpoint folder\(s\) and no LATEST$/,
+    );
   });
 
   it('with every checkpoint bad, FLEET_ERR_CHECKPOINT lists each and why; an empty folder is a fresh start', async () => {
     const { dir, first, second } = await twoCheckpoints();
     rmSync(path.join(first, 'manifest.json'));
     writeFileSync(path.join(second, 'extras.bin'), 'x');
-    expect(code(() => readLatestCheckpoint(dir))).toMatch(/^FLEET_ERR_CHECKPOINT: Expected a checkpoint whose files match its manifest .*Received: none \(ckpt-2-.*extras\.bin has SHA-256.*; ckpt-1-.*no readable manifest\.json/);
+    expect(code(() => readLatestCheckpoint(dir))).toMatch(
+      /^FLEET_ERR_CHECKPOINT: Expected a checkpoint whose files match its manifest .*Received: none \(ckpt-2-.*extras\.bin has SHA-256.*; ckpt-1-.*no readable manifest\.json/,
+    );
     const empty = mkdtempSync(path.join(os.tmpdir(), 'tf-ckpt-empty-'));
     dirs.push(empty);
     expect(readLatestCheckpoint(empty)).toBeUndefined();

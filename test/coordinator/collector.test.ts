@@ -18,8 +18,15 @@ function peers(n: number): Peer[] {
 
 function stepped(roundId: number, samples: number): MessageOf<'stepped'> {
   return {
-    kind: 'stepped', roundId, samples, lossSum: samples, metricSums: [], computeSeconds: 0, numTensors: 0,
-    exchangeBytes: { sent: 0, received: 0 }, groups: {},
+    kind: 'stepped',
+    roundId,
+    samples,
+    lossSum: samples,
+    metricSums: [],
+    computeSeconds: 0,
+    numTensors: 0,
+    exchangeBytes: { sent: 0, received: 0 },
+    groups: {},
   };
 }
 
@@ -38,10 +45,15 @@ function codeOf(fn: () => void): string {
 }
 
 /** How `done` settled: the replies' sample counts by peer id, or the error code. */
-const settled = <K extends 'stepped' | 'pulled'>(c: Collector<K>) => c.done.then(
-  (m) => [...m.entries()].map(([id, msg]: [string, MessageOf<'stepped' | 'pulled'>]) => `${id}:${msg.kind === 'stepped' ? msg.samples : msg.pullId}`),
-  (e: unknown) => (isFleetError(e) ? e.code : String(e)),
-);
+const settled = <K extends 'stepped' | 'pulled'>(c: Collector<K>) =>
+  c.done.then(
+    (m) =>
+      [...m.entries()].map(
+        ([id, msg]: [string, MessageOf<'stepped' | 'pulled'>]) =>
+          `${id}:${msg.kind === 'stepped' ? msg.samples : msg.pullId}`,
+      ),
+    (e: unknown) => (isFleetError(e) ? e.code : String(e)),
+  );
 
 describe('Collector', () => {
   it('resolves once every participant has given one valid reply, keyed by peer id', async () => {
@@ -60,10 +72,19 @@ describe('Collector', () => {
     const [a, b, stranger] = peers(3) as [Peer, Peer, Peer];
     const c = new Collector('stepped', 2, [a, b], () => {});
     const evalResult: MessageOf<'evalResult'> = {
-      kind: 'evalResult', evalId: 2, samples: 1, lossSum: 0, metricSums: [], groups: { predictions: [] },
+      kind: 'evalResult',
+      evalId: 2,
+      samples: 1,
+      lossSum: 0,
+      metricSums: [],
+      groups: { predictions: [] },
     };
     const pulled: MessageOf<'pulled'> = {
-      kind: 'pulled', pullId: 2, weightsVersion: 0, optimizerIterations: 0, groups: { weights: [], optimizer: [] },
+      kind: 'pulled',
+      pullId: 2,
+      weightsVersion: 0,
+      optimizerIterations: 0,
+      groups: { weights: [], optimizer: [] },
     };
     expect(codeOf(() => c.offer(a, evalResult, 2))).toBe('FLEET_ERR_STALE_ROUND');
     const notNow = 'Expected no pulled now (collecting stepped 2). Received: pulled for id 2';

@@ -13,7 +13,12 @@ import { handMade } from '../helpers/wire.ts';
 
 const optimizer = { className: 'SGD', config: { learningRate: 0.1 } };
 const payload: WelcomePayload = {
-  jobPath: '/nowhere.ts', modelConfig: '{}', compile: {}, backend: 'cpu', weights: [], optimizer,
+  jobPath: '/nowhere.ts',
+  modelConfig: '{}',
+  compile: {},
+  backend: 'cpu',
+  weights: [],
+  optimizer,
 };
 const ready = { kind: 'ready', numTensors: 0, peerEndpoint: 'tcp://127.0.0.1:1' } as const;
 
@@ -23,7 +28,10 @@ describe('hub', () => {
     const warnings: string[] = [];
     const log = { ...createLogger('test', true), warn: (m: string) => warnings.push(m) };
     const opts = {
-      bind: 'tcp://127.0.0.1:*', heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 10_000, setupTimeoutMs: 10_000,
+      bind: 'tcp://127.0.0.1:*',
+      heartbeatIntervalMs: 1000,
+      heartbeatTimeoutMs: 10_000,
+      setupTimeoutMs: 10_000,
       now: () => Date.now(),
     };
     const hub = new Hub(opts, metrics, log);
@@ -54,7 +62,10 @@ describe('hub', () => {
     const metrics = createMetrics('coordinator', 'cpu', () => ({ numTensors: 0, numBytes: 0 }));
     const log = { ...createLogger('test', true), warn: () => {}, error: () => {} };
     const opts = {
-      bind: 'tcp://127.0.0.1:*', heartbeatIntervalMs: 100, heartbeatTimeoutMs: 500, setupTimeoutMs: 10_000,
+      bind: 'tcp://127.0.0.1:*',
+      heartbeatIntervalMs: 100,
+      heartbeatTimeoutMs: 500,
+      setupTimeoutMs: 10_000,
       now: () => Date.now(),
     };
     const hub = new Hub(opts, metrics, log);
@@ -71,7 +82,13 @@ describe('hub', () => {
     const beat = setInterval(() => void heartbeat(), 50);
     const int32 = { name: 'p', dtype: 'int32' as const, shape: [1, 1], data: Int32Array.of(0) };
     const reply = { kind: 'evalResult', evalId: 4, samples: 1, lossSum: 0, metricSums: [], groups: { predictions: 1 } };
-    const collected = hub.collect('evalResult', 4, [peer!], () => dealer.send(handMade(reply, [int32])), () => {});
+    const collected = hub.collect(
+      'evalResult',
+      4,
+      [peer!],
+      () => dealer.send(handMade(reply, [int32])),
+      () => {},
+    );
     await expect(collected).rejects.toMatchObject({ code: 'FLEET_ERR_WORKER_LOST' });
     const why = /sent an invalid evalResult \(FLEET_ERR_TENSOR_DTYPE: Expected dtype float32 for tensor 0 of group "p/;
     await expect(collected).rejects.toThrow(why);

@@ -9,7 +9,14 @@ import { isFleetError } from '../../shared/runtime/errors.ts';
 
 const info = (pid: number) => ({ pid, host: `host-${pid}`, backend: 'cpu' });
 const STATES: readonly PeerState[] = ['JOINING', 'HEALTHY', 'LOST', 'DONE'];
-const LEGAL = new Set(['JOINING>HEALTHY', 'JOINING>LOST', 'JOINING>DONE', 'HEALTHY>JOINING', 'HEALTHY>LOST', 'HEALTHY>DONE']);
+const LEGAL = new Set([
+  'JOINING>HEALTHY',
+  'JOINING>LOST',
+  'JOINING>DONE',
+  'HEALTHY>JOINING',
+  'HEALTHY>LOST',
+  'HEALTHY>DONE',
+]);
 
 /** A registry with one peer driven into `state` through legal moves, and a log of reported changes. */
 function peerIn(state: PeerState): { registry: PeerRegistry; peer: Peer; changes: string[] } {

@@ -6,8 +6,12 @@ import { isFleetError, type FleetError } from '../../shared/runtime/errors.ts';
 import type { WireTensor } from '../../shared/wire/protocol.ts';
 import { ReduceClient } from '../../worker/reduce-client.ts';
 
-const vec = (...v: number[]): WireTensor =>
-  ({ name: 'local', dtype: 'float32', shape: [v.length], data: Float32Array.from(v) });
+const vec = (...v: number[]): WireTensor => ({
+  name: 'local',
+  dtype: 'float32',
+  shape: [v.length],
+  data: Float32Array.from(v),
+});
 const codeOf = (f: () => unknown): string => {
   try {
     f();
@@ -51,7 +55,9 @@ describe('Reduction', () => {
 describe('ReduceClient', () => {
   it('numbers reductions per round and resolves them with the sums', async () => {
     const sent: { roundId: number; seq: number }[] = [];
-    const client = new ReduceClient(async (h) => { sent.push({ roundId: h.roundId, seq: h.seq }); });
+    const client = new ReduceClient(async (h) => {
+      sent.push({ roundId: h.roundId, seq: h.seq });
+    });
     const reduce = client.forRound(3);
     const first = reduce(Float32Array.of(1, 2));
     const second = reduce(Float32Array.of(3));
@@ -59,8 +65,13 @@ describe('ReduceClient', () => {
     client.deliver({ kind: 'reduced', roundId: 3, seq: 0, groups: { sum: [vec(10, 20)] } });
     expect(Array.from(await first)).toEqual([10, 20]);
     expect(Array.from(await second)).toEqual([30]);
-    expect(sent).toEqual([{ roundId: 3, seq: 0 }, { roundId: 3, seq: 1 }]);
-    client.forRound(4)(Float32Array.of(1)).catch(() => {});
+    expect(sent).toEqual([
+      { roundId: 3, seq: 0 },
+      { roundId: 3, seq: 1 },
+    ]);
+    client
+      .forRound(4)(Float32Array.of(1))
+      .catch(() => {});
     expect(sent.at(-1)).toEqual({ roundId: 4, seq: 0 }); // a new round counts from 0
   });
 

@@ -12,13 +12,24 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Hub, type WelcomePayload } from '../../coordinator/hub.ts';
 import type { Peer } from '../../coordinator/peers.ts';
 import {
-  commitRound, exchangeRound, membersFor, sessionNonce, sessionOf, type LateRound, type StepRequest, type SteppedRound,
+  commitRound,
+  exchangeRound,
+  membersFor,
+  sessionNonce,
+  sessionOf,
+  type LateRound,
+  type StepRequest,
+  type SteppedRound,
 } from '../../coordinator/round.ts';
 import type { OptimizerState } from '../../shared/model/keras/optimizer-state.ts';
 import { createLogger } from '../../shared/runtime/log.ts';
 import { createMetrics } from '../../shared/runtime/metrics.ts';
 import {
-  decodeMessage, encodeMessage, type Message, type MessageOf, type WireTensor,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type MessageOf,
+  type WireTensor,
 } from '../../shared/wire/protocol.ts';
 
 /**
@@ -42,7 +53,10 @@ class ScriptedWorker {
   private attempts = 0;
   private beat: NodeJS.Timeout | undefined;
 
-  constructor(private readonly spec: Spec, readonly peerEndpoint: string) {}
+  constructor(
+    private readonly spec: Spec,
+    readonly peerEndpoint: string,
+  ) {}
 
   async join(endpoint: string): Promise<void> {
     this.dealer.connect(endpoint);
@@ -53,10 +67,18 @@ class ScriptedWorker {
   /** A `stepped` for `round` over `samples` (default: the shard's size); the loss sum is the shard's index sum. */
   reply(round: MessageOf<'round'>, samples?: number): Promise<void> {
     const idx = Array.from(round.groups.indices[0].data);
-    return this.dealer.send(encodeMessage({
-      kind: 'stepped', roundId: round.roundId, samples: samples ?? idx.length, lossSum: idx.reduce((a, b) => a + b, 0),
-      metricSums: [], computeSeconds: 0, numTensors: 7, exchangeBytes: { sent: 8 * idx.length, received: 8 },
-    }));
+    return this.dealer.send(
+      encodeMessage({
+        kind: 'stepped',
+        roundId: round.roundId,
+        samples: samples ?? idx.length,
+        lossSum: idx.reduce((a, b) => a + b, 0),
+        metricSums: [],
+        computeSeconds: 0,
+        numTensors: 7,
+        exchangeBytes: { sent: 8 * idx.length, received: 8 },
+      }),
+    );
   }
 
   stop(): void {
@@ -80,9 +102,14 @@ class ScriptedWorker {
 
   private async ready(): Promise<void> {
     const key = this.spec.peerKey;
-    await this.dealer.send(encodeMessage({
-      kind: 'ready', numTensors: 0, peerEndpoint: this.peerEndpoint, ...(key !== undefined && { peerKey: key }),
-    }));
+    await this.dealer.send(
+      encodeMessage({
+        kind: 'ready',
+        numTensors: 0,
+        peerEndpoint: this.peerEndpoint,
+        ...(key !== undefined && { peerKey: key }),
+      }),
+    );
     // Alive all along, so that only a strike or a deadline can fail a step.
     const heartbeat = () => this.dealer.send(encodeMessage({ kind: 'heartbeat', sentAtMs: Date.now() }));
     this.beat = setInterval(() => void heartbeat().catch(() => {}), 50);
@@ -103,7 +130,10 @@ async function cluster(specs: readonly Spec[], heartbeatTimeoutMs = 30_000) {
   const metrics = createMetrics('coordinator', 'cpu', () => ({ numTensors: 0, numBytes: 0 }));
   const log = { ...createLogger('test', true), warn: () => {} };
   const opts = {
-    bind: 'tcp://127.0.0.1:*', heartbeatIntervalMs: 1000, heartbeatTimeoutMs, setupTimeoutMs: 30_000,
+    bind: 'tcp://127.0.0.1:*',
+    heartbeatIntervalMs: 1000,
+    heartbeatTimeoutMs,
+    setupTimeoutMs: 30_000,
     now: () => Date.now(),
   };
   const hub = new Hub(opts, metrics, log);
@@ -111,7 +141,12 @@ async function cluster(specs: readonly Spec[], heartbeatTimeoutMs = 30_000) {
   cleanup.push(() => hub.close('test over', true));
   const workers = specs.map((s, i) => new ScriptedWorker(s, `tcp://10.0.0.${i + 1}:5555`));
   const welcome: WelcomePayload = {
-    jobPath: '/nowhere.ts', modelConfig: '{}', compile: {}, backend: 'cpu', weights: [], optimizer,
+    jobPath: '/nowhere.ts',
+    modelConfig: '{}',
+    compile: {},
+    backend: 'cpu',
+    weights: [],
+    optimizer,
   };
   const admitted = hub.admit(workers.length, welcome, 30_000);
   // Join one at a time so ranks follow the array order.
@@ -127,8 +162,17 @@ async function cluster(specs: readonly Spec[], heartbeatTimeoutMs = 30_000) {
 /** A step request: no weights and no optimizer state to send unless the test says otherwise. */
 function request(hub: Hub, over: Partial<StepRequest> = {}): StepRequest {
   return {
-    hub, roundId: 10, epoch: 2, step: 5, weightsVersion: 4, learningRate: 0.25, session: 'session-0001',
-    weightsFor: () => ({ tensors: [] }), optimizerFor: () => undefined, deadlineMs: 0, ...over,
+    hub,
+    roundId: 10,
+    epoch: 2,
+    step: 5,
+    weightsVersion: 4,
+    learningRate: 0.25,
+    session: 'session-0001',
+    weightsFor: () => ({ tensors: [] }),
+    optimizerFor: () => undefined,
+    deadlineMs: 0,
+    ...over,
   };
 }
 
@@ -156,7 +200,12 @@ describe('exchangeRound', () => {
     workers.forEach((w, rank) => {
       const round = w.rounds[0];
       expect(round).toMatchObject({
-        kind: 'round', roundId: 10, epoch: 2, step: 5, weightsVersion: 4, learningRate: 0.25,
+        kind: 'round',
+        roundId: 10,
+        epoch: 2,
+        step: 5,
+        weightsVersion: 4,
+        learningRate: 0.25,
         exchange: { session: 'session-0001', rank, endpoints, samples: [4, 3, 3] },
       });
       expect(round?.exchange.keys).toBeUndefined(); // no worker announced a key
@@ -166,7 +215,11 @@ describe('exchangeRound', () => {
     });
     expect(done.members).toEqual(peers);
     const replies = done.replies.map((r) => [r.roundId, r.samples, r.lossSum, r.numTensors]);
-    expect(replies).toEqual([[10, 4, 406, 7], [10, 3, 315, 7], [10, 3, 324, 7]]);
+    expect(replies).toEqual([
+      [10, 4, 406, 7],
+      [10, 3, 315, 7],
+      [10, 3, 324, 7],
+    ]);
     expect(workers.map((w) => w.errors)).toEqual([[], [], []]);
   });
 
@@ -174,7 +227,12 @@ describe('exchangeRound', () => {
     const { hub, workers } = await cluster([answer, answer, answer].map((script) => ({ script })));
     for (const rows of [7, 8, 9, 11]) await exchangeRound(request(hub), membersFor(hub, rows), batch(rows));
     const sizes = (i: number) => workers.map((w) => indicesOf(w.rounds[i]).length);
-    expect([0, 1, 2, 3].map(sizes)).toEqual([[3, 2, 2], [3, 3, 2], [3, 3, 3], [4, 4, 3]]);
+    expect([0, 1, 2, 3].map(sizes)).toEqual([
+      [3, 2, 2],
+      [3, 3, 2],
+      [3, 3, 3],
+      [4, 4, 3],
+    ]);
     for (let i = 0; i < 4; i++) {
       const seen = workers.flatMap((w) => indicesOf(w.rounds[i]));
       expect(seen).toEqual(Array.from(batch(seen.length)));
@@ -214,7 +272,10 @@ describe('exchangeRound', () => {
     expect(third?.exchange.session).not.toBe(first?.exchange.session);
     expect(third?.exchange.session).toBe(sessionOf(members, nonce));
     expect(third?.exchange).toMatchObject({
-      rank: 1, endpoints: ['tcp://10.0.0.1:5555', 'tcp://10.0.0.3:5555'], keys: [key(0), key(2)], samples: [3, 3],
+      rank: 1,
+      endpoints: ['tcp://10.0.0.1:5555', 'tcp://10.0.0.3:5555'],
+      keys: [key(0), key(2)],
+      samples: [3, 3],
     });
     expect(workers[1]?.rounds).toHaveLength(2);
   });
@@ -226,10 +287,14 @@ describe('exchangeRound', () => {
     const w = { name: 'dense/kernel', dtype: 'float32' as const, shape: [2], data: Float32Array.of(1.5, -2) };
     const slot = { name: '#0/m', dtype: 'float32' as const, shape: [2], data: Float32Array.of(0.25, 0.5) };
     const state: OptimizerState = { iterations: 12, slots: [slot] };
-    await exchangeRound(request(hub, {
-      weightsFor: (p) => (p.weightsVersion === 4 ? { tensors: [] } : { tensors: [w], indices: [3] }),
-      optimizerFor: (p) => (p === behind ? state : undefined),
-    }), [current, behind], batch(4));
+    await exchangeRound(
+      request(hub, {
+        weightsFor: (p) => (p.weightsVersion === 4 ? { tensors: [] } : { tensors: [w], indices: [3] }),
+        optimizerFor: (p) => (p === behind ? state : undefined),
+      }),
+      [current, behind],
+      batch(4),
+    );
     const [held, sent] = [workers[0]?.rounds[0], workers[1]?.rounds[0]];
     expect(held?.groups.weights).toEqual([]);
     expect(held?.weightIndices).toBeUndefined();

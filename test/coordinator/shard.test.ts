@@ -8,7 +8,11 @@ describe('sharding and averaging', () => {
     const shards = shardBatch(batch, 3);
     expect(shards.map((s) => s.length)).toEqual([11, 11, 10]);
     expect(shards.flatMap((s) => Array.from(s))).toEqual(Array.from(batch));
-    expect(shardRange(5, 3)).toEqual([{ start: 0, count: 2 }, { start: 2, count: 2 }, { start: 4, count: 1 }]);
+    expect(shardRange(5, 3)).toEqual([
+      { start: 0, count: 2 },
+      { start: 2, count: 2 },
+      { start: 4, count: 1 },
+    ]);
   });
 
   it('weights each worker by its sample count in rank order, members with none adding nothing (reduceBucket)', () => {

@@ -5,7 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FleetError } from '../../shared/runtime/errors.ts';
-import { FILE_VERSION, SummaryWriter, decodeRecords, encodeRecord, maskedCrc32c, readEventFile } from '../../coordinator/tensorboard/index.ts';
+import {
+  FILE_VERSION,
+  SummaryWriter,
+  decodeRecords,
+  encodeRecord,
+  maskedCrc32c,
+  readEventFile,
+} from '../../coordinator/tensorboard/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 // The project's venv, made by .ci/steps/20-python.sh; the test fails (not skips) without it.
@@ -48,7 +55,9 @@ describe('record framing', () => {
     const flipped = Buffer.from(rec);
     flipped.writeUInt8((flipped[14] as number) ^ 1, 14);
     expect(() => decodeRecords(flipped, 'f')).toThrow(/Expected a matching data CRC at byte 0 of f/);
-    expect(() => decodeRecords(rec.subarray(0, rec.byteLength - 1), 'f')).toThrow(/Expected 11 data bytes and a CRC at byte 0 of f\. Received: "14 bytes left"/);
+    expect(() => decodeRecords(rec.subarray(0, rec.byteLength - 1), 'f')).toThrow(
+      /Expected 11 data bytes and a CRC at byte 0 of f\. Received: "14 bytes left"/,
+    );
   });
 });
 
@@ -104,15 +113,23 @@ describe('SummaryWriter', () => {
   });
 
   it('is read by Python tensorboard EventAccumulator with exact steps and float32 values', () => {
-    if (!existsSync(PYTHON)) throw new Error(`Expected the project venv at ${PYTHON} (made by .ci/steps/20-python.sh). Received: no such file`);
+    if (!existsSync(PYTHON))
+      throw new Error(
+        `Expected the project venv at ${PYTHON} (made by .ci/steps/20-python.sh). Received: no such file`,
+      );
     const logdir = tempDir();
     const runs = {
-      train: { epoch_loss: [0.9, 0.5, 0.31], epoch_accuracy: [0.61, 0.83, 0.9], epoch_learning_rate: [0.001, 0.001, 0.0005] },
+      train: {
+        epoch_loss: [0.9, 0.5, 0.31],
+        epoch_accuracy: [0.61, 0.83, 0.9],
+        epoch_learning_rate: [0.001, 0.001, 0.0005],
+      },
       validation: { epoch_loss: [0.7, 0.45, 0.4], epoch_accuracy: [0.7, 0.85, 0.875] },
     };
     for (const [run, tags] of Object.entries(runs)) {
       const w = new SummaryWriter(path.join(logdir, run));
-      for (let step = 0; step < 3; step++) for (const [tag, values] of Object.entries(tags)) w.scalar(tag, values[step] as number, step);
+      for (let step = 0; step < 3; step++)
+        for (const [tag, values] of Object.entries(tags)) w.scalar(tag, values[step] as number, step);
       w.close();
     }
     // A stray non-event file must not confuse either side.

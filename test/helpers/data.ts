@@ -6,8 +6,17 @@ import { syntheticData } from '../fixtures/jobs/synthetic.ts';
 export function smallModel(optimizer: tf.Optimizer | string = 'adam'): tf.LayersModel {
   const model = tf.sequential({
     layers: [
-      tf.layers.dense({ units: 16, activation: 'relu', inputShape: [20], kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
-      tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+      tf.layers.dense({
+        units: 16,
+        activation: 'relu',
+        inputShape: [20],
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+      tf.layers.dense({
+        units: 4,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      }),
     ],
   });
   model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });

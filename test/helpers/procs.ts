@@ -59,7 +59,11 @@ export function killAll(procs: readonly Proc[]): void {
  * Runs a command to completion without blocking the event loop (spawnSync would stall vitest's own
  * worker RPC for as long as the child runs, and a long child then fails the whole run).
  */
-export function runToEnd(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runToEnd(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd?: string } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -4,7 +4,11 @@ import { pack, unpack } from 'msgpackr';
 import { isFleetError } from '../../shared/runtime/errors.ts';
 import { seededRandom } from '../../shared/runtime/rng.ts';
 import {
-  MAX_HEADER_BYTES, MESSAGE_KINDS, PROTOCOL_VERSION, decodeMessage, type WireTensor,
+  MAX_HEADER_BYTES,
+  MESSAGE_KINDS,
+  PROTOCOL_VERSION,
+  decodeMessage,
+  type WireTensor,
 } from '../../shared/wire/protocol.ts';
 
 /** A message with any header fields (group counts included, right or wrong), then one frame per tensor. */
@@ -17,26 +21,78 @@ export function handMade(fields: Record<string, unknown>, tensors: readonly Wire
 /** A multipart message as raw frames. */
 export type Frames = Buffer[];
 /** A message to send, and how it was made (named in failures). */
-export interface Mutant { readonly how: string; readonly frames: Frames }
+export interface Mutant {
+  readonly how: string;
+  readonly frames: Frames;
+}
 
 const ODD_VALUES: unknown[] = [
-  -1, -(2 ** 31), 1.5, NaN, Infinity, -Infinity, 2 ** 64, 2 ** 53 + 1, '7', null, true, [], {}, 'x'.repeat(5000),
+  -1,
+  -(2 ** 31),
+  1.5,
+  NaN,
+  Infinity,
+  -Infinity,
+  2 ** 64,
+  2 ** 53 + 1,
+  '7',
+  null,
+  true,
+  [],
+  {},
+  'x'.repeat(5000),
 ];
 const ODD_SHAPES: unknown[] = [
-  [2 ** 31 - 1], [2 ** 31 - 1, 2 ** 31 - 1], new Array(9).fill(2), [-1], [1.5], [2 ** 53], [], [0], ['3'], null,
-  'shape', [NaN],
+  [2 ** 31 - 1],
+  [2 ** 31 - 1, 2 ** 31 - 1],
+  new Array(9).fill(2),
+  [-1],
+  [1.5],
+  [2 ** 53],
+  [],
+  [0],
+  ['3'],
+  null,
+  'shape',
+  [NaN],
 ];
 const ODD_KINDS: unknown[] = [
-  ...MESSAGE_KINDS, '', 'Gradients', 'gradients', 'x'.repeat(300), 42, null, ['hello'], '__proto__', 'constructor',
+  ...MESSAGE_KINDS,
+  '',
+  'Gradients',
+  'gradients',
+  'x'.repeat(300),
+  42,
+  null,
+  ['hello'],
+  '__proto__',
+  'constructor',
 ];
 const ODD_DTYPES: unknown[] = ['float64', 'int64', 'bool', 'string', '', 7, null, 'int32', 'float32'];
 const ODD_GROUPS: string[] = [
-  'weights', 'optimizer', 'indices', 'gradients', 'state', 'predictions', 'local', 'sum', 'values', 'extra',
-  '__proto__', '',
+  'weights',
+  'optimizer',
+  'indices',
+  'gradients',
+  'state',
+  'predictions',
+  'local',
+  'sum',
+  'values',
+  'extra',
+  '__proto__',
+  '',
 ];
 
 const ODD_VERSIONS: unknown[] = [
-  0, PROTOCOL_VERSION - 1, PROTOCOL_VERSION + 1, -1, String(PROTOCOL_VERSION), PROTOCOL_VERSION + 1e-7, null, 2 ** 32,
+  0,
+  PROTOCOL_VERSION - 1,
+  PROTOCOL_VERSION + 1,
+  -1,
+  String(PROTOCOL_VERSION),
+  PROTOCOL_VERSION + 1e-7,
+  null,
+  2 ** 32,
 ];
 
 /** A header's group counts as a plain record (numbers only), empty when it has none. */
@@ -49,11 +105,21 @@ function groupsOf(h: Record<string, unknown>): Record<string, number> {
 /** Seeded mutations of valid messages, and pure noise. */
 export class Mutator {
   private readonly rand: () => number;
-  constructor(seed: number) { this.rand = seededRandom(seed); }
+  constructor(seed: number) {
+    this.rand = seededRandom(seed);
+  }
 
-  int(n: number): number { return Math.floor(this.rand() * n); }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)] as T; }
-  bytes(n: number): Buffer { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = this.int(256); return b; }
+  int(n: number): number {
+    return Math.floor(this.rand() * n);
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)] as T;
+  }
+  bytes(n: number): Buffer {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = this.int(256);
+    return b;
+  }
 
   /** One mutation of `base` (never modified in place). */
   mutate(base: Frames): Mutant {
@@ -62,11 +128,13 @@ export class Mutator {
     const header = (): Record<string, unknown> => unpack(f[0] as Buffer) as Record<string, unknown>;
     const repack = (h: Record<string, unknown>): Frames => [pack(h), ...f.slice(1)];
     const specs = (h: Record<string, unknown>) =>
-      (Array.isArray(h['tensors']) ? (h['tensors'] as Record<string, unknown>[]) : []);
+      Array.isArray(h['tensors']) ? (h['tensors'] as Record<string, unknown>[]) : [];
     const ops: [string, () => Frames][] = [
       ['flip header bits', () => [this.flip(f[0] as Buffer, 1 + this.int(8)), ...f.slice(1)]],
-      ['flip tensor bits', () =>
-        f.map((b, i) => (i === Math.max(1, k) && i < f.length ? this.flip(b, 1 + this.int(4)) : b))],
+      [
+        'flip tensor bits',
+        () => f.map((b, i) => (i === Math.max(1, k) && i < f.length ? this.flip(b, 1 + this.int(4)) : b)),
+      ],
       ['truncate a frame', () => f.map((b, i) => (i === k ? b.subarray(0, this.int(b.byteLength)) : b))],
       ['extend a frame', () => f.map((b, i) => (i === k ? Buffer.concat([b, this.bytes(1 + this.int(16))]) : b))],
       ['extra frame', () => [...f, this.bytes(this.int(64))]],
@@ -75,60 +143,92 @@ export class Mutator {
       ['swap frames', () => (f.length > 1 ? [f[f.length - 1] as Buffer, ...f.slice(1, -1), f[0] as Buffer] : f)],
       ['wrong kind', () => repack({ ...header(), kind: this.pick(ODD_KINDS) })],
       ['wrong version', () => repack({ ...header(), v: this.pick(ODD_VERSIONS) })],
-      ['odd number in a field', () => {
-        const h = header();
-        const key = this.pick(Object.keys(h).filter((x) => x !== 'kind' && x !== 'v' && x !== 'tensors'));
-        return repack(key ? { ...h, [key]: this.pick(ODD_VALUES) } : h);
-      }],
-      ['unknown field', () =>
-        repack({
-          ...header(), [this.pick(['extra', 'admin', '__proto__', 'token', 'tensors2'])]: this.pick(ODD_VALUES),
-        })],
-      ['missing field', () => { const h = header(); delete h[this.pick(Object.keys(h))]; return repack(h); }],
-      ['huge dims', () => {
-        const h = header();
-        const s = specs(h);
-        if (s[0]) (s[this.int(s.length)] as Record<string, unknown>)['shape'] = this.pick(ODD_SHAPES);
-        else h['tensors'] = [{ name: 'x', dtype: 'float32', shape: this.pick(ODD_SHAPES) }];
-        return repack(h);
-      }],
-      ['other group counts', () => {
-        const h = header();
-        const g: Record<string, unknown> = { ...groupsOf(h) };
-        const name = this.pick([...Object.keys(g), ...ODD_GROUPS]);
-        const n = Number(g[name]) || 0;
-        g[name] = this.pick([n + 1, n - 1, 0, 2, ...ODD_VALUES]);
-        return repack({ ...h, groups: this.int(8) ? g : this.pick(ODD_VALUES) });
-      }],
-      ['group moved', () => {
-        // One tensor changes group: counts still add up to the frames, so only the group checks catch it.
-        const h = header();
-        const g = groupsOf(h);
-        const from = this.pick(Object.keys(g));
-        const to = this.pick(ODD_GROUPS);
-        if (from !== undefined && (g[from] ?? 0) > 0) [g[from], g[to]] = [(g[from] ?? 0) - 1, (g[to] ?? 0) + 1];
-        return repack({ ...h, groups: g });
-      }],
-      ['wrong dtype', () => {
-        const h = header();
-        const s = specs(h);
-        if (s[0]) (s[this.int(s.length)] as Record<string, unknown>)['dtype'] = this.pick(ODD_DTYPES);
-        return repack(h);
-      }],
-      ['other id', () => {
-        const h = header();
-        for (const key of ['roundId', 'evalId', 'pullId']) {
-          if (!(key in h)) continue;
-          const v = h[key] as number;
-          h[key] = this.pick([v + 1, v - 1, 0, 1000 + this.int(1e6), 2 ** 31 - 1]);
-        }
-        return repack(h);
-      }],
-      ['other sample count', () => {
-        const h = header();
-        if ('samples' in h) h['samples'] = (h['samples'] as number) + this.pick([-1, 1, 100]);
-        return repack(h);
-      }],
+      [
+        'odd number in a field',
+        () => {
+          const h = header();
+          const key = this.pick(Object.keys(h).filter((x) => x !== 'kind' && x !== 'v' && x !== 'tensors'));
+          return repack(key ? { ...h, [key]: this.pick(ODD_VALUES) } : h);
+        },
+      ],
+      [
+        'unknown field',
+        () =>
+          repack({
+            ...header(),
+            [this.pick(['extra', 'admin', '__proto__', 'token', 'tensors2'])]: this.pick(ODD_VALUES),
+          }),
+      ],
+      [
+        'missing field',
+        () => {
+          const h = header();
+          delete h[this.pick(Object.keys(h))];
+          return repack(h);
+        },
+      ],
+      [
+        'huge dims',
+        () => {
+          const h = header();
+          const s = specs(h);
+          if (s[0]) (s[this.int(s.length)] as Record<string, unknown>)['shape'] = this.pick(ODD_SHAPES);
+          else h['tensors'] = [{ name: 'x', dtype: 'float32', shape: this.pick(ODD_SHAPES) }];
+          return repack(h);
+        },
+      ],
+      [
+        'other group counts',
+        () => {
+          const h = header();
+          const g: Record<string, unknown> = { ...groupsOf(h) };
+          const name = this.pick([...Object.keys(g), ...ODD_GROUPS]);
+          const n = Number(g[name]) || 0;
+          g[name] = this.pick([n + 1, n - 1, 0, 2, ...ODD_VALUES]);
+          return repack({ ...h, groups: this.int(8) ? g : this.pick(ODD_VALUES) });
+        },
+      ],
+      [
+        'group moved',
+        () => {
+          // One tensor changes group: counts still add up to the frames, so only the group checks catch it.
+          const h = header();
+          const g = groupsOf(h);
+          const from = this.pick(Object.keys(g));
+          const to = this.pick(ODD_GROUPS);
+          if (from !== undefined && (g[from] ?? 0) > 0) [g[from], g[to]] = [(g[from] ?? 0) - 1, (g[to] ?? 0) + 1];
+          return repack({ ...h, groups: g });
+        },
+      ],
+      [
+        'wrong dtype',
+        () => {
+          const h = header();
+          const s = specs(h);
+          if (s[0]) (s[this.int(s.length)] as Record<string, unknown>)['dtype'] = this.pick(ODD_DTYPES);
+          return repack(h);
+        },
+      ],
+      [
+        'other id',
+        () => {
+          const h = header();
+          for (const key of ['roundId', 'evalId', 'pullId']) {
+            if (!(key in h)) continue;
+            const v = h[key] as number;
+            h[key] = this.pick([v + 1, v - 1, 0, 1000 + this.int(1e6), 2 ** 31 - 1]);
+          }
+          return repack(h);
+        },
+      ],
+      [
+        'other sample count',
+        () => {
+          const h = header();
+          if ('samples' in h) h['samples'] = (h['samples'] as number) + this.pick([-1, 1, 100]);
+          return repack(h);
+        },
+      ],
       ['nan in a tensor', () => (f.length > 1 ? f.map((b, i) => (i === Math.max(1, k) ? this.poison(b) : b)) : f)],
     ];
     const [how, op] = this.pick(ops);
@@ -143,8 +243,10 @@ export class Mutator {
       ['msgpack non-map header', () => [pack(this.pick([[1, 2, 3], 'hello', null, 42, true, Buffer.from('x')]))]],
       ['deep nesting', () => [Buffer.concat([Buffer.alloc(this.pick([1e3, 1e4, 1e5]), 0x91), Buffer.from([0xc0])])]],
       ['empty frame', () => [Buffer.alloc(0), ...(this.int(2) ? [this.bytes(8)] : [])]],
-      ['msgpack extension types', () =>
-        [Buffer.concat([Buffer.from([0xd4 + this.int(5), this.int(256)]), this.bytes(this.int(32))])]],
+      [
+        'msgpack extension types',
+        () => [Buffer.concat([Buffer.from([0xd4 + this.int(5), this.int(256)]), this.bytes(this.int(32))])],
+      ],
     ];
     const [how, op] = this.pick(ops);
     return { how, frames: op() };
@@ -175,10 +277,16 @@ export class Mutator {
   }
 
   private value(depth: number): unknown {
-    const leaf = () => this.pick<() => unknown>([
-      () => this.int(1e6) - 5e5, () => this.rand(), () => 'k'.repeat(this.int(20)), () => null, () => true,
-      () => this.bytes(this.int(16)), () => new Date(0),
-    ])();
+    const leaf = () =>
+      this.pick<() => unknown>([
+        () => this.int(1e6) - 5e5,
+        () => this.rand(),
+        () => 'k'.repeat(this.int(20)),
+        () => null,
+        () => true,
+        () => this.bytes(this.int(16)),
+        () => new Date(0),
+      ])();
     if (depth === 0 || this.int(3) === 0) return leaf();
     if (this.int(2)) return Array.from({ length: this.int(5) }, () => this.value(depth - 1));
     const entry = (i: number) => [this.pick(['v', 'kind', 'tensors', `f${i}`]), this.value(depth - 1)] as const;
@@ -194,4 +302,3 @@ export function decodeOr(frames: Frames): ReturnType<typeof decodeMessage> | str
     return isFleetError(err) ? err.code : `crash: ${String(err)}`;
   }
 }
-

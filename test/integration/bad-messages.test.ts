@@ -14,7 +14,12 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCoordinator } from '../../coordinator/run.ts';
 import { selectBackend } from '../../shared/runtime/backend/select.ts';
 import {
-  PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message, type MessageOf, type WireTensor,
+  PROTOCOL_VERSION,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type MessageOf,
+  type WireTensor,
 } from '../../shared/wire/protocol.ts';
 import { pack } from 'msgpackr';
 import { JOBS, runTestCluster } from '../helpers/local.ts';
@@ -98,8 +103,14 @@ async function rogue(endpoint: string): Promise<RogueReport> {
       const r = msg.roundId;
       const n = msg.groups.indices[0].data.length;
       const header = {
-        kind: 'stepped' as const, roundId: r, samples: n, lossSum: 1, metricSums: [0.5], computeSeconds: 0,
-        numTensors: 0, exchangeBytes: { sent: 0, received: 0 },
+        kind: 'stepped' as const,
+        roundId: r,
+        samples: n,
+        lossSum: 1,
+        metricSums: [0.5],
+        computeSeconds: 0,
+        numTensors: 0,
+        exchangeBytes: { sent: 0, received: 0 },
       };
       await send(encodeMessage({ ...header, samples: n + 1 })); // TENSOR_SHAPE, a strike
       await send(encodeMessage({ ...header, roundId: r + 1000 })); // STALE_ROUND
@@ -118,14 +129,23 @@ async function rogue(endpoint: string): Promise<RogueReport> {
       await reduce(r, 2, vector([1, 2, 3, 4], [2, 2])); // TENSOR_SHAPE: rank 2, refused by decodeMessage
       // TENSOR_SHAPE: two tensors in a group of one
       await send(handMade({ kind: 'reduce', roundId: r, seq: 3, groups: { local: 2 } }, [vector([1]), vector([2])]));
-      await send(handMade({ kind: 'reduce', roundId: r, seq: 4, groups: { local: 1 } }, [
-        { name: 'local', dtype: 'int32', shape: [2], data: Int32Array.from([1, 2]) },
-      ])); // TENSOR_DTYPE
+      await send(
+        handMade({ kind: 'reduce', roundId: r, seq: 4, groups: { local: 1 } }, [
+          { name: 'local', dtype: 'int32', shape: [2], data: Int32Array.from([1, 2]) },
+        ]),
+      ); // TENSOR_DTYPE
       await send(encodeMessage({ kind: 'commit', roundId: r, weightsVersion: 1 })); // UNEXPECTED_MESSAGE
-      await send(encodeMessage({
-        kind: 'scatter', session: msg.exchange.session, roundId: r, from: msg.exchange.rank, bucket: 0, samples: n,
-        groups: { values: [{ name: 'values', dtype: 'float32', shape: [1], data: new Float32Array(1) }] },
-      })); // UNEXPECTED_MESSAGE: peer kinds never go to the coordinator
+      await send(
+        encodeMessage({
+          kind: 'scatter',
+          session: msg.exchange.session,
+          roundId: r,
+          from: msg.exchange.rank,
+          bucket: 0,
+          samples: n,
+          groups: { values: [{ name: 'values', dtype: 'float32', shape: [1], data: new Float32Array(1) }] },
+        }),
+      ); // UNEXPECTED_MESSAGE: peer kinds never go to the coordinator
     }
   }
   if (beat) clearInterval(beat);
@@ -139,8 +159,16 @@ describe('bad messages on the wire', () => {
   it('are each rejected with a typed error; the rogue is evicted and training ends as undisturbed', async () => {
     let rogueDone: Promise<RogueReport> | undefined;
     const result = await runCoordinator({
-      bind: 'tcp://127.0.0.1:*', workers: 3, job: JOB, backend: 'cpu', metricsHost: '127.0.0.1', metricsPort: 0,
-      heartbeatIntervalMs: 500, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, joinTimeoutMs: 60_000, quiet: true,
+      bind: 'tcp://127.0.0.1:*',
+      workers: 3,
+      job: JOB,
+      backend: 'cpu',
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
+      heartbeatIntervalMs: 500,
+      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+      joinTimeoutMs: 60_000,
+      quiet: true,
       onListening: ({ endpoint }) => {
         rogueDone = rogue(endpoint);
         for (let i = 0; i < 2; i++) {
@@ -183,8 +211,16 @@ describe('a member that only ever sends reduce vectors refused for their tensors
     let rogueDone: Promise<void> | undefined;
     const logs: string[] = [];
     const result = await runCoordinator({
-      bind: 'tcp://127.0.0.1:*', workers: 2, job: JOB, backend: 'cpu', metricsHost: '127.0.0.1', metricsPort: 0,
-      heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2000, joinTimeoutMs: 60_000, quiet: true,
+      bind: 'tcp://127.0.0.1:*',
+      workers: 2,
+      job: JOB,
+      backend: 'cpu',
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
+      heartbeatIntervalMs: 200,
+      heartbeatTimeoutMs: 2000,
+      joinTimeoutMs: 60_000,
+      quiet: true,
       onListening: ({ endpoint }) => {
         procs.push(startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--quiet']));
         rogueDone = (async () => {

@@ -12,9 +12,15 @@ async function run(args: string[]) {
 
 describe('command-line errors', () => {
   it.each([
-    ['broken-syntax.ts', /FLEET_ERR_JOB_LOAD: Job .*broken-syntax\.ts failed to load: .*Cannot read properties of undefined/],
+    [
+      'broken-syntax.ts',
+      /FLEET_ERR_JOB_LOAD: Job .*broken-syntax\.ts failed to load: .*Cannot read properties of undefined/,
+    ],
     ['not-a-job.ts', /FLEET_ERR_JOB_INVALID: Job .*not-a-job\.ts: expected a default export from defineJob.*model: /],
-    ['bad-loss.ts', /FLEET_ERR_LOSS: Job .*bad-loss\.ts: Expected a loss among .*Received: "sparse_categorial_crossentropy"/],
+    [
+      'bad-loss.ts',
+      /FLEET_ERR_LOSS: Job .*bad-loss\.ts: Expected a loss among .*Received: "sparse_categorial_crossentropy"/,
+    ],
     ['missing.ts', /FLEET_ERR_JOB_LOAD: Expected a job module at .*missing\.ts\. Received: no such file/],
   ])('job %s is rejected before any worker starts', async (file, pattern) => {
     const r = await run(['local', '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', path.join(JOBS, file)]);

@@ -17,7 +17,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../shared/runtime/backend/select.ts';
 import { loadJob } from '../../shared/model/job.ts';
 import {
-  clientSocketOptions, loadSecurity, reportHandshakeRefusals, serverSocketOptions, startAuthenticator, writeKeyPair, type Refusal,
+  clientSocketOptions,
+  loadSecurity,
+  reportHandshakeRefusals,
+  serverSocketOptions,
+  startAuthenticator,
+  writeKeyPair,
+  type Refusal,
 } from '../../shared/wire/security/index.ts';
 import { readWeights } from '../../shared/wire/weights.ts';
 import { JOBS } from '../helpers/local.ts';
@@ -35,15 +41,33 @@ afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 /** A tcpdump of one loopback TCP port into a pcap file. */
 async function startCapture(port: number, name: string): Promise<{ stop: () => Promise<Buffer> }> {
   const file = path.join(TMP, `${name}.pcap`);
-  // -U and --immediate-mode: every packet reaches the file before SIGINT; -Z root: keep writing into our 0700 temp folder; -s 0: whole packets.
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0', '-Z', 'root', '-w', file, `tcp port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // -U and --immediate-mode: every packet reaches the file before SIGINT; -Z root: keep writing into our 0700 temp
+  // folder; -s 0: whole packets.
+  const child = spawn(
+    'tcpdump',
+    ['-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0', '-Z', 'root', '-w', file, `tcp port ${port}`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   captures.push(child);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const tick = setInterval(() => { if (/listening on/.test(stderr)) { clearInterval(tick); resolve(); } }, 20);
-    child.once('error', (err) => { clearInterval(tick); reject(new Error(`tcpdump could not start (${err.message}); install it with .ci/steps/50-capture.sh`)); });
-    child.once('exit', (code) => { clearInterval(tick); reject(new Error(`tcpdump exited with ${code}: ${stderr}; it needs root (CAP_NET_RAW) and .ci/steps/50-capture.sh`)); });
+    const tick = setInterval(() => {
+      if (/listening on/.test(stderr)) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 20);
+    child.once('error', (err) => {
+      clearInterval(tick);
+      reject(new Error(`tcpdump could not start (${err.message}); install it with .ci/steps/50-capture.sh`));
+    });
+    child.once('exit', (code) => {
+      clearInterval(tick);
+      reject(
+        new Error(`tcpdump exited with ${code}: ${stderr}; it needs root (CAP_NET_RAW) and .ci/steps/50-capture.sh`),
+      );
+    });
   });
   return {
     stop: async () => {
@@ -59,7 +83,8 @@ async function startCapture(port: number, name: string): Promise<{ stop: () => P
 /** TCP payloads of a pcap, concatenated per direction ("srcPort>dstPort"), in capture order. */
 function tcpStreams(pcap: Buffer): Map<string, Buffer> {
   const magic = pcap.readUInt32LE(0);
-  if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) throw new Error(`not a little-endian pcap file (magic ${magic.toString(16)})`);
+  if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d)
+    throw new Error(`not a little-endian pcap file (magic ${magic.toString(16)})`);
   const link = pcap.readUInt32LE(20);
   const linkHeader = ({ 1: 14, 113: 16, 276: 20 } as Record<number, number>)[link];
   if (linkHeader === undefined) throw new Error(`unexpected pcap link type ${link}`);
@@ -83,7 +108,8 @@ function tcpStreams(pcap: Buffer): Map<string, Buffer> {
 /** 16-byte windows of `pattern` (every 4 bytes) that occur anywhere in `haystack`. */
 function windowsFound(haystack: Buffer, pattern: Buffer): number {
   let found = 0;
-  for (let at = 0; at + 16 <= pattern.byteLength; at += 4) if (haystack.includes(pattern.subarray(at, at + 16))) found++;
+  for (let at = 0; at + 16 <= pattern.byteLength; at += 4)
+    if (haystack.includes(pattern.subarray(at, at + 16))) found++;
   return found;
 }
 
@@ -105,7 +131,12 @@ beforeAll(async () => {
 /** Keys and a token for one cluster: coordinator, two allowed workers, one stranger. */
 function cluster(dir: string) {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keys = Object.fromEntries(['coordinator', 'worker-0', 'worker-1', 'stranger'].map((name) => [name, writeKeyPair(dir, name, zmq.curveKeyPair(), { force: false })]));
+  const keys = Object.fromEntries(
+    ['coordinator', 'worker-0', 'worker-1', 'stranger'].map((name) => [
+      name,
+      writeKeyPair(dir, name, zmq.curveKeyPair(), { force: false }),
+    ]),
+  );
   const allow = path.join(dir, 'allowed');
   mkdirSync(allow);
   for (const w of ['worker-0', 'worker-1']) writeFileSync(path.join(allow, `${w}.pub`), readFileSync(keys[w]!.pubFile));
@@ -123,7 +154,9 @@ describe('CURVE on the wire', () => {
     const c = cluster(dir);
     const data = marker(4096);
     const run = async (secure: boolean) => {
-      const sec = secure ? loadSecurity('coordinator', { curveSecretKey: c.keys['coordinator']!.keyFile, allowKeys: c.allow }) : loadSecurity('coordinator', {});
+      const sec = secure
+        ? loadSecurity('coordinator', { curveSecretKey: c.keys['coordinator']!.keyFile, allowKeys: c.allow })
+        : loadSecurity('coordinator', {});
       const context = new zmq.Context();
       const refusals: Refusal[] = [];
       const zap = await startAuthenticator(context, sec, (r) => refusals.push(r));
@@ -137,8 +170,12 @@ describe('CURVE on the wire', () => {
         d.connect(`tcp://127.0.0.1:${port}`);
         return d;
       };
-      const good = client(secure ? { curveServerKey: c.keys['coordinator']!.pubFile, curveSecretKey: c.keys['worker-0']!.keyFile } : {});
-      const stranger = secure ? client({ curveServerKey: c.keys['coordinator']!.pubFile, curveSecretKey: c.keys['stranger']!.keyFile }) : undefined;
+      const good = client(
+        secure ? { curveServerKey: c.keys['coordinator']!.pubFile, curveSecretKey: c.keys['worker-0']!.keyFile } : {},
+      );
+      const stranger = secure
+        ? client({ curveServerKey: c.keys['coordinator']!.pubFile, curveSecretKey: c.keys['stranger']!.keyFile })
+        : undefined;
       await good.send(data);
       if (stranger) void stranger.send(data).catch(() => {});
       const [id, got] = await router.receive();
@@ -156,8 +193,16 @@ describe('CURVE on the wire', () => {
     const plainStreams = [...tcpStreams(plain.pcap).values()];
     expect(plainStreams.filter((s) => s.includes(data))).toHaveLength(2); // both directions, contiguous
     expect(windowsFound(curve.pcap, data)).toBe(0);
-    expect([...tcpStreams(curve.pcap).values()].reduce((n, s) => n + s.byteLength, 0)).toBeGreaterThan(2 * data.byteLength);
-    expect(curve.refusals.map((r) => [r.via, r.key])).toContainEqual(['zap', loadSecurity('worker', { curveServerKey: c.keys['coordinator']!.pubFile, curveSecretKey: c.keys['stranger']!.keyFile }).keys?.publicKey]);
+    expect([...tcpStreams(curve.pcap).values()].reduce((n, s) => n + s.byteLength, 0)).toBeGreaterThan(
+      2 * data.byteLength,
+    );
+    expect(curve.refusals.map((r) => [r.via, r.key])).toContainEqual([
+      'zap',
+      loadSecurity('worker', {
+        curveServerKey: c.keys['coordinator']!.pubFile,
+        curveSecretKey: c.keys['stranger']!.keyFile,
+      }).keys?.publicKey,
+    ]);
   });
 
   /** Starts a coordinator for dense-sgd.ts on a fresh port, with a capture of that port running. */
@@ -165,12 +210,40 @@ describe('CURVE on the wire', () => {
     const port = await freePort();
     const endpoint = `tcp://127.0.0.1:${port}`;
     const capture = await startCapture(port, name);
-    const coordinator = startCli(['coordinator', '--bind', endpoint, '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1',
-      '--out', path.join(TMP, name), ...coordinatorFlags, path.join(JOBS, 'dense-sgd.ts')]);
+    const coordinator = startCli([
+      'coordinator',
+      '--bind',
+      endpoint,
+      '--workers',
+      '2',
+      '--backend',
+      'cpu',
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+      '--out',
+      path.join(TMP, name),
+      ...coordinatorFlags,
+      path.join(JOBS, 'dense-sgd.ts'),
+    ]);
     procs.push(coordinator);
     await waitFor(coordinator, /listening on/);
     const worker = (flags: string[]) => {
-      const p = startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--coordinator-timeout', '20', ...flags]);
+      const p = startCli([
+        'worker',
+        '--connect',
+        endpoint,
+        '--backend',
+        'cpu',
+        '--metrics-port',
+        '0',
+        '--metrics-host',
+        '127.0.0.1',
+        '--coordinator-timeout',
+        '20',
+        ...flags,
+      ]);
       procs.push(p);
       return p;
     };
@@ -190,21 +263,58 @@ describe('CURVE on the wire', () => {
     const c = cluster(path.join(TMP, 'e2e'));
     const server = ['--curve-server-key', c.keys['coordinator']!.pubFile];
     const { coordinator, worker, capture } = await startCluster('curve', [
-      '--curve-secret-key', c.keys['coordinator']!.keyFile, '--allow-keys', c.allow, '--join-token-file', c.token, '--max-message-size', String(64 << 20)]);
+      '--curve-secret-key',
+      c.keys['coordinator']!.keyFile,
+      '--allow-keys',
+      c.allow,
+      '--join-token-file',
+      c.token,
+      '--max-message-size',
+      String(64 << 20),
+    ]);
     expect(coordinator.stderr).toMatch(/security: CURVE on .*2 allowed worker key\(s\); join token on/);
-    const stranger = worker([...server, '--curve-secret-key', c.keys['stranger']!.keyFile, '--join-token-file', c.token]);
-    const noToken = worker([...server, '--curve-secret-key', c.keys['worker-1']!.keyFile, '--join-token-file', c.wrongToken]);
+    const stranger = worker([
+      ...server,
+      '--curve-secret-key',
+      c.keys['stranger']!.keyFile,
+      '--join-token-file',
+      c.token,
+    ]);
+    const noToken = worker([
+      ...server,
+      '--curve-secret-key',
+      c.keys['worker-1']!.keyFile,
+      '--join-token-file',
+      c.wrongToken,
+    ]);
     const plain = worker(['--join-token-file', c.token]);
     // The refused ones first, so that they would take a place if they could.
     await waitFor(coordinator, /refused 127\.0\.0\.1 \(CURVE key "[^"]+"\) by the key allow-list/);
     await waitFor(coordinator, /FLEET_ERR_AUTH: Expected the coordinator's join token .* Received: a different token/);
-    const good = [0, 1].map((i) => worker([...server, '--curve-secret-key', c.keys[`worker-${i}`]!.keyFile, '--join-token-file', c.token, '--max-message-size', String(64 << 20)]));
+    const good = [0, 1].map((i) =>
+      worker([
+        ...server,
+        '--curve-secret-key',
+        c.keys[`worker-${i}`]!.keyFile,
+        '--join-token-file',
+        c.token,
+        '--max-message-size',
+        String(64 << 20),
+      ]),
+    );
     expect((await coordinator.exited).code, coordinator.stderr).toBe(0);
     for (const w of good) expect((await w.exited).code, w.stderr).toBe(0);
-    const strangerKey = loadSecurity('worker', { curveServerKey: c.keys['coordinator']!.pubFile, curveSecretKey: c.keys['stranger']!.keyFile }).keys!.publicKey;
-    expect(coordinator.stderr).toContain(`FLEET_ERR_AUTH: refused 127.0.0.1 (CURVE key "${strangerKey}") by the key allow-list: key is not in the allow-list (2 allowed keys)`);
+    const strangerKey = loadSecurity('worker', {
+      curveServerKey: c.keys['coordinator']!.pubFile,
+      curveSecretKey: c.keys['stranger']!.keyFile,
+    }).keys!.publicKey;
+    expect(coordinator.stderr).toContain(
+      `FLEET_ERR_AUTH: refused 127.0.0.1 (CURVE key "${strangerKey}") by the key allow-list: key is not in the allow-list (2 allowed keys)`,
+    );
     // The plain worker: libzmq reports a mechanism mismatch or a broken pipe, depending on timing.
-    expect(coordinator.stderr).toMatch(/FLEET_ERR_AUTH: refused a peer on tcp:\/\/127\.0\.0\.1:\d+ by the CURVE handshake: /);
+    expect(coordinator.stderr).toMatch(
+      /FLEET_ERR_AUTH: refused a peer on tcp:\/\/127\.0\.0\.1:\d+ by the CURVE handshake: /,
+    );
     // Exactly the two good workers joined.
     const joined = [...coordinator.stderr.matchAll(/worker \d+ joined: pid (\d+)/g)].map((m) => Number(m[1]));
     expect(joined.sort()).toEqual(good.map((w) => w.child.pid).sort());

@@ -13,17 +13,55 @@ import { freePort, killAll, startCli, waitFor, type Proc } from '../helpers/proc
 const procs: Proc[] = [];
 afterEach(() => killAll(procs.splice(0)));
 
-interface RunJson { test: Record<string, number>; sampleUses: { epoch: number; examples: number; min: number; max: number }[]; workers: { rank: number; state: string; rounds: number; lostReason?: string }[] }
+interface RunJson {
+  test: Record<string, number>;
+  sampleUses: { epoch: number; examples: number; min: number; max: number }[];
+  workers: { rank: number; state: string; rounds: number; lostReason?: string }[];
+}
 
 async function run(disturb: boolean): Promise<{ summary: RunJson; stderr: string }> {
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const out = mkdtempSync(path.join(os.tmpdir(), 'tf-elastic-'));
-  const coordinator = startCli(['coordinator', '--bind', endpoint, '--workers', '3', '--min-workers', '2', '--max-workers', '3', '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1',
-    '--heartbeat-interval', '0.2', '--heartbeat-timeout', '2', '--verbose', '2', '--out', out, path.join(JOBS, 'elastic.ts')]);
+  const coordinator = startCli([
+    'coordinator',
+    '--bind',
+    endpoint,
+    '--workers',
+    '3',
+    '--min-workers',
+    '2',
+    '--max-workers',
+    '3',
+    '--backend',
+    'cpu',
+    '--metrics-port',
+    '0',
+    '--metrics-host',
+    '127.0.0.1',
+    '--heartbeat-interval',
+    '0.2',
+    '--heartbeat-timeout',
+    '2',
+    '--verbose',
+    '2',
+    '--out',
+    out,
+    path.join(JOBS, 'elastic.ts'),
+  ]);
   procs.push(coordinator);
   await waitFor(coordinator, /listening on/);
   const worker = () => {
-    const w = startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1']);
+    const w = startCli([
+      'worker',
+      '--connect',
+      endpoint,
+      '--backend',
+      'cpu',
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+    ]);
     procs.push(w);
     return w;
   };
@@ -39,7 +77,10 @@ async function run(disturb: boolean): Promise<{ summary: RunJson; stderr: string
   }
   const { code } = await coordinator.exited;
   expect(code, coordinator.stderr.slice(-3000)).toBe(0);
-  return { summary: JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as RunJson, stderr: coordinator.stderr };
+  return {
+    summary: JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as RunJson,
+    stderr: coordinator.stderr,
+  };
 }
 
 describe('elastic membership', () => {

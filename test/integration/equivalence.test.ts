@@ -29,25 +29,28 @@ const native = nativeSetupState(path.resolve(import.meta.dirname, '../..'), 'cpu
 
 for (const backend of ['cpu', 'tensorflow'] as const) {
   const skip = backend === 'tensorflow' && !native.ready ? native.reason : null;
-  describe.skipIf(skip !== null)(`equivalence with single-process tfjs model.fit (${backend} backend)${skip ? ` (skipped: ${skip})` : ''}`, () => {
-    beforeAll(async () => {
-      await selectBackend(backend);
-    });
+  describe.skipIf(skip !== null)(
+    `equivalence with single-process tfjs model.fit (${backend} backend)${skip ? ` (skipped: ${skip})` : ''}`,
+    () => {
+      beforeAll(async () => {
+        await selectBackend(backend);
+      });
 
-    it.each([
-      ['dense-sgd.ts', 2],
-      ['dense-adam.ts', 2],
-      ['dense-adam-uneven.ts', 3],
-    ])('%s on %i workers matches to 1e-5 relative', async (job, workers) => {
-      const reference = await singleProcess(job);
-      const distributed = await runTestCluster(job, workers, { backend });
-      expect(distributed.backend).toBe(backend);
-      const diff = maxRelativeDiff(distributed.model, reference);
-      expect(distributed.history.history['loss']).toHaveLength(1);
-      expect(diff).toBeLessThan(1e-5);
-      // The weights must actually have moved, or the comparison proves nothing.
-      const initial = (await loadJob(path.join(JOBS, job))).model();
-      expect(maxRelativeDiff(initial, reference)).toBeGreaterThan(1e-2);
-    });
-  });
+      it.each([
+        ['dense-sgd.ts', 2],
+        ['dense-adam.ts', 2],
+        ['dense-adam-uneven.ts', 3],
+      ])('%s on %i workers matches to 1e-5 relative', async (job, workers) => {
+        const reference = await singleProcess(job);
+        const distributed = await runTestCluster(job, workers, { backend });
+        expect(distributed.backend).toBe(backend);
+        const diff = maxRelativeDiff(distributed.model, reference);
+        expect(distributed.history.history['loss']).toHaveLength(1);
+        expect(diff).toBeLessThan(1e-5);
+        // The weights must actually have moved, or the comparison proves nothing.
+        const initial = (await loadJob(path.join(JOBS, job))).model();
+        expect(maxRelativeDiff(initial, reference)).toBeGreaterThan(1e-2);
+      });
+    },
+  );
 }

@@ -39,7 +39,10 @@ afterEach(() => killAll(procs.splice(0)));
 
 type Verdict = string | 'accept' | 'skip';
 /** A message sent and the answer predicted for it. */
-interface Sent { readonly how: string; readonly expect: string }
+interface Sent {
+  readonly how: string;
+  readonly expect: string;
+}
 
 /** The code the coordinator must answer an unknown peer with. */
 function predictUnknown(frames: Frames): Verdict {
@@ -62,8 +65,16 @@ function predictBefore(frames: Frames, genuine: MessageOf<'stepped'>): Verdict {
     case 'pulled':
     case 'evalResult':
       return 'FLEET_ERR_STALE_ROUND'; // the request in flight is the round, not a pull or an evaluation
-    case 'welcome': case 'round': case 'evaluate': case 'done': case 'commit': case 'pull': case 'reduced':
-    case 'scatter': case 'gather': case 'ready':
+    case 'welcome':
+    case 'round':
+    case 'evaluate':
+    case 'done':
+    case 'commit':
+    case 'pull':
+    case 'reduced':
+    case 'scatter':
+    case 'gather':
+    case 'ready':
       return 'FLEET_ERR_UNEXPECTED_MESSAGE';
     default:
       return 'skip'; // hello, heartbeat, reduce, error: meaningful from an admitted worker
@@ -115,7 +126,6 @@ class Inbox {
   }
 }
 
-
 describe('fuzzing a live coordinator', () => {
   it('answers 10,000+ bad messages with typed errors, never crashes, and trains exactly as undisturbed', async () => {
     const mutator = new Mutator(SEED);
@@ -124,13 +134,18 @@ describe('fuzzing a live coordinator', () => {
     const sockets: zmq.Socket[] = [];
     const rejectedLogLines: string[] = [];
     let fail: (err: unknown) => void = () => {};
-    const failed = new Promise<never>((_, reject) => { fail = reject; });
+    const failed = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
     failed.catch(() => {});
     const realWrite = process.stderr.write.bind(process.stderr);
     // The coordinator logs every rejection; keep the 10,000 lines out of the test output but count them.
     const write = (chunk: string | Uint8Array, ...rest: never[]) => {
       const text = String(chunk);
-      if (text.includes('rejected a message')) { rejectedLogLines.push(text); return true; }
+      if (text.includes('rejected a message')) {
+        rejectedLogLines.push(text);
+        return true;
+      }
       return realWrite(chunk, ...rest);
     };
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation(write as typeof process.stderr.write);
@@ -183,23 +198,40 @@ describe('fuzzing a live coordinator', () => {
         const after = predictAfter(m.frames, genuine);
         if (after !== 'skip' && post.length < POST_PER_REPLY) post.push({ ...m, expect: after });
       }
-      for (const m of pre) { inbox.sent.push(m); crashCheck(m, m.expect); void back.send(m.frames); }
+      for (const m of pre) {
+        inbox.sent.push(m);
+        crashCheck(m, m.expect);
+        void back.send(m.frames);
+      }
       await back.send(frames);
-      for (const m of post) { inbox.sent.push(m); void back.send(m.frames); }
+      for (const m of post) {
+        inbox.sent.push(m);
+        void back.send(m.frames);
+      }
       await inbox.wait(inbox.sent.length);
     };
 
     let result;
     try {
       const run = runCoordinator({
-        bind: 'tcp://127.0.0.1:*', workers: 2, job: JOB, backend: 'cpu', metricsHost: '127.0.0.1', metricsPort: 0,
-        heartbeatIntervalMs: 500, heartbeatTimeoutMs: 10_000, joinTimeoutMs: 60_000, quiet: true,
+        bind: 'tcp://127.0.0.1:*',
+        workers: 2,
+        job: JOB,
+        backend: 'cpu',
+        metricsHost: '127.0.0.1',
+        metricsPort: 0,
+        heartbeatIntervalMs: 500,
+        heartbeatTimeoutMs: 10_000,
+        joinTimeoutMs: 60_000,
+        quiet: true,
         onListening: async ({ endpoint }) => {
           const dealer = new zmq.Dealer({ linger: 0 });
           dealer.connect(endpoint);
           sockets.push(dealer);
           fuzzer = new SendQueue(dealer);
-          void (async () => { for await (const frames of dealer) unknown.codes.push(replyCode(frames)); })();
+          void (async () => {
+            for await (const frames of dealer) unknown.codes.push(replyCode(frames));
+          })();
           const relay = await startRelay(endpoint, sockets, inboxes, aroundStepped, fail);
           const args = ['worker', '--connect', relay, '--backend', 'cpu', '--metrics-port', '0'];
           const host = ['--metrics-host', '127.0.0.1'];
@@ -220,12 +252,21 @@ describe('fuzzing a live coordinator', () => {
     expect(rejectedLogLines.length).toBe(all.length);
     const byCode = new Map<string, number>();
     for (const s of all) byCode.set(s.expect, (byCode.get(s.expect) ?? 0) + 1);
-    const codes = [...byCode].sort().map(([c, n]) => `${c} ${n}`).join(', ');
+    const codes = [...byCode]
+      .sort()
+      .map(([c, n]) => `${c} ${n}`)
+      .join(', ');
     console.log(`fuzz (seed ${SEED}): ${all.length} bad messages, each answered with its typed error: ${codes}`);
     // No FLEET_ERR_NONFINITE: decoding does not look at values, and a stepped carries no tensors to check.
     for (const code of [
-      'FLEET_ERR_PROTOCOL_DECODE', 'FLEET_ERR_PROTOCOL_VERSION', 'FLEET_ERR_PROTOCOL_SCHEMA', 'FLEET_ERR_TENSOR_SHAPE',
-      'FLEET_ERR_TENSOR_DTYPE', 'FLEET_ERR_UNKNOWN_PEER', 'FLEET_ERR_STALE_ROUND', 'FLEET_ERR_UNEXPECTED_MESSAGE',
+      'FLEET_ERR_PROTOCOL_DECODE',
+      'FLEET_ERR_PROTOCOL_VERSION',
+      'FLEET_ERR_PROTOCOL_SCHEMA',
+      'FLEET_ERR_TENSOR_SHAPE',
+      'FLEET_ERR_TENSOR_DTYPE',
+      'FLEET_ERR_UNKNOWN_PEER',
+      'FLEET_ERR_STALE_ROUND',
+      'FLEET_ERR_UNEXPECTED_MESSAGE',
     ]) {
       expect(byCode.get(code) ?? 0, code).toBeGreaterThan(0);
     }
@@ -239,7 +280,11 @@ describe('fuzzing a live coordinator', () => {
 
 /** The relay's hook around one genuine stepped reply of the admitted worker behind `back`. */
 type Around = (
-  inbox: Inbox, back: SendQueue, frames: Frames, genuine: MessageOf<'stepped'>, corpus: Frames[],
+  inbox: Inbox,
+  back: SendQueue,
+  frames: Frames,
+  genuine: MessageOf<'stepped'>,
+  corpus: Frames[],
 ) => Promise<void>;
 
 /** The code of an `error` reply (anything else is a test failure, reported as its kind). */
@@ -305,28 +350,53 @@ const synthetic: Frames[] = [
   encodeMessage({ kind: 'hello', pid: 1, host: 'fuzz', backend: 'cpu', token: 't'.repeat(20) }),
   encodeMessage({ kind: 'ready', numTensors: 3, peerEndpoint: 'tcp://127.0.0.1:1' }),
   encodeMessage({
-    kind: 'stepped', roundId: 0, samples: 4, lossSum: 1, metricSums: [0.5], computeSeconds: 0.1, numTensors: 3,
+    kind: 'stepped',
+    roundId: 0,
+    samples: 4,
+    lossSum: 1,
+    metricSums: [0.5],
+    computeSeconds: 0.1,
+    numTensors: 3,
     exchangeBytes: { sent: 10, received: 10 },
   }),
   encodeMessage({
-    kind: 'pulled', pullId: 0, weightsVersion: 1, optimizerIterations: 1,
+    kind: 'pulled',
+    pullId: 0,
+    weightsVersion: 1,
+    optimizerIterations: 1,
     groups: { weights: [{ name: 'w', dtype: 'float32', shape: [2, 2], data: new Float32Array(4) }] },
   }),
   encodeMessage({
-    kind: 'scatter', session: 'fuzz-session-0', roundId: 0, from: 1, bucket: 0, samples: 4,
+    kind: 'scatter',
+    session: 'fuzz-session-0',
+    roundId: 0,
+    from: 1,
+    bucket: 0,
+    samples: 4,
     groups: { values: [{ name: 'values', dtype: 'float32', shape: [3], data: new Float32Array(3) }] },
   }),
   encodeMessage({
-    kind: 'gather', session: 'fuzz-session-0', roundId: 0, from: 1, bucket: 0, samples: 8,
+    kind: 'gather',
+    session: 'fuzz-session-0',
+    roundId: 0,
+    from: 1,
+    bucket: 0,
+    samples: 8,
     groups: { values: [{ name: 'values', dtype: 'float32', shape: [3], data: new Float32Array(3) }] },
   }),
   encodeMessage({ kind: 'heartbeat', sentAtMs: 1 }),
   encodeMessage({
-    kind: 'evalResult', evalId: 0, samples: 4, lossSum: 1, metricSums: [0.5],
+    kind: 'evalResult',
+    evalId: 0,
+    samples: 4,
+    lossSum: 1,
+    metricSums: [0.5],
     groups: { predictions: [{ name: 'p', dtype: 'float32', shape: [4, 2], data: new Float32Array(8) }] },
   }),
   encodeMessage({
-    kind: 'reduce', roundId: 0, seq: 0,
+    kind: 'reduce',
+    roundId: 0,
+    seq: 0,
     groups: { local: [{ name: 'local', dtype: 'float32', shape: [3], data: new Float32Array(3) }] },
   }),
   encodeMessage({ kind: 'error', code: 'FLEET_ERR_COMPUTE', message: 'fuzz', inReplyTo: 'round', replyId: 0 }),

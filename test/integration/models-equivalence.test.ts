@@ -29,7 +29,8 @@ async function jobAndData(file: string) {
 }
 
 /** Per-sample sparse categorical crossentropy as tfjs-layers computes it (one-hot labels; independent of shared/model/keras). */
-const sampleLoss = (y: tf.Tensor, pred: tf.Tensor) => tf.metrics.categoricalCrossentropy(tf.oneHot(tf.cast(y, 'int32'), pred.shape[1] as number), pred);
+const sampleLoss = (y: tf.Tensor, pred: tf.Tensor) =>
+  tf.metrics.categoricalCrossentropy(tf.oneHot(tf.cast(y, 'int32'), pred.shape[1] as number), pred);
 
 /**
  * The single-process reference for a model with BatchNormalization. In training mode BN normalises
@@ -44,7 +45,9 @@ async function perShardReference(job: Job, x: tf.Tensor, y: tf.Tensor): Promise<
   const model = job.model();
   const optimizer = makeOptimizer(job.compile.optimizer);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const moving = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').flatMap((l) => l.nonTrainableWeights);
+  const moving = model.layers
+    .filter((l) => l.getClassName() === 'BatchNormalization')
+    .flatMap((l) => l.nonTrainableWeights);
   const n = x.shape[0] as number;
   const batch = job.fit.batchSize;
   for (let start = 0; start < n; start += batch) {
@@ -58,7 +61,10 @@ async function perShardReference(job: Job, x: tf.Tensor, y: tf.Tensor): Promise<
       moving.forEach((w, i) => w.write(before[i] as tf.Tensor));
       const xs = x.slice(s, rows);
       const ys = y.slice(s, rows);
-      const { value, grads } = tf.variableGrads(() => tf.mean(sampleLoss(ys, model.apply(xs, { training: true }) as tf.Tensor)) as tf.Scalar, variables);
+      const { value, grads } = tf.variableGrads(
+        () => tf.mean(sampleLoss(ys, model.apply(xs, { training: true }) as tf.Tensor)) as tf.Scalar,
+        variables,
+      );
       variables.forEach((v, i) => {
         const sum = gradSums[i] as tf.Tensor;
         gradSums[i] = tf.add(sum, tf.mul(grads[v.name] as tf.Tensor, rows / size));
@@ -82,49 +88,64 @@ const native = nativeSetupState(path.resolve(import.meta.dirname, '../..'), 'cpu
 
 for (const backend of ['cpu', 'tensorflow'] as const) {
   const skip = backend === 'tensorflow' && !native.ready ? native.reason : null;
-  describe.skipIf(skip !== null)(`layer types on 2 workers match single-process training (${backend} backend)${skip ? ` (skipped: ${skip})` : ''}`, () => {
-    beforeAll(async () => {
-      await selectBackend(backend);
-    });
+  describe.skipIf(skip !== null)(
+    `layer types on 2 workers match single-process training (${backend} backend)${skip ? ` (skipped: ${skip})` : ''}`,
+    () => {
+      beforeAll(async () => {
+        await selectBackend(backend);
+      });
 
-    it.each([
-      ['conv-bn-sync.ts', 'tfjs model.fit at batch 32 (syncBatchNorm)', fitReference],
-      ['conv-bn.ts', 'per-shard gradients in one process', perShardReference],
-      ['lstm.ts', 'tfjs model.fit at batch 32', fitReference],
-    ] as const)('%s matches %s to 1e-4 relative, moving statistics included', async (file, _what, reference) => {
-      const { job, x, y } = await jobAndData(file);
-      expect(maxRelativeDiff(job.model(), job.model())).toBe(0); // seeded: coordinator and reference start equal
-      const expected = await reference(job, x, y);
-      const distributed = await runTestCluster(file, WORKERS, { backend });
-      expect(distributed.backend).toBe(backend);
-      expect(distributed.history.history['loss']).toHaveLength(1);
-      expect(distributed.model.getWeights().length).toBe(expected.getWeights().length);
-      expect(maxRelativeDiff(distributed.model, expected)).toBeLessThan(1e-4);
-      // The weights (and BN statistics) must have moved, or the comparison proves nothing.
-      expect(maxRelativeDiff(job.model(), expected)).toBeGreaterThan(1e-2);
-      tf.dispose([x, y]);
-    });
-  });
+      it.each([
+        ['conv-bn-sync.ts', 'tfjs model.fit at batch 32 (syncBatchNorm)', fitReference],
+        ['conv-bn.ts', 'per-shard gradients in one process', perShardReference],
+        ['lstm.ts', 'tfjs model.fit at batch 32', fitReference],
+      ] as const)('%s matches %s to 1e-4 relative, moving statistics included', async (file, _what, reference) => {
+        const { job, x, y } = await jobAndData(file);
+        expect(maxRelativeDiff(job.model(), job.model())).toBe(0); // seeded: coordinator and reference start equal
+        const expected = await reference(job, x, y);
+        const distributed = await runTestCluster(file, WORKERS, { backend });
+        expect(distributed.backend).toBe(backend);
+        expect(distributed.history.history['loss']).toHaveLength(1);
+        expect(distributed.model.getWeights().length).toBe(expected.getWeights().length);
+        expect(maxRelativeDiff(distributed.model, expected)).toBeLessThan(1e-4);
+        // The weights (and BN statistics) must have moved, or the comparison proves nothing.
+        expect(maxRelativeDiff(job.model(), expected)).toBeGreaterThan(1e-2);
+        tf.dispose([x, y]);
+      });
+    },
+  );
 }
 
 describe('the same models on the wasm backend', () => {
-  it.each(['conv-bn.ts', 'conv-bn-sync.ts', 'lstm.ts'])('%s trains on 2 wasm workers and its loss falls', async (file) => {
-    const r = await runTestCluster(file, WORKERS, { backend: 'wasm', fit: { epochs: 2 } });
-    expect(r.backend).toBe('wasm');
-    const loss = r.history.history['loss'] as number[];
-    expect(loss).toHaveLength(2);
-    expect(loss[1]).toBeLessThan((loss[0] as number) * 0.98); // deterministic; measured 0.77 (conv-bn) and 0.94 (lstm)
-  });
+  it.each(['conv-bn.ts', 'conv-bn-sync.ts', 'lstm.ts'])(
+    '%s trains on 2 wasm workers and its loss falls',
+    async (file) => {
+      const r = await runTestCluster(file, WORKERS, { backend: 'wasm', fit: { epochs: 2 } });
+      expect(r.backend).toBe('wasm');
+      const loss = r.history.history['loss'] as number[];
+      expect(loss).toHaveLength(2);
+      expect(loss[1]).toBeLessThan((loss[0] as number) * 0.98); // deterministic; measured 0.77 (conv-bn) and 0.94 (lstm)
+    },
+  );
 });
 
 /** One process: the global batch's mean-loss gradient applied by the job's optimizer, batches in the job's order. */
-async function manualLoop(job: Job, x: tf.Tensor, y: tf.Tensor, loss: (model: tf.LayersModel, xb: tf.Tensor, yb: tf.Tensor) => tf.Scalar, prepare: (rows: Int32Array, epoch: number) => tf.Tensor): Promise<tf.LayersModel> {
+async function manualLoop(
+  job: Job,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: (model: tf.LayersModel, xb: tf.Tensor, yb: tf.Tensor) => tf.Scalar,
+  prepare: (rows: Int32Array, epoch: number) => tf.Tensor,
+): Promise<tf.LayersModel> {
   const model = job.model();
   const optimizer = makeOptimizer(job.compile.optimizer);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const n = x.shape[0] as number;
   for (let epoch = 0; epoch < job.fit.epochs; epoch++) {
-    const order = job.fit.shuffle === false ? Int32Array.from({ length: n }, (_, i) => i) : epochPermutation(n, job.fit.seed ?? 1337, epoch);
+    const order =
+      job.fit.shuffle === false
+        ? Int32Array.from({ length: n }, (_, i) => i)
+        : epochPermutation(n, job.fit.seed ?? 1337, epoch);
     for (let start = 0; start < n; start += job.fit.batchSize) {
       const rows = order.subarray(start, start + job.fit.batchSize);
       const xb = prepare(rows, epoch);
@@ -164,7 +185,8 @@ describe('job options that change what workers compute (cpu backend)', () => {
       augmentRows(out, rows, pipeline, epoch);
       return tf.tensor(out, [rows.length, 8, 8, 1]);
     };
-    const meanLoss = (m: tf.LayersModel, xb: tf.Tensor, yb: tf.Tensor) => tf.mean(sampleLoss(yb, m.apply(xb, { training: true }) as tf.Tensor)) as tf.Scalar;
+    const meanLoss = (m: tf.LayersModel, xb: tf.Tensor, yb: tf.Tensor) =>
+      tf.mean(sampleLoss(yb, m.apply(xb, { training: true }) as tf.Tensor)) as tf.Scalar;
     const expected = await manualLoop(job, x, y, meanLoss, augmented);
     const plain = await manualLoop(job, x, y, meanLoss, (rows) => tf.gather(x, tf.tensor1d(rows, 'int32')));
     const distributed = await runTestCluster('augment-pipeline.ts', WORKERS);

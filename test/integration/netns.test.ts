@@ -51,7 +51,9 @@ beforeAll(() => {
       ip('-n', ns, 'link', 'set', 'lo', 'up');
     }
   } catch (err) {
-    throw new Error(`network namespaces are not available here (needs root and iproute2: .ci/steps/51-netns.sh): ${(err as { stderr?: string }).stderr ?? err}`);
+    throw new Error(
+      `network namespaces are not available here (needs root and iproute2: .ci/steps/51-netns.sh): ${(err as { stderr?: string }).stderr ?? err}`,
+    );
   }
   for (const l of LINKS) {
     ip('link', 'add', l.near, 'netns', NS.coordinator, 'type', 'veth', 'peer', 'name', l.far, 'netns', l.worker);
@@ -72,20 +74,46 @@ afterAll(() => {
 function impair(): string {
   try {
     for (const l of LINKS) {
-      execFileSync('ip', ['netns', 'exec', l.worker, 'tc', 'qdisc', 'add', 'dev', l.far, 'root', 'netem', 'delay', '20ms', 'loss', '1%'], { stdio: 'pipe' });
-      execFileSync('ip', ['netns', 'exec', NS.coordinator, 'tc', 'qdisc', 'add', 'dev', l.near, 'root', 'netem', 'delay', '20ms', 'loss', '1%'], { stdio: 'pipe' });
+      execFileSync(
+        'ip',
+        ['netns', 'exec', l.worker, 'tc', 'qdisc', 'add', 'dev', l.far, 'root', 'netem', 'delay', '20ms', 'loss', '1%'],
+        { stdio: 'pipe' },
+      );
+      execFileSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          NS.coordinator,
+          'tc',
+          'qdisc',
+          'add',
+          'dev',
+          l.near,
+          'root',
+          'netem',
+          'delay',
+          '20ms',
+          'loss',
+          '1%',
+        ],
+        { stdio: 'pipe' },
+      );
     }
     return 'netem delay 20ms loss 1% each way';
   } catch (err) {
     const why = String((err as { stderr?: Buffer }).stderr ?? err).trim();
     if (!/unknown/i.test(why)) throw new Error(`tc netem failed: ${why}`);
   }
-  const rules = 'table inet tfimpair {\n  chain out {\n    type filter hook output priority 0; policy accept;\n    numgen random mod 100 < 1 drop\n  }\n}\n';
+  const rules =
+    'table inet tfimpair {\n  chain out {\n    type filter hook output priority 0; policy accept;\n    numgen random mod 100 < 1 drop\n  }\n}\n';
   for (const ns of [NS.a, NS.b, NS.coordinator]) {
     try {
       execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: rules, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (err) {
-      throw new Error(`this kernel has no netem, and nftables failed too (install it: .ci/steps/51-netns.sh): ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+      throw new Error(
+        `this kernel has no netem, and nftables failed too (install it: .ci/steps/51-netns.sh): ${String((err as { stderr?: Buffer }).stderr ?? err)}`,
+      );
     }
   }
   return 'kernel without netem (CONFIG_NET_SCH_NETEM): 1% loss each way from nftables, no added delay';
@@ -93,7 +121,9 @@ function impair(): string {
 
 /** Starts `tensorfleet <args>` inside a namespace, output captured like startCli. */
 function startIn(ns: string, args: readonly string[]): Proc {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...nodeArgs(ENTRY, args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...nodeArgs(ENTRY, args)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const proc: Proc = {
     child,
     stdout: '',
@@ -109,16 +139,55 @@ function startIn(ns: string, args: readonly string[]): Proc {
 describe('a cluster across network namespaces', () => {
   it('trains over impaired links, reports a cut-off worker lost, and finishes on the survivor', async () => {
     const epochs = 30;
-    const coordinator = startIn(NS.coordinator, ['coordinator', '--bind', `tcp://0.0.0.0:${PORT}`, '--insecure', '--workers', '2', '--min-workers', '1', '--backend', 'cpu',
-      '--metrics-host', '127.0.0.1', '--metrics-port', '0', '--heartbeat-interval', '0.2', '--heartbeat-timeout', '8', '--epochs', String(epochs), '--verbose', '2',
-      path.join(JOBS, 'dense-sgd.ts')]);
+    const coordinator = startIn(NS.coordinator, [
+      'coordinator',
+      '--bind',
+      `tcp://0.0.0.0:${PORT}`,
+      '--insecure',
+      '--workers',
+      '2',
+      '--min-workers',
+      '1',
+      '--backend',
+      'cpu',
+      '--metrics-host',
+      '127.0.0.1',
+      '--metrics-port',
+      '0',
+      '--heartbeat-interval',
+      '0.2',
+      '--heartbeat-timeout',
+      '8',
+      '--epochs',
+      String(epochs),
+      '--verbose',
+      '2',
+      path.join(JOBS, 'dense-sgd.ts'),
+    ]);
     await waitFor(coordinator, /listening on/);
-    const [a, b] = LINKS.map((l) => startIn(l.worker, ['worker', '--connect', `tcp://${l.coordinatorIp}:${PORT}`, '--backend', 'cpu',
-      '--metrics-host', '127.0.0.1', '--metrics-port', '0', '--coordinator-timeout', '10'])) as [Proc, Proc];
+    const [a, b] = LINKS.map((l) =>
+      startIn(l.worker, [
+        'worker',
+        '--connect',
+        `tcp://${l.coordinatorIp}:${PORT}`,
+        '--backend',
+        'cpu',
+        '--metrics-host',
+        '127.0.0.1',
+        '--metrics-port',
+        '0',
+        '--coordinator-timeout',
+        '10',
+      ]),
+    ) as [Proc, Proc];
     await waitFor(coordinator, /Epoch 3\//, 120_000);
     ip('-n', NS.b, 'link', 'set', LINKS[1].far, 'down'); // worker b is cut off completely
     const cutAt = Date.now();
-    await waitFor(coordinator, new RegExp(`worker \\d+ \\(pid ${b.child.pid} on .*\\) lost: no message for \\d+ ms`), 30_000);
+    await waitFor(
+      coordinator,
+      new RegExp(`worker \\d+ \\(pid ${b.child.pid} on .*\\) lost: no message for \\d+ ms`),
+      30_000,
+    );
     expect(Date.now() - cutAt).toBeLessThan(20_000);
     // b gives up after --coordinator-timeout; it cannot be told anything.
     const bExit = await b.exited;

@@ -19,7 +19,12 @@ import { optimizerConfig } from '../../shared/model/keras/optimizer-state.ts';
 import { makeOptimizer } from '../../shared/model/keras/optimizers.ts';
 import { selectBackend } from '../../shared/runtime/backend/select.ts';
 import {
-  decodeMessage, encodeMessage, type Message, type MessageKind, type MessageOf, type Outbound,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type MessageKind,
+  type MessageOf,
+  type Outbound,
 } from '../../shared/wire/protocol.ts';
 import { SendQueue, frameBytes } from '../../shared/wire/transport.ts';
 import { readWeights } from '../../shared/wire/weights.ts';
@@ -80,7 +85,10 @@ async function expectCounters(port: number, want: ReadonlyMap<string, number>, m
 class FakeCoordinator {
   readonly inbox: { readonly id: Buffer; readonly msg: Message }[] = [];
   private readonly out: SendQueue;
-  private constructor(private readonly router: zmq.Router, readonly endpoint: string) {
+  private constructor(
+    private readonly router: zmq.Router,
+    readonly endpoint: string,
+  ) {
     this.out = new SendQueue(router);
     void (async () => {
       for await (const [id, ...frames] of router) if (id) this.inbox.push({ id, msg: decodeMessage(frames) });
@@ -126,8 +134,15 @@ describe("fuzzing a worker's peer endpoint", () => {
     try {
       const metricsPort = await freePort();
       const worker = startCli([
-        'worker', '--connect', coordinator.endpoint, '--backend', 'cpu', '--metrics-host', '127.0.0.1',
-        '--metrics-port', String(metricsPort),
+        'worker',
+        '--connect',
+        coordinator.endpoint,
+        '--backend',
+        'cpu',
+        '--metrics-host',
+        '127.0.0.1',
+        '--metrics-port',
+        String(metricsPort),
       ]);
       procs.push(worker);
       const reach = /peers reach this worker at (tcp:\/\/\S+)/;
@@ -141,9 +156,15 @@ describe("fuzzing a worker's peer endpoint", () => {
       const optimizer = makeOptimizer(job.compile.optimizer);
       const loss = typeof job.compile.loss === 'string' ? job.compile.loss : 'custom';
       await coordinator.send(id, {
-        kind: 'welcome', rank: 0, jobPath: JOB, modelConfig: JSON.stringify(modelToKerasJson(model)),
-        compile: { loss, metrics: job.compile.metrics ?? [] }, backend: 'cpu', heartbeatIntervalMs: 500,
-        optimizer: optimizerConfig(optimizer), groups: { weights: readWeights(model) },
+        kind: 'welcome',
+        rank: 0,
+        jobPath: JOB,
+        modelConfig: JSON.stringify(modelToKerasJson(model)),
+        compile: { loss, metrics: job.compile.metrics ?? [] },
+        backend: 'cpu',
+        heartbeatIntervalMs: 500,
+        optimizer: optimizerConfig(optimizer),
+        groups: { weights: readWeights(model) },
       });
       const heartbeat = () => coordinator.send(id, { kind: 'heartbeat', sentAtMs: Date.now() });
       beat = setInterval(() => void heartbeat().catch(() => {}), 500);
@@ -155,11 +176,18 @@ describe("fuzzing a worker's peer endpoint", () => {
       sockets.push(silent);
       await silent.bind('tcp://127.0.0.1:*');
       const fromWorker: Frames[] = [];
-      void (async () => { for await (const [, ...frames] of silent) fromWorker.push(frames); })().catch(() => {});
+      void (async () => {
+        for await (const [, ...frames] of silent) fromWorker.push(frames);
+      })().catch(() => {});
       const round = (roundId: number, session: string) => {
         const idx = Int32Array.from({ length: 8 }, (_, i) => i + 8 * roundId);
         return coordinator.send(id, {
-          kind: 'round', roundId, epoch: 0, step: roundId, weightsVersion: 0, learningRate: 0.01,
+          kind: 'round',
+          roundId,
+          epoch: 0,
+          step: roundId,
+          weightsVersion: 0,
+          learningRate: 0.01,
           exchange: { session, rank: 0, endpoints: [peerEndpoint, silent.lastEndpoint as string], samples: [8, 8] },
           groups: { indices: [{ name: 'indices', dtype: 'int32', shape: [8], data: idx }] },
         });
@@ -183,11 +211,18 @@ describe("fuzzing a worker's peer endpoint", () => {
         return { routingId, queue: new SendQueue(d) };
       });
       const guessed = encodeMessage({
-        kind: 'scatter', session: `guess-${randomBytes(4).toString('hex')}`, roundId: 0, from: 1, bucket: 0, samples: 8,
+        kind: 'scatter',
+        session: `guess-${randomBytes(4).toString('hex')}`,
+        roundId: 0,
+        from: 1,
+        bucket: 0,
+        samples: 8,
         groups: { values: [{ name: 'values', dtype: 'float32', shape: [16], data: new Float32Array(16).fill(1) }] },
       });
       const corpus: Frames[] = [
-        genuine, guessed, ...fromWorker.slice(1, 4),
+        genuine,
+        guessed,
+        ...fromWorker.slice(1, 4),
         encodeMessage({ kind: 'heartbeat', sentAtMs: 1 }),
         encodeMessage({ kind: 'commit', roundId: 0, weightsVersion: 1 }),
       ];
@@ -216,7 +251,9 @@ describe("fuzzing a worker's peer endpoint", () => {
 
       const rss0 = rssBytes(worker.child.pid as number);
       let rssPeak = rss0;
-      const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssBytes(worker.child.pid as number)); }, 50);
+      const sampler = setInterval(() => {
+        rssPeak = Math.max(rssPeak, rssBytes(worker.child.pid as number));
+      }, 50);
       try {
         for (let i = 0; i < MUTANTS; i++) {
           const m = mutator.int(5) === 0 ? mutator.noise() : mutator.mutate(mutator.pick(corpus));
@@ -229,7 +266,12 @@ describe("fuzzing a worker's peer endpoint", () => {
         const data = new Float32Array(BIG_VALUES);
         const values = { name: 'values', dtype: 'float32' as const, shape: [BIG_VALUES], data };
         const big = encodeMessage({
-          kind: 'scatter', session: 'guessed-big-session', roundId: 0, from: 1, bucket: 0, samples: 8,
+          kind: 'scatter',
+          session: 'guessed-big-session',
+          roundId: 0,
+          from: 1,
+          bucket: 0,
+          samples: 8,
           groups: { values: [values] },
         });
         const burst = Math.ceil((DEFAULT_MAX_HELD_BYTES - heldBytes) / frameBytes(big)) + 32;
@@ -243,9 +285,11 @@ describe("fuzzing a worker's peer endpoint", () => {
         clearInterval(sampler);
       }
       const mib = (n: number) => (n / 2 ** 20).toFixed(1);
-      console.log(`peer fuzz (seed ${SEED}): worker RSS ${mib(rss0)} MiB at start, peak ${mib(rssPeak)} MiB ` +
-        `(+${mib(rssPeak - rss0)}; bound +${mib(DEFAULT_MAX_HELD_BYTES + RSS_SLACK_BYTES)}), ` +
-        `${mib(heldBytes)} MiB held for a later membership; refused at once: ${JSON.stringify([...now])}`);
+      console.log(
+        `peer fuzz (seed ${SEED}): worker RSS ${mib(rss0)} MiB at start, peak ${mib(rssPeak)} MiB ` +
+          `(+${mib(rssPeak - rss0)}; bound +${mib(DEFAULT_MAX_HELD_BYTES + RSS_SLACK_BYTES)}), ` +
+          `${mib(heldBytes)} MiB held for a later membership; refused at once: ${JSON.stringify([...now])}`,
+      );
       expect(rssPeak - rss0).toBeLessThan(DEFAULT_MAX_HELD_BYTES + RSS_SLACK_BYTES);
       expect(worker.child.exitCode).toBeNull();
 

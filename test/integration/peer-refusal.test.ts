@@ -26,13 +26,22 @@ afterEach(() => killAll(procs.splice(0)));
 /** A well-formed scatter of the guessed session, as member 1 would send it. */
 function scatter(roundId: number): Buffer[] {
   return encodeMessage({
-    kind: 'scatter', session: GUESS, roundId, from: 1, bucket: 0, samples: 16,
+    kind: 'scatter',
+    session: GUESS,
+    roundId,
+    from: 1,
+    bucket: 0,
+    samples: 16,
     groups: { values: [{ name: 'values', dtype: 'float32', shape: [64], data: new Float32Array(64).fill(1e3) }] },
   });
 }
 
 /** What the rogue sent one worker. */
-interface Sent { burst: number; scatters: number; heartbeats: number }
+interface Sent {
+  burst: number;
+  scatters: number;
+  heartbeats: number;
+}
 
 /** Refusals a worker logged ("rejected a peer message: CODE: ..."), by code. */
 function refusals(p: Proc): Map<string, number> {
@@ -52,33 +61,43 @@ describe('a worker refuses what is not a peer of the current membership', () => 
     let result;
     try {
       result = await runCoordinator({
-        bind: 'tcp://127.0.0.1:*', workers: 2, job: JOB, backend: 'cpu', metricsHost: '127.0.0.1', metricsPort: 0,
-        heartbeatIntervalMs: 500, heartbeatTimeoutMs: 10_000, joinTimeoutMs: 60_000, quiet: true,
+        bind: 'tcp://127.0.0.1:*',
+        workers: 2,
+        job: JOB,
+        backend: 'cpu',
+        metricsHost: '127.0.0.1',
+        metricsPort: 0,
+        heartbeatIntervalMs: 500,
+        heartbeatTimeoutMs: 10_000,
+        joinTimeoutMs: 60_000,
+        quiet: true,
         onListening: ({ endpoint }) => {
           for (let i = 0; i < 2; i++) {
             const p = startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0']);
             procs.push(p);
             const s: Sent = { burst: 0, scatters: 0, heartbeats: 0 };
             sent.push(s);
-            rogues.push((async () => {
-              const reach = /peers reach this worker at (tcp:\/\/\S+)/;
-              await waitFor(p, reach);
-              const peerEndpoint = reach.exec(p.stderr + p.stdout)?.[1] as string;
-              // A routing id that agrees with the guessed session, as a member's would.
-              const dealer = new zmq.Dealer({ linger: 0, routingId: `${GUESS}/1` });
-              sockets.push(dealer);
-              dealer.connect(peerEndpoint);
-              const q = new SendQueue(dealer);
-              // The worker logged its endpoint before saying hello: it has no membership yet.
-              for (; s.burst < BURST; s.burst++) await q.send(scatter(0));
-              for (let round = 0; !stop; round++) {
-                await q.send(scatter(round));
-                s.scatters += 1;
-                await q.send(encodeMessage({ kind: 'heartbeat', sentAtMs: Date.now() }));
-                s.heartbeats += 1;
-                await new Promise((r) => setTimeout(r, 20));
-              }
-            })());
+            rogues.push(
+              (async () => {
+                const reach = /peers reach this worker at (tcp:\/\/\S+)/;
+                await waitFor(p, reach);
+                const peerEndpoint = reach.exec(p.stderr + p.stdout)?.[1] as string;
+                // A routing id that agrees with the guessed session, as a member's would.
+                const dealer = new zmq.Dealer({ linger: 0, routingId: `${GUESS}/1` });
+                sockets.push(dealer);
+                dealer.connect(peerEndpoint);
+                const q = new SendQueue(dealer);
+                // The worker logged its endpoint before saying hello: it has no membership yet.
+                for (; s.burst < BURST; s.burst++) await q.send(scatter(0));
+                for (let round = 0; !stop; round++) {
+                  await q.send(scatter(round));
+                  s.scatters += 1;
+                  await q.send(encodeMessage({ kind: 'heartbeat', sentAtMs: Date.now() }));
+                  s.heartbeats += 1;
+                  await new Promise((r) => setTimeout(r, 20));
+                }
+              })(),
+            );
           }
         },
       });
@@ -91,8 +110,10 @@ describe('a worker refuses what is not a peer of the current membership', () => 
     sent.forEach((s, i) => {
       const got = refusals(procs[i] as Proc);
       const n = [...got.values()].reduce((a, b) => a + b, 0);
-      console.log(`worker ${i}: rogue sent ${s.burst} + ${s.scatters} scatters and ${s.heartbeats} heartbeats; ` +
-        `refused ${JSON.stringify([...got])}`);
+      console.log(
+        `worker ${i}: rogue sent ${s.burst} + ${s.scatters} scatters and ${s.heartbeats} heartbeats; ` +
+          `refused ${JSON.stringify([...got])}`,
+      );
       // Only these two codes: a guessed session is an unknown peer, a heartbeat is not a peer kind.
       expect([...got.keys()].sort()).toEqual(['FLEET_ERR_UNEXPECTED_MESSAGE', 'FLEET_ERR_UNKNOWN_PEER']);
       // The burst was refused at the first round's membership; nothing was refused twice.

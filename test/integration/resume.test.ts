@@ -22,8 +22,29 @@ beforeAll(async () => {
 });
 
 function coordinator(job: string, endpoint: string, out: string, extra: string[] = []): Proc {
-  const p = startCli(['coordinator', '--bind', endpoint, '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1',
-    '--heartbeat-interval', '0.2', '--verbose', '2', '--checkpoint-every', '3', '--out', out, ...extra, path.join(JOBS, job)]);
+  const p = startCli([
+    'coordinator',
+    '--bind',
+    endpoint,
+    '--workers',
+    '2',
+    '--backend',
+    'cpu',
+    '--metrics-port',
+    '0',
+    '--metrics-host',
+    '127.0.0.1',
+    '--heartbeat-interval',
+    '0.2',
+    '--verbose',
+    '2',
+    '--checkpoint-every',
+    '3',
+    '--out',
+    out,
+    ...extra,
+    path.join(JOBS, job),
+  ]);
   procs.push(p);
   return p;
 }
@@ -33,7 +54,20 @@ async function run(job: string, kill: boolean): Promise<{ out: string; log: stri
   const out = mkdtempSync(path.join(os.tmpdir(), 'tf-resume-'));
   const first = coordinator(job, endpoint, out);
   await waitFor(first, /listening on/);
-  for (let i = 0; i < 2; i++) procs.push(startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1']));
+  for (let i = 0; i < 2; i++)
+    procs.push(
+      startCli([
+        'worker',
+        '--connect',
+        endpoint,
+        '--backend',
+        'cpu',
+        '--metrics-port',
+        '0',
+        '--metrics-host',
+        '127.0.0.1',
+      ]),
+    );
   if (!kill) {
     expect((await first.exited).code, first.stderr.slice(-2000)).toBe(0);
     return { out, log: first.stderr };
@@ -63,7 +97,8 @@ describe('coordinator killed and resumed', () => {
     expect(b.length).toBe(a.length);
     a.forEach((t, i) => expect(Array.from(b[i]!.dataSync())).toEqual(Array.from(t.dataSync())));
     tf.dispose([...a, ...b]);
-    const history = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'history.json'), 'utf8')) as { history: Record<string, number[]> };
+    const history = (dir: string) =>
+      JSON.parse(readFileSync(path.join(dir, 'history.json'), 'utf8')) as { history: Record<string, number[]> };
     expect(history(resumed.out).history).toEqual(history(calm.out).history);
   });
 });

@@ -19,19 +19,72 @@ describe('stragglers', () => {
   it('miss the round deadline, their share moves to the fast worker, their late gradients are dropped', async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
     const out = mkdtempSync(path.join(os.tmpdir(), 'tf-straggler-'));
-    const coordinator = startCli(['coordinator', '--bind', endpoint, '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1',
-      '--round-deadline', '0.25', '--heartbeat-timeout', '20', '--verbose', '0', '--out', out, path.join(JOBS, 'straggler.ts')]);
+    const coordinator = startCli([
+      'coordinator',
+      '--bind',
+      endpoint,
+      '--workers',
+      '2',
+      '--backend',
+      'cpu',
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+      '--round-deadline',
+      '0.25',
+      '--heartbeat-timeout',
+      '20',
+      '--verbose',
+      '0',
+      '--out',
+      out,
+      path.join(JOBS, 'straggler.ts'),
+    ]);
     procs.push(coordinator);
     await waitFor(coordinator, /listening on/);
-    procs.push(startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1']));
-    const slow = spawn(process.execPath, nodeArgs(ENTRY, ['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1']), {
-      env: { ...process.env, TENSORFLEET_TEST_SLOW_MS: '1000' }, stdio: 'ignore',
-    });
+    procs.push(
+      startCli([
+        'worker',
+        '--connect',
+        endpoint,
+        '--backend',
+        'cpu',
+        '--metrics-port',
+        '0',
+        '--metrics-host',
+        '127.0.0.1',
+      ]),
+    );
+    const slow = spawn(
+      process.execPath,
+      nodeArgs(ENTRY, [
+        'worker',
+        '--connect',
+        endpoint,
+        '--backend',
+        'cpu',
+        '--metrics-port',
+        '0',
+        '--metrics-host',
+        '127.0.0.1',
+      ]),
+      {
+        env: { ...process.env, TENSORFLEET_TEST_SLOW_MS: '1000' },
+        stdio: 'ignore',
+      },
+    );
     const { code } = await coordinator.exited;
     slow.kill('SIGKILL');
     expect(code, coordinator.stderr.slice(-2000)).toBe(0);
-    const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as { stragglerDrops: number; sampleUses: { examples: number; min: number; max: number }[]; test: Record<string, number> };
-    expect(coordinator.stderr).toMatch(/missed the 250 ms deadline; their 16 examples move to the 1 faster worker\(s\)/);
+    const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as {
+      stragglerDrops: number;
+      sampleUses: { examples: number; min: number; max: number }[];
+      test: Record<string, number>;
+    };
+    expect(coordinator.stderr).toMatch(
+      /missed the 250 ms deadline; their 16 examples move to the 1 faster worker\(s\)/,
+    );
     expect(run.stragglerDrops).toBeGreaterThan(0);
     expect(coordinator.stderr).toMatch(/FLEET_ERR_STALE_ROUND/); // late gradients from the slow worker, dropped
     for (const e of run.sampleUses) expect([e.examples, e.min, e.max]).toEqual([320, 1, 1]);

@@ -15,12 +15,20 @@ import { resolveSplits } from '../../shared/model/data/dataset.ts';
 import { isFleetError } from '../../shared/runtime/errors.ts';
 import { compiledFunctions, loadJob } from '../../shared/model/job.ts';
 import {
-  decodeMessage, encodeMessage, type Message, type MessageOf, type WireTensor,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type MessageOf,
+  type WireTensor,
 } from '../../shared/wire/protocol.ts';
 import { gradientStep } from '../../shared/model/step.ts';
 import { synchronizeBatchNorm, synchronizedStep } from '../../shared/model/sync-bn/step.ts';
 import { gradientsToWire, readState, readWeights, writeState, writeWeightsGroup } from '../../shared/wire/weights.ts';
-import { optimizerFromConfig, readOptimizerState, writeOptimizerState } from '../../shared/model/keras/optimizer-state.ts';
+import {
+  optimizerFromConfig,
+  readOptimizerState,
+  writeOptimizerState,
+} from '../../shared/model/keras/optimizer-state.ts';
 import { PeerMesh } from '../../worker/exchange/mesh.ts';
 import { ExchangeRouter } from '../../worker/exchange/rounds.ts';
 import { applyStep, exchangeStep, flatten, membershipOf } from '../../worker/exchange/step.ts';
@@ -36,7 +44,14 @@ beforeAll(async () => {
   await selectBackend('cpu');
 });
 
-const base = { bind: 'tcp://127.0.0.1:*', backend: 'cpu' as const, metricsHost: '127.0.0.1', metricsPort: 0, joinTimeoutMs: 60_000, quiet: true };
+const base = {
+  bind: 'tcp://127.0.0.1:*',
+  backend: 'cpu' as const,
+  metricsHost: '127.0.0.1',
+  metricsPort: 0,
+  joinTimeoutMs: 60_000,
+  quiet: true,
+};
 const cliWorker = (endpoint: string) => {
   const w = startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--quiet']);
   procs.push(w);
@@ -59,7 +74,13 @@ describe('synchronized BatchNormalization on a cluster (cpu backend)', () => {
     const workers: Proc[] = [];
     let killed = false;
     const result = await runCoordinator({
-      ...base, job, workers: 3, minWorkers: 2, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2000, fit: { verbose: 2 },
+      ...base,
+      job,
+      workers: 3,
+      minWorkers: 2,
+      heartbeatIntervalMs: 200,
+      heartbeatTimeoutMs: 2000,
+      fit: { verbose: 2 },
       sink: {
         isTTY: false,
         now: () => Date.now(),
@@ -71,7 +92,9 @@ describe('synchronized BatchNormalization on a cluster (cpu backend)', () => {
           }
         },
       },
-      onListening: ({ endpoint }) => { for (let i = 0; i < 3; i++) workers.push(cliWorker(endpoint)); },
+      onListening: ({ endpoint }) => {
+        for (let i = 0; i < 3; i++) workers.push(cliWorker(endpoint));
+      },
     });
     expect(killed).toBe(true);
     expect(await workers[0]?.exited.then((e) => e.signal)).toBe('SIGKILL');
@@ -82,9 +105,18 @@ describe('synchronized BatchNormalization on a cluster (cpu backend)', () => {
   });
 
   it('a job with syncBatchNorm refuses --round-deadline before any worker starts', async () => {
-    const err = await runCoordinator({ ...base, job: path.join(JOBS, 'conv-bn-sync.ts'), workers: 2, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 10_000, roundDeadlineMs: 500 }).catch((e: unknown) => e);
+    const err = await runCoordinator({
+      ...base,
+      job: path.join(JOBS, 'conv-bn-sync.ts'),
+      workers: 2,
+      heartbeatIntervalMs: 500,
+      heartbeatTimeoutMs: 10_000,
+      roundDeadlineMs: 500,
+    }).catch((e: unknown) => e);
     expect(isFleetError(err, 'FLEET_ERR_CONFIG')).toBe(true);
-    expect((err as Error).message).toMatch(/Expected --round-deadline 0 with syncBatchNorm .* Received: --round-deadline 500/);
+    expect((err as Error).message).toMatch(
+      /Expected --round-deadline 0 with syncBatchNorm .* Received: --round-deadline 500/,
+    );
   });
 });
 
@@ -141,28 +173,47 @@ async function rogue(endpoint: string, file: string): Promise<{ codes: string[];
       await writeOptimizerState(m, optimizer as tf.Optimizer, { iterations: msg.optimizerIterations, slots });
     }
     const before = readState(m);
-    const step = await synchronizedStep(idx.length, allReduce, () => gradientStep(m, loss, metrics, x, y), (r) => tf.dispose(r.grads));
+    const step = await synchronizedStep(
+      idx.length,
+      allReduce,
+      () => gradientStep(m, loss, metrics, x, y),
+      (r) => tf.dispose(r.grads),
+    );
     tf.dispose([x, y]);
     const after = readState(m);
-    writeState(m, before.map((t) => Float32Array.from(t.data)));
+    writeState(
+      m,
+      before.map((t) => Float32Array.from(t.data)),
+    );
     const flat = flatten([...gradientsToWire(m, step.grads).map((g) => g.data), ...after.map((t) => t.data)]);
     tf.dispose(step.grads);
     const averaged = await exchangeStep(exchange, msg, flat);
     pending = { roundId: msg.roundId, averaged, learningRate: msg.learningRate };
     const n = idx.length;
     const reply = {
-      kind: 'stepped' as const, roundId: msg.roundId, samples: n, lossSum: step.loss * n, metricSums: step.metricSums,
-      computeSeconds: 0, numTensors: 0, exchangeBytes: mesh.takeBytes(msg.roundId),
+      kind: 'stepped' as const,
+      roundId: msg.roundId,
+      samples: n,
+      lossSum: step.loss * n,
+      metricSums: step.metricSums,
+      computeSeconds: 0,
+      numTensors: 0,
+      exchangeBytes: mesh.takeBytes(msg.roundId),
     };
     await send(encodeMessage(reply));
   };
   const onPull = async (msg: MessageOf<'pull'>, version: number) => {
     const m = model as tf.LayersModel;
     const state = await readOptimizerState(m, optimizer as tf.Optimizer);
-    await send(encodeMessage({
-      kind: 'pulled', pullId: msg.pullId, weightsVersion: version, optimizerIterations: state.iterations,
-      groups: { weights: readWeights(m), optimizer: [...state.slots] },
-    }));
+    await send(
+      encodeMessage({
+        kind: 'pulled',
+        pullId: msg.pullId,
+        weightsVersion: version,
+        optimizerIterations: state.iterations,
+        groups: { weights: readWeights(m), optimizer: [...state.slots] },
+      }),
+    );
   };
   let version = 0;
   await send(encodeMessage({ kind: 'hello', pid: process.pid, host: 'rogue', backend: 'cpu' }));
@@ -185,7 +236,8 @@ async function rogue(endpoint: string, file: string): Promise<{ codes: string[];
       const p = pending;
       const v = msg.weightsVersion;
       work = work.then(() => {
-        if (p?.roundId === msg.roundId) applyStep(model as tf.LayersModel, optimizer as tf.Optimizer, p.averaged, p.learningRate);
+        if (p?.roundId === msg.roundId)
+          applyStep(model as tf.LayersModel, optimizer as tf.Optimizer, p.averaged, p.learningRate);
         version = v;
       });
     }
@@ -208,7 +260,11 @@ describe('bad reduce messages', () => {
   it('are each refused with a typed error naming the round, and training ends as an undisturbed run', async () => {
     let rogueDone: Promise<{ codes: string[]; replyIdsMatch: boolean }> | undefined;
     const result = await runCoordinator({
-      ...base, job: path.join(JOBS, 'conv-bn-sync.ts'), workers: 2, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 10_000,
+      ...base,
+      job: path.join(JOBS, 'conv-bn-sync.ts'),
+      workers: 2,
+      heartbeatIntervalMs: 500,
+      heartbeatTimeoutMs: 10_000,
       onListening: ({ endpoint }) => {
         cliWorker(endpoint);
         rogueDone = rogue(endpoint, 'conv-bn-sync.ts');

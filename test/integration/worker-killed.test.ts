@@ -11,11 +11,47 @@ describe('worker killed', () => {
   it('below --min-workers: the coordinator reports the worker lost, waits, then exits non-zero; the survivor is told', async () => {
     const port = await freePort();
     const endpoint = `tcp://127.0.0.1:${port}`;
-    const coordinator = startCli(['coordinator', '--bind', endpoint, '--workers', '2', '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1',
-      '--heartbeat-interval', '0.2', '--heartbeat-timeout', '2', '--min-workers', '2', '--min-workers-timeout', '2', '--epochs', '500', '--verbose', '2', path.join(JOBS, 'dense-sgd.ts')]);
+    const coordinator = startCli([
+      'coordinator',
+      '--bind',
+      endpoint,
+      '--workers',
+      '2',
+      '--backend',
+      'cpu',
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+      '--heartbeat-interval',
+      '0.2',
+      '--heartbeat-timeout',
+      '2',
+      '--min-workers',
+      '2',
+      '--min-workers-timeout',
+      '2',
+      '--epochs',
+      '500',
+      '--verbose',
+      '2',
+      path.join(JOBS, 'dense-sgd.ts'),
+    ]);
     procs.push(coordinator);
     await waitFor(coordinator, /listening on/);
-    const workers = [0, 1].map(() => startCli(['worker', '--connect', endpoint, '--backend', 'cpu', '--metrics-port', '0', '--metrics-host', '127.0.0.1']));
+    const workers = [0, 1].map(() =>
+      startCli([
+        'worker',
+        '--connect',
+        endpoint,
+        '--backend',
+        'cpu',
+        '--metrics-port',
+        '0',
+        '--metrics-host',
+        '127.0.0.1',
+      ]),
+    );
     procs.push(...workers);
     await waitFor(coordinator, /Epoch 2\/500/);
     const victim = workers[1] as Proc;
@@ -26,7 +62,9 @@ describe('worker killed', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(coordinator.stderr).toMatch(/worker \d \(pid \d+ on .*\) lost: no message for \d+ ms/);
     expect(coordinator.stderr).toMatch(/paused: 1 healthy worker\(s\), --min-workers 2; waiting up to 2 s/);
-    expect(coordinator.stderr).toMatch(/FLEET_ERR_WORKER_LOST: Expected 2 healthy worker\(s\) to resume training \(--min-workers 2\) within 2000 ms\. Received: 1/);
+    expect(coordinator.stderr).toMatch(
+      /FLEET_ERR_WORKER_LOST: Expected 2 healthy worker\(s\) to resume training \(--min-workers 2\) within 2000 ms\. Received: 1/,
+    );
     const survivor = await (workers[0] as Proc).exited;
     expect(survivor.code).toBe(1);
     expect((workers[0] as Proc).stderr).toMatch(/coordinator says done: FLEET_ERR_WORKER_LOST/);

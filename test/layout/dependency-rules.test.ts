@@ -19,7 +19,11 @@ const RULES: ImportRule[] = [
     { from, to: 'cli', why: 'library code never imports the command line' },
     { from, to: 'bench', why: 'library code never imports benchmarks' },
   ]),
-  ...['api', 'coordinator', 'worker', 'index.ts'].map((to) => ({ from: 'shared', to, why: 'shared/ is the bottom layer' })),
+  ...['api', 'coordinator', 'worker', 'index.ts'].map((to) => ({
+    from: 'shared',
+    to,
+    why: 'shared/ is the bottom layer',
+  })),
   { from: 'shared/wire', to: 'shared/model', why: 'the wire carries tensors, it knows no model maths' },
   { from: 'shared/model', to: 'shared/wire', why: 'the model maths knows no wire' },
   ...['shared/wire', 'shared/model', 'shared/io'].map((to) => ({
@@ -39,11 +43,15 @@ describe('dependency rules', () => {
 
   it('catches a coordinator file that imports the worker, and a dynamic import of cli/', () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'tf-rules-'));
-    for (const d of ['coordinator', 'worker', 'cli', 'shared/wire', 'shared/model']) mkdirSync(path.join(root, d), { recursive: true });
+    for (const d of ['coordinator', 'worker', 'cli', 'shared/wire', 'shared/model'])
+      mkdirSync(path.join(root, d), { recursive: true });
     writeFileSync(path.join(root, 'worker/a.ts'), 'export const a = 1;\n');
     writeFileSync(path.join(root, 'cli/main.ts'), 'export const m = 1;\n');
     writeFileSync(path.join(root, 'shared/model/m.ts'), 'export const m = 1;\n');
-    writeFileSync(path.join(root, 'coordinator/b.ts'), "import { a } from '../worker/a.ts';\nconst c = await import('../cli/main.ts');\n");
+    writeFileSync(
+      path.join(root, 'coordinator/b.ts'),
+      "import { a } from '../worker/a.ts';\nconst c = await import('../cli/main.ts');\n",
+    );
     writeFileSync(path.join(root, 'shared/wire/w.ts'), "import type { m } from '../model/m.ts';\n");
     const found = violations(importEdges(root, ['coordinator', 'worker', 'cli', 'shared']), RULES);
     expect(found).toEqual([

@@ -22,7 +22,10 @@ const SETUP_TIMEOUT_MS = 300_000;
 /** Seconds for one command in a test: a 2-worker run of a tiny job takes ~10 s. */
 const TEST_TIMEOUT_MS = 180_000;
 
-interface Result { status: number | null; out: string }
+interface Result {
+  status: number | null;
+  out: string;
+}
 
 /** The environment of a user's shell: without the npm_* variables `npm test` sets for its own package. */
 function userEnv(): NodeJS.ProcessEnv {
@@ -117,7 +120,12 @@ void new FleetError('FLEET_ERR_NOPE', 'x');
 `;
 const TSCONFIG = {
   compilerOptions: {
-    target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'],
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    noEmit: true,
+    types: ['node'],
   },
   include: ['use.ts', 'job.ts'],
 };
@@ -246,49 +254,69 @@ describe('the packed tarball', () => {
 });
 
 describe('installed into a fresh ESM project', () => {
-  it('plain node imports it and fits a 2-layer model on 2 workers (cpu), with no TypeScript loader', async () => {
-    writeFileSync(path.join(esm, 'fit.mjs'), FIT_MJS);
-    const out = await ok(process.execPath, ['fit.mjs'], esm);
-    const loss = JSON.parse(/^LOSS (.*)$/m.exec(out)?.[1] ?? 'null') as number[] | null;
-    expect(loss).toHaveLength(2);
-    expect(loss?.every(Number.isFinite)).toBe(true);
-  }, TEST_TIMEOUT_MS);
+  it(
+    'plain node imports it and fits a 2-layer model on 2 workers (cpu), with no TypeScript loader',
+    async () => {
+      writeFileSync(path.join(esm, 'fit.mjs'), FIT_MJS);
+      const out = await ok(process.execPath, ['fit.mjs'], esm);
+      const loss = JSON.parse(/^LOSS (.*)$/m.exec(out)?.[1] ?? 'null') as number[] | null;
+      expect(loss).toHaveLength(2);
+      expect(loss?.every(Number.isFinite)).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('npx tensorfleet local --workers 2 job.ts trains the user\'s TypeScript job', async () => {
-    const out = await tensorfleet(['local', '--workers', '2', ...RUN, '--out', 'runs/ts', 'job.ts'], esm);
-    expect(out).toMatch(/Epoch 1\/1/);
-    expect(existsSync(path.join(esm, 'runs/ts/history.json'))).toBe(true);
-    expect(existsSync(path.join(esm, 'runs/ts/model.keras'))).toBe(true);
-  }, TEST_TIMEOUT_MS);
+  it(
+    "npx tensorfleet local --workers 2 job.ts trains the user's TypeScript job",
+    async () => {
+      const out = await tensorfleet(['local', '--workers', '2', ...RUN, '--out', 'runs/ts', 'job.ts'], esm);
+      expect(out).toMatch(/Epoch 1\/1/);
+      expect(existsSync(path.join(esm, 'runs/ts/history.json'))).toBe(true);
+      expect(existsSync(path.join(esm, 'runs/ts/model.keras'))).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('npx tensorfleet --help, inspect <model> and plot <history.json> run from the compiled package', async () => {
-    expect(await tensorfleet(['--help'], esm)).toMatch(/^usage:\n {2}tensorfleet local --workers N/);
-    // The model and history come from the previous test's run; train one here if it did not leave them.
-    if (!existsSync(path.join(esm, 'runs/ts/model.keras'))) {
-      await tensorfleet(['local', '--workers', '1', ...RUN, '--out', 'runs/ts', 'job.ts'], esm);
-    }
-    expect(await tensorfleet(['inspect', 'runs/ts/model.keras'], esm)).toMatch(/Dense/);
-    await tensorfleet(['plot', 'runs/ts/history.json'], esm);
-    expect(statSync(path.join(esm, 'runs/ts/history.png')).size).toBeGreaterThan(1000);
-  }, TEST_TIMEOUT_MS);
+  it(
+    'npx tensorfleet --help, inspect <model> and plot <history.json> run from the compiled package',
+    async () => {
+      expect(await tensorfleet(['--help'], esm)).toMatch(/^usage:\n {2}tensorfleet local --workers N/);
+      // The model and history come from the previous test's run; train one here if it did not leave them.
+      if (!existsSync(path.join(esm, 'runs/ts/model.keras'))) {
+        await tensorfleet(['local', '--workers', '1', ...RUN, '--out', 'runs/ts', 'job.ts'], esm);
+      }
+      expect(await tensorfleet(['inspect', 'runs/ts/model.keras'], esm)).toMatch(/Dense/);
+      await tensorfleet(['plot', 'runs/ts/history.json'], esm);
+      expect(statSync(path.join(esm, 'runs/ts/history.png')).size).toBeGreaterThan(1000);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('tsc --noEmit checks a user file on the public types, with no error in the package\'s .d.ts files', async () => {
-    writeFileSync(path.join(esm, 'use.ts'), USE_TS);
-    writeFileSync(path.join(esm, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
-    // skipLibCheck stays off so that our .d.ts files are checked too; tfjs's own .d.ts files have errors under
-    // strict NodeNext that every tfjs user skips, so only errors outside @tensorflow count.
-    const tsc = path.join(esm, 'node_modules/typescript/bin/tsc');
-    const r = await exec(process.execPath, [tsc, '-p', '.'], esm);
-    const ours = r.out.split('\n').filter((l) => /error TS\d+/.test(l) && !l.startsWith('node_modules/@tensorflow/'));
-    expect(ours).toEqual([]);
-    expect(r.out).toMatch(/error TS/); // tfjs's own: proof that the .d.ts files were checked at all
-  }, TEST_TIMEOUT_MS);
+  it(
+    "tsc --noEmit checks a user file on the public types, with no error in the package's .d.ts files",
+    async () => {
+      writeFileSync(path.join(esm, 'use.ts'), USE_TS);
+      writeFileSync(path.join(esm, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
+      // skipLibCheck stays off so that our .d.ts files are checked too; tfjs's own .d.ts files have errors under
+      // strict NodeNext that every tfjs user skips, so only errors outside @tensorflow count.
+      const tsc = path.join(esm, 'node_modules/typescript/bin/tsc');
+      const r = await exec(process.execPath, [tsc, '-p', '.'], esm);
+      const ours = r.out.split('\n').filter((l) => /error TS\d+/.test(l) && !l.startsWith('node_modules/@tensorflow/'));
+      expect(ours).toEqual([]);
+      expect(r.out).toMatch(/error TS/); // tfjs's own: proof that the .d.ts files were checked at all
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('installed into a fresh CommonJS project (no "type" in package.json)', () => {
-  it.each(['job.ts', 'job.js'])('npx tensorfleet local --workers 2 %s trains the user\'s job', async (job) => {
-    const out = await tensorfleet(['local', '--workers', '2', ...RUN, '--out', `runs/${job}`, job], cjs);
-    expect(out).toMatch(/Epoch 1\/1/);
-    expect(readdirSync(path.join(cjs, 'runs', job))).toContain('history.json');
-  }, TEST_TIMEOUT_MS);
+  it.each(['job.ts', 'job.js'])(
+    "npx tensorfleet local --workers 2 %s trains the user's job",
+    async (job) => {
+      const out = await tensorfleet(['local', '--workers', '2', ...RUN, '--out', `runs/${job}`, job], cjs);
+      expect(out).toMatch(/Epoch 1\/1/);
+      expect(readdirSync(path.join(cjs, 'runs', job))).toContain('history.json');
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

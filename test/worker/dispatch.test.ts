@@ -36,7 +36,13 @@ describe('worker dispatch', () => {
     const kinds = 'round, evaluate, commit, pull, reduced, heartbeat, error, welcome or done';
     const expected = `Expected ${kinds} from the coordinator.`;
     await to({
-      kind: 'stepped', roundId: 1, samples: 1, lossSum: 0, metricSums: [], computeSeconds: 0, numTensors: 0,
+      kind: 'stepped',
+      roundId: 1,
+      samples: 1,
+      lossSum: 0,
+      metricSums: [],
+      computeSeconds: 0,
+      numTensors: 0,
       exchangeBytes: { sent: 0, received: 0 },
     });
     const stepped = await next('error');

@@ -30,10 +30,13 @@ function reduced(roundId: number, seq: number, values: number[]): MessageOf<'red
 
 /** The FleetError code a promise rejected with. */
 const codeOf = (p: Promise<unknown>) =>
-  p.then(() => 'resolved', (e: unknown) => (isFleetError(e) ? e.code : String(e)));
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (isFleetError(e) ? e.code : String(e)),
+  );
 
 describe('ReduceClient', () => {
-  it('numbers a round\'s reductions from 0 and hands each sum to its own caller, in any order', async () => {
+  it("numbers a round's reductions from 0 and hands each sum to its own caller, in any order", async () => {
     const { c, sent } = client();
     const reduce = c.forRound(4);
     const first = reduce(Float32Array.from([1, 2]));
@@ -101,7 +104,7 @@ describe('ReduceClient', () => {
     expect(Array.from(await p)).toEqual([8]);
   });
 
-  it('refused(round) fails only that round\'s waiting reductions', async () => {
+  it("refused(round) fails only that round's waiting reductions", async () => {
     const { c } = client();
     const p = codeOf(c.forRound(1)(Float32Array.from([1])));
     c.refused(0, new FleetError('FLEET_ERR_WORKER_LOST', 'round 0 is gone'));

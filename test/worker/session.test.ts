@@ -40,8 +40,15 @@ async function welcome(
   const weights = readWeights(model).map((t) => ({ ...t, data: t.data.map((v) => v * scale + 0.25) }));
   // Through the wire, as a worker gets it: decoding fills in every group the kind declares.
   const frames = encodeMessage({
-    kind: 'welcome', rank: 1, jobPath: JOB, modelConfig: JSON.stringify(modelToKerasJson(model)),
-    compile: {}, backend: 'cpu', heartbeatIntervalMs: 1000, optimizer: sgd, ...extra,
+    kind: 'welcome',
+    rank: 1,
+    jobPath: JOB,
+    modelConfig: JSON.stringify(modelToKerasJson(model)),
+    compile: {},
+    backend: 'cpu',
+    heartbeatIntervalMs: 1000,
+    optimizer: sgd,
+    ...extra,
     groups: { weights: edit ? edit(weights) : weights },
   });
   const msg = decodeMessage(frames);
@@ -50,7 +57,7 @@ async function welcome(
 }
 
 describe('startSession', () => {
-  it('rebuilds the model with the welcome\'s weights and serves the job\'s data', async () => {
+  it("rebuilds the model with the welcome's weights and serves the job's data", async () => {
     const msg = await welcome(2);
     const s = await startSession(msg, log);
     sessions.push(s);
@@ -79,7 +86,7 @@ describe('startSession', () => {
     tf.dispose([x, y, perRow]);
   });
 
-  it('takes the optimizer state a welcome carries (a resumed run\'s), and refuses an unknown optimizer', async () => {
+  it("takes the optimizer state a welcome carries (a resumed run's), and refuses an unknown optimizer", async () => {
     const resumed = await startSession(await welcome(1, undefined, { optimizerIterations: 7 }), log);
     sessions.push(resumed);
     expect(resumed.optimizer.iterations).toBe(7);

@@ -36,7 +36,11 @@ export class AllReduce {
     const m = mesh.current;
     if (!m) throw fleetError('EXCHANGE_NO_MEMBERSHIP');
     if (spec.samples.length !== spec.plan.members || m.members.length !== spec.plan.members) {
-      throw fleetError('EXCHANGE_MEMBERS', { plan: spec.plan.members, members: m.members.length, samples: spec.samples.length });
+      throw fleetError('EXCHANGE_MEMBERS', {
+        plan: spec.plan.members,
+        members: m.members.length,
+        samples: spec.samples.length,
+      });
     }
     this.rank = m.rank;
     this.session = m.session;
@@ -53,7 +57,8 @@ export class AllReduce {
    * over all members once every bucket is known here. `gradient` must not change until then.
    */
   run(gradient: Float32Array): Promise<Float32Array> {
-    if (gradient.length !== this.spec.plan.size) throw fleetError('EXCHANGE_SIZE', { want: this.spec.plan.size, received: gradient.length });
+    if (gradient.length !== this.spec.plan.size)
+      throw fleetError('EXCHANGE_SIZE', { want: this.spec.plan.size, received: gradient.length });
     const done = new Promise<Float32Array>((resolve, reject) => (this.settle = { resolve, reject }));
     if (this.failed) return Promise.reject(this.failed);
     const mine = this.spec.samples[this.rank] as number;
@@ -75,15 +80,23 @@ export class AllReduce {
       throw fleetError('EXCHANGE_BUCKET_LENGTH', { bucket: b.id, length: b.length, received: data.length });
     }
     if (msg.kind === 'scatter') {
-      if (b.owner !== this.rank) throw fleetError('EXCHANGE_NOT_OWNER', { bucket: b.id, owner: b.owner, from: msg.from });
+      if (b.owner !== this.rank)
+        throw fleetError('EXCHANGE_NOT_OWNER', { bucket: b.id, owner: b.owner, from: msg.from });
       if (msg.samples !== this.spec.samples[msg.from]) {
-        throw fleetError('EXCHANGE_SAMPLES', { from: msg.from, want: this.spec.samples[msg.from], received: msg.samples });
+        throw fleetError('EXCHANGE_SAMPLES', {
+          from: msg.from,
+          want: this.spec.samples[msg.from],
+          received: msg.samples,
+        });
       }
-      if ((this.parts.get(b.id) ?? []).some((p) => p.rank === msg.from)) throw fleetError('EXCHANGE_DUPLICATE', { kind: msg.kind, bucket: b.id, from: msg.from });
+      if ((this.parts.get(b.id) ?? []).some((p) => p.rank === msg.from))
+        throw fleetError('EXCHANGE_DUPLICATE', { kind: msg.kind, bucket: b.id, from: msg.from });
       this.addPart(b, { rank: msg.from, samples: msg.samples, data });
     } else {
-      if (b.owner !== msg.from) throw fleetError('EXCHANGE_NOT_FROM_OWNER', { bucket: b.id, owner: b.owner, from: msg.from });
-      if (this.filled.has(b.id)) throw fleetError('EXCHANGE_DUPLICATE', { kind: msg.kind, bucket: b.id, from: msg.from });
+      if (b.owner !== msg.from)
+        throw fleetError('EXCHANGE_NOT_FROM_OWNER', { bucket: b.id, owner: b.owner, from: msg.from });
+      if (this.filled.has(b.id))
+        throw fleetError('EXCHANGE_DUPLICATE', { kind: msg.kind, bucket: b.id, from: msg.from });
       this.out.set(data, b.start);
       this.filled.add(b.id);
     }
@@ -115,9 +128,15 @@ export class AllReduce {
     return this.spec.samples.reduce((a, n) => a + n, 0);
   }
 
-  private send(to: number, h: { kind: 'scatter' | 'gather'; bucket: number; samples: number }, data: Float32Array): Promise<void> {
+  private send(
+    to: number,
+    h: { kind: 'scatter' | 'gather'; bucket: number; samples: number },
+    data: Float32Array,
+  ): Promise<void> {
     const header = { ...h, session: this.session, roundId: this.spec.roundId, from: this.rank };
-    return this.mesh.send(to, header, data).catch((err: unknown) => this.abort(fleetError('EXCHANGE_SEND', { to, received: String(err) })));
+    return this.mesh
+      .send(to, header, data)
+      .catch((err: unknown) => this.abort(fleetError('EXCHANGE_SEND', { to, received: String(err) })));
   }
 
   private finishIfDone(): void {

@@ -11,7 +11,11 @@ import * as zmq from 'zeromq';
 import { fleetError } from '../../shared/runtime/catalogue/index.ts';
 import { isFleetError, type FleetError } from '../../shared/runtime/errors.ts';
 import {
-  decodeMessage, encodeMessage, type Header, type MessageOf, type WireTensor,
+  decodeMessage,
+  encodeMessage,
+  type Header,
+  type MessageOf,
+  type WireTensor,
 } from '../../shared/wire/protocol.ts';
 import { NO_SECURITY, ZAP_DOMAIN, ZapHandler, canonicalKey, type Security } from '../../shared/wire/security/index.ts';
 import { SendQueue, frameBytes } from '../../shared/wire/transport.ts';
@@ -65,7 +69,8 @@ export class PeerMesh {
   private readonly dealers = new Map<number, { socket: zmq.Dealer; queue: SendQueue }>();
   private handler: (msg: PeerMessage) => void = () => {};
   /** Messages of a session this worker has not been told of yet (a faster peer got its round first). */
-  private held: { readonly id: string; readonly msg: PeerMessage; readonly bytes: number; readonly atMs: number }[] = [];
+  private held: { readonly id: string; readonly msg: PeerMessage; readonly bytes: number; readonly atMs: number }[] =
+    [];
   private heldBytes = 0;
   /** Bytes sent and received per round, until `takeBytes` reads them. */
   private readonly perRound = new Map<number, { sent: number; received: number }>();
@@ -93,7 +98,12 @@ export class PeerMesh {
       context,
       linger: 0,
       maxMessageSize: sec.maxMessageSize,
-      ...(sec.keys && { curveServer: true, curveSecretKey: sec.keys.secretKey, zapDomain: ZAP_DOMAIN, zapEnforceDomain: true }),
+      ...(sec.keys && {
+        curveServer: true,
+        curveSecretKey: sec.keys.secretKey,
+        zapDomain: ZAP_DOMAIN,
+        zapEnforceDomain: true,
+      }),
     });
     await router.bind(`tcp://${opts.host}:*`);
     const endpoint = router.lastEndpoint;
@@ -121,7 +131,8 @@ export class PeerMesh {
     this.dealers.clear();
     this.membership = m;
     this.allowed.clear();
-    for (const p of m.members) if (p.publicKey && p.rank !== m.rank) this.allowed.set(canonicalKey(p.publicKey), `worker ${p.rank}`);
+    for (const p of m.members)
+      if (p.publicKey && p.rank !== m.rank) this.allowed.set(canonicalKey(p.publicKey), `worker ${p.rank}`);
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
@@ -139,10 +150,17 @@ export class PeerMesh {
         linger: 0,
         routingId: `${m.session}/${m.rank}`,
         maxMessageSize: sec.maxMessageSize,
-        ...(curve && { curveServerKey: peer.publicKey, curvePublicKey: sec.keys.publicKey, curveSecretKey: sec.keys.secretKey }),
+        ...(curve && {
+          curveServerKey: peer.publicKey,
+          curvePublicKey: sec.keys.publicKey,
+          curveSecretKey: sec.keys.secretKey,
+        }),
       });
       socket.connect(peer.endpoint);
-      this.dealers.set(peer.rank, { socket, queue: new SendQueue(socket, (n) => this.opts.observer?.bytes?.('sent', n)) });
+      this.dealers.set(peer.rank, {
+        socket,
+        queue: new SendQueue(socket, (n) => this.opts.observer?.bytes?.('sent', n)),
+      });
     }
   }
 
@@ -215,7 +233,10 @@ export class PeerMesh {
     }
     this.expireHeld();
     // A peer's link always names the session and rank it speaks for: a message that disagrees is no peer's.
-    if (routingId !== `${msg.session}/${msg.from}` || this.heldBytes + bytes > (this.opts.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES)) {
+    if (
+      routingId !== `${msg.session}/${msg.from}` ||
+      this.heldBytes + bytes > (this.opts.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES)
+    ) {
       throw fleetError('MESH_SESSION', { want: this.membership?.session ?? '(none yet)', received: msg.session });
     }
     this.held.push({ id: routingId, msg, bytes, atMs: Date.now() });
@@ -229,14 +250,17 @@ export class PeerMesh {
     for (let h = this.held[0]; h !== undefined && h.atMs < cutoff; h = this.held[0]) {
       this.held.shift();
       this.heldBytes -= h.bytes;
-      this.opts.observer?.rejected?.(fleetError('MESH_SESSION', { want: this.membership?.session ?? '(none yet)', received: h.msg.session }));
+      this.opts.observer?.rejected?.(
+        fleetError('MESH_SESSION', { want: this.membership?.session ?? '(none yet)', received: h.msg.session }),
+      );
     }
   }
 
   /** Checks a message of the current session against its members. */
   private checkMember(routingId: string, msg: PeerMessage): PeerMessage {
     const m = this.membership;
-    if (!m || msg.session !== m.session) throw fleetError('MESH_SESSION', { want: m?.session ?? '(none yet)', received: msg.session });
+    if (!m || msg.session !== m.session)
+      throw fleetError('MESH_SESSION', { want: m?.session ?? '(none yet)', received: msg.session });
     const member = m.members.some((p) => p.rank === msg.from && p.rank !== m.rank);
     if (!member || routingId !== `${m.session}/${msg.from}`) {
       throw fleetError('MESH_NOT_MEMBER', { session: m.session, from: msg.from, link: routingId });

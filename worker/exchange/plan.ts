@@ -37,7 +37,8 @@ export function planExchange(size: number, members: number, bucketValues = DEFAU
     const start = Math.floor((owner * size) / members);
     const end = Math.floor(((owner + 1) * size) / members);
     const cuts: Omit<Bucket, 'id'>[] = [];
-    for (let at = start; at < end; at += bucketValues) cuts.push({ owner, start: at, length: Math.min(bucketValues, end - at) });
+    for (let at = start; at < end; at += bucketValues)
+      cuts.push({ owner, start: at, length: Math.min(bucketValues, end - at) });
     perOwner.push(cuts);
   }
   const buckets: Bucket[] = [];

@@ -31,8 +31,10 @@ export class ExchangeRouter {
 
   /** Starts round `spec.roundId` (which must be newer than every earlier one) and feeds it what already came. */
   begin(spec: AllReduceSpec): AllReduce {
-    if (spec.roundId <= this.lastRound) throw fleetError('EXCHANGE_ROUND_ORDER', { last: this.lastRound, received: spec.roundId });
-    if (spec.roundId < this.newest) throw fleetError('EXCHANGE_SUPERSEDED', { roundId: spec.roundId, next: this.newest });
+    if (spec.roundId <= this.lastRound)
+      throw fleetError('EXCHANGE_ROUND_ORDER', { last: this.lastRound, received: spec.roundId });
+    if (spec.roundId < this.newest)
+      throw fleetError('EXCHANGE_SUPERSEDED', { roundId: spec.roundId, next: this.newest });
     this.active?.abort(fleetError('EXCHANGE_SUPERSEDED', { roundId: this.active.roundId, next: spec.roundId }));
     const round = new AllReduce(this.mesh, spec);
     this.maxEarlyValues = Math.max(this.maxEarlyValues, 2 * spec.plan.size);
@@ -40,7 +42,7 @@ export class ExchangeRouter {
     this.lastRound = spec.roundId;
     const waiting = this.early.filter((m) => m.roundId === spec.roundId);
     this.early = this.early.filter((m) => m.roundId > spec.roundId);
-    this.earlyValues = this.early.reduce((n, m) => n + (m.groups.values[0].data.length), 0);
+    this.earlyValues = this.early.reduce((n, m) => n + m.groups.values[0].data.length, 0);
     for (const m of waiting) this.deliver(round, m);
     return round;
   }
@@ -79,11 +81,15 @@ export class ExchangeRouter {
   private route(msg: PeerMessage): void {
     if (this.active && msg.roundId === this.active.roundId) return this.deliver(this.active, msg);
     if (msg.roundId <= this.lastRound) {
-      return this.rejected(fleetError('EXCHANGE_STALE', { kind: msg.kind, roundId: msg.roundId, from: msg.from, last: this.lastRound }));
+      return this.rejected(
+        fleetError('EXCHANGE_STALE', { kind: msg.kind, roundId: msg.roundId, from: msg.from, last: this.lastRound }),
+      );
     }
     const values = msg.groups.values[0].data.length;
     if (this.earlyValues + values > this.maxEarlyValues) {
-      return this.rejected(fleetError('EXCHANGE_TOO_EARLY', { roundId: msg.roundId, from: msg.from, max: this.maxEarlyValues }));
+      return this.rejected(
+        fleetError('EXCHANGE_TOO_EARLY', { roundId: msg.roundId, from: msg.from, max: this.maxEarlyValues }),
+      );
     }
     this.early.push(msg);
     this.earlyValues += values;

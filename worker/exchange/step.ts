@@ -17,7 +17,10 @@ import type { ExchangeRouter } from './rounds.ts';
 /** Values of a model's flat step vector: its trainable weights, then its BatchNormalization statistics. */
 export function stepSizes(model: tf.LayersModel): { grads: number[]; state: number[] } {
   const size = (shape: readonly (number | null)[]) => shape.reduce<number>((a, d) => a * (d ?? 1), 1);
-  return { grads: trainableVariables(model).map((v) => size(v.shape)), state: stateWeights(model).map((w) => size(w.shape)) };
+  return {
+    grads: trainableVariables(model).map((v) => size(v.shape)),
+    state: stateWeights(model).map((w) => size(w.shape)),
+  };
 }
 
 /** Concatenates arrays into one new Float32Array. */
@@ -46,32 +49,60 @@ export function membershipOf(ex: MessageOf<'round'>['exchange']): Membership {
   return {
     session: ex.session,
     rank: ex.rank,
-    members: ex.endpoints.map((endpoint, rank) => ({ rank, endpoint, ...(ex.keys?.[rank] && { publicKey: ex.keys[rank] }) })),
+    members: ex.endpoints.map((endpoint, rank) => ({
+      rank,
+      endpoint,
+      ...(ex.keys?.[rank] && { publicKey: ex.keys[rank] }),
+    })),
   };
 }
 
 /** Exchanges this worker's flat step vector for the members' weighted mean. */
-export async function exchangeStep(router: ExchangeRouter, msg: MessageOf<'round'>, flat: Float32Array): Promise<Float32Array> {
+export async function exchangeStep(
+  router: ExchangeRouter,
+  msg: MessageOf<'round'>,
+  flat: Float32Array,
+): Promise<Float32Array> {
   const ex = msg.exchange;
   if (ex.rank >= ex.endpoints.length || ex.samples.length !== ex.endpoints.length) {
-    throw fleetError('EXCHANGE_MEMBERS', { plan: ex.endpoints.length, members: ex.endpoints.length, samples: ex.samples.length });
+    throw fleetError('EXCHANGE_MEMBERS', {
+      plan: ex.endpoints.length,
+      members: ex.endpoints.length,
+      samples: ex.samples.length,
+    });
   }
   const plan = planExchange(flat.length, ex.endpoints.length);
   return router.begin({ roundId: msg.roundId, plan, samples: ex.samples }).run(flat);
 }
 
 /** Applies a committed mean: the optimizer update at `learningRate`, then the averaged BN statistics. */
-export function applyStep(model: tf.LayersModel, optimizer: tf.Optimizer, averaged: Float32Array, learningRate: number): void {
+export function applyStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  averaged: Float32Array,
+  learningRate: number,
+): void {
   const sizes = stepSizes(model);
   const grads = unflatten(averaged, sizes.grads);
-  const state = unflatten(averaged, sizes.state, sizes.grads.reduce((a, b) => a + b, 0));
+  const state = unflatten(
+    averaged,
+    sizes.state,
+    sizes.grads.reduce((a, b) => a + b, 0),
+  );
   if (getLearningRate(optimizer) !== learningRate) setLearningRate(optimizer, learningRate);
   const variables = trainableVariables(model);
-  const named = variables.map((v, i) => ({ name: v.name, tensor: tf.tensor((grads[i] as Float32Array).slice(), v.shape, 'float32') }));
+  const named = variables.map((v, i) => ({
+    name: v.name,
+    tensor: tf.tensor((grads[i] as Float32Array).slice(), v.shape, 'float32'),
+  }));
   try {
     optimizer.applyGradients(named);
   } finally {
     tf.dispose(named.map((n) => n.tensor));
   }
-  if (state.length > 0) writeState(model, state.map((v) => v.slice()));
+  if (state.length > 0)
+    writeState(
+      model,
+      state.map((v) => v.slice()),
+    );
 }

@@ -27,7 +27,13 @@ export interface Vgg16Options {
 }
 
 /** Filters of each convolution, block by block. */
-const BLOCKS: readonly (readonly number[])[] = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]];
+const BLOCKS: readonly (readonly number[])[] = [
+  [64, 64],
+  [128, 128],
+  [256, 256, 256],
+  [512, 512, 512],
+  [512, 512, 512],
+];
 
 /** Builds VGG16 as a functional model named 'vgg16'. */
 export function vgg16(opts: Vgg16Options = {}): tf.LayersModel {
@@ -42,15 +48,35 @@ export function vgg16(opts: Vgg16Options = {}): tf.LayersModel {
   let x: tf.SymbolicTensor = input;
   BLOCKS.forEach((filters, b) => {
     filters.forEach((f, i) => {
-      x = tf.layers.conv2d({ filters: f, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: kernel(), name: `block${b + 1}_conv${i + 1}` }).apply(x) as tf.SymbolicTensor;
+      x = tf.layers
+        .conv2d({
+          filters: f,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: kernel(),
+          name: `block${b + 1}_conv${i + 1}`,
+        })
+        .apply(x) as tf.SymbolicTensor;
     });
     x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }).apply(x) as tf.SymbolicTensor;
   });
   if (opts.includeTop) {
     x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.dense({ units: 4096, activation: 'relu', kernelInitializer: kernel(), name: 'fc1' }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.dense({ units: 4096, activation: 'relu', kernelInitializer: kernel(), name: 'fc2' }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.dense({ units: opts.classes ?? 1000, activation: opts.classifierActivation ?? 'softmax', kernelInitializer: kernel(), name: 'predictions' }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .dense({ units: 4096, activation: 'relu', kernelInitializer: kernel(), name: 'fc1' })
+      .apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .dense({ units: 4096, activation: 'relu', kernelInitializer: kernel(), name: 'fc2' })
+      .apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .dense({
+        units: opts.classes ?? 1000,
+        activation: opts.classifierActivation ?? 'softmax',
+        kernelInitializer: kernel(),
+        name: 'predictions',
+      })
+      .apply(x) as tf.SymbolicTensor;
   } else if (opts.pooling === 'avg') {
     x = tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }).apply(x) as tf.SymbolicTensor;
   } else if (opts.pooling === 'max') {

@@ -29,20 +29,29 @@ function writeAtomic(file: string, data: string | Uint8Array): void {
 /** Saves `model` (topology and weights) into folder `dir` as model.json + weights.bin. */
 export async function saveModelFiles(model: tf.LayersModel, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    const parts = artifacts.weightData === undefined ? [] : Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData];
-    const bin = Buffer.concat(parts.map((b) => new Uint8Array(b)));
-    writeAtomic(path.join(dir, BIN_FILE), bin); // weights first: model.json never points at a half-written file
-    const json: ModelJsonFile = {
-      modelTopology: artifacts.modelTopology,
-      format: artifacts.format ?? 'layers-model',
-      generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-      convertedBy: artifacts.convertedBy ?? null,
-      weightsManifest: [{ paths: [`./${BIN_FILE}`], weights: artifacts.weightSpecs ?? [] }],
-    };
-    writeAtomic(path.join(dir, JSON_FILE), JSON.stringify(json));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bin.byteLength } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const parts =
+        artifacts.weightData === undefined
+          ? []
+          : Array.isArray(artifacts.weightData)
+            ? artifacts.weightData
+            : [artifacts.weightData];
+      const bin = Buffer.concat(parts.map((b) => new Uint8Array(b)));
+      writeAtomic(path.join(dir, BIN_FILE), bin); // weights first: model.json never points at a half-written file
+      const json: ModelJsonFile = {
+        modelTopology: artifacts.modelTopology,
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: [`./${BIN_FILE}`], weights: artifacts.weightSpecs ?? [] }],
+      };
+      writeAtomic(path.join(dir, JSON_FILE), JSON.stringify(json));
+      return {
+        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bin.byteLength },
+      };
+    }),
+  );
 }
 
 /** Reads folder `dir`'s model.json and its weight files: the artifacts a LayersModel loads from. */
@@ -54,7 +63,8 @@ function readArtifacts(dir: string): { json: ModelJsonFile; specs: tf.io.Weights
   } catch (err) {
     throw fleetError('APP_NO_MODEL_JSON', { dir, reason: (err as Error).message }, { file });
   }
-  if (!Array.isArray(json.weightsManifest)) throw fleetError('APP_NO_WEIGHTS_MANIFEST', { file, keys: Object.keys(json) }, { file });
+  if (!Array.isArray(json.weightsManifest))
+    throw fleetError('APP_NO_WEIGHTS_MANIFEST', { file, keys: Object.keys(json) }, { file });
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const bytes = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(path.join(dir, p)))));
   const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -66,7 +76,12 @@ export function modelFilesHandler(dir: string): tf.io.IOHandler {
   return {
     load: async () => {
       const { json, specs, data } = readArtifacts(dir);
-      return { modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'], weightSpecs: specs, weightData: data, format: json.format ?? 'layers-model' };
+      return {
+        modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
+        weightSpecs: specs,
+        weightData: data,
+        format: json.format ?? 'layers-model',
+      };
     },
   };
 }
@@ -83,10 +98,20 @@ export function loadWeightsSync(model: tf.LayersModel, dir: string): void {
       const t = named[w.originalName];
       if (!t) {
         const names = Object.keys(named);
-        throw fleetError('APP_WEIGHT_MISSING', { name: w.originalName, dir, names: names.slice(0, 8), more: names.length > 8 ? ' ...' : '' });
+        throw fleetError('APP_WEIGHT_MISSING', {
+          name: w.originalName,
+          dir,
+          names: names.slice(0, 8),
+          more: names.length > 8 ? ' ...' : '',
+        });
       }
       if (!tf.util.arraysEqual(t.shape, w.shape as number[])) {
-        throw fleetError('APP_WEIGHT_SHAPE', { name: w.originalName, shape: w.shape.join(', '), dir, received: t.shape.join(', ') });
+        throw fleetError('APP_WEIGHT_SHAPE', {
+          name: w.originalName,
+          shape: w.shape.join(', '),
+          dir,
+          received: t.shape.join(', '),
+        });
       }
       w.write(t);
     }

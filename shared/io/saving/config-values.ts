@@ -23,23 +23,70 @@ export function isObject(v: unknown): v is Json {
 
 // Keras 3 spelling -> tfjs spelling, for the initializers tfjs has.
 const INITIALIZERS: Record<string, string> = {
-  Zeros: 'Zeros', Ones: 'Ones', Constant: 'Constant', RandomUniform: 'RandomUniform', RandomNormal: 'RandomNormal',
-  TruncatedNormal: 'TruncatedNormal', VarianceScaling: 'VarianceScaling', Orthogonal: 'Orthogonal', Identity: 'Identity',
-  IdentityInitializer: 'Identity', GlorotUniform: 'GlorotUniform', GlorotNormal: 'GlorotNormal', HeNormal: 'HeNormal',
-  HeUniform: 'HeUniform', LecunNormal: 'LeCunNormal', LecunUniform: 'LeCunUniform', LeCunNormal: 'LeCunNormal', LeCunUniform: 'LeCunUniform',
+  Zeros: 'Zeros',
+  Ones: 'Ones',
+  Constant: 'Constant',
+  RandomUniform: 'RandomUniform',
+  RandomNormal: 'RandomNormal',
+  TruncatedNormal: 'TruncatedNormal',
+  VarianceScaling: 'VarianceScaling',
+  Orthogonal: 'Orthogonal',
+  Identity: 'Identity',
+  IdentityInitializer: 'Identity',
+  GlorotUniform: 'GlorotUniform',
+  GlorotNormal: 'GlorotNormal',
+  HeNormal: 'HeNormal',
+  HeUniform: 'HeUniform',
+  LecunNormal: 'LeCunNormal',
+  LecunUniform: 'LeCunUniform',
+  LeCunNormal: 'LeCunNormal',
+  LeCunUniform: 'LeCunUniform',
 };
 const INITIALIZER_STRINGS: Record<string, string> = {
-  zeros: 'Zeros', zero: 'Zeros', ones: 'Ones', one: 'Ones', constant: 'Constant', uniform: 'RandomUniform', random_uniform: 'RandomUniform',
-  normal: 'RandomNormal', random_normal: 'RandomNormal', truncated_normal: 'TruncatedNormal', orthogonal: 'Orthogonal',
-  identity: 'Identity', glorot_uniform: 'GlorotUniform', glorot_normal: 'GlorotNormal', he_normal: 'HeNormal',
-  he_uniform: 'HeUniform', lecun_normal: 'LeCunNormal', lecun_uniform: 'LeCunUniform', variance_scaling: 'VarianceScaling',
+  zeros: 'Zeros',
+  zero: 'Zeros',
+  ones: 'Ones',
+  one: 'Ones',
+  constant: 'Constant',
+  uniform: 'RandomUniform',
+  random_uniform: 'RandomUniform',
+  normal: 'RandomNormal',
+  random_normal: 'RandomNormal',
+  truncated_normal: 'TruncatedNormal',
+  orthogonal: 'Orthogonal',
+  identity: 'Identity',
+  glorot_uniform: 'GlorotUniform',
+  glorot_normal: 'GlorotNormal',
+  he_normal: 'HeNormal',
+  he_uniform: 'HeUniform',
+  lecun_normal: 'LeCunNormal',
+  lecun_uniform: 'LeCunUniform',
+  variance_scaling: 'VarianceScaling',
 };
 const CONSTRAINTS = new Set(['MaxNorm', 'UnitNorm', 'NonNeg', 'MinMaxNorm']);
-const CONSTRAINT_STRINGS: Record<string, string> = { max_norm: 'MaxNorm', unit_norm: 'UnitNorm', non_neg: 'NonNeg', min_max_norm: 'MinMaxNorm' };
+const CONSTRAINT_STRINGS: Record<string, string> = {
+  max_norm: 'MaxNorm',
+  unit_norm: 'UnitNorm',
+  non_neg: 'NonNeg',
+  min_max_norm: 'MinMaxNorm',
+};
 /** Activations whose Keras and tfjs definitions agree (Keras name -> the name tfjs reads from a pythonic config). */
 const ACTIVATIONS: Record<string, string> = {
-  linear: 'linear', relu: 'relu', relu6: 'relu6', elu: 'elu', selu: 'selu', sigmoid: 'sigmoid', tanh: 'tanh', softmax: 'softmax',
-  softplus: 'softplus', softsign: 'softsign', swish: 'swish', silu: 'swish', mish: 'mish', gelu: 'gelu', log_softmax: 'log_softmax',
+  linear: 'linear',
+  relu: 'relu',
+  relu6: 'relu6',
+  elu: 'elu',
+  selu: 'selu',
+  sigmoid: 'sigmoid',
+  tanh: 'tanh',
+  softmax: 'softmax',
+  softplus: 'softplus',
+  softsign: 'softsign',
+  swish: 'swish',
+  silu: 'swish',
+  mish: 'mish',
+  gelu: 'gelu',
+  log_softmax: 'log_softmax',
 };
 
 /** Unwraps Keras 3 `__tensor__` / `__numpy__` values to plain numbers or arrays. */
@@ -78,7 +125,9 @@ export function convertInitializer(v: unknown, ctx: ConvertContext, where: strin
       return { class_name: known, config };
     }
   }
-  ctx.warn(`${ctx.source}: ${where} ${JSON.stringify(v)} is not an initializer TensorFlow.js has; the layer's default is used (saved weights are unaffected).`);
+  ctx.warn(
+    `${ctx.source}: ${where} ${JSON.stringify(v)} is not an initializer TensorFlow.js has; the layer's default is used (saved weights are unaffected).`,
+  );
   return undefined;
 }
 
@@ -89,11 +138,19 @@ export function convertRegularizer(v: unknown, ctx: ConvertContext, where: strin
   const cfg = isObject(v) && isObject(v.config) ? v.config : {};
   const num = (x: unknown, d: number) => (typeof x === 'number' ? x : d);
   switch (cls) {
-    case 'L1L2': case 'l1_l2': return { class_name: 'L1L2', config: { l1: num(cfg.l1, 0), l2: num(cfg.l2, 0) } };
-    case 'L1': case 'l1': return { class_name: 'L1L2', config: { l1: num(cfg.l1, 0.01), l2: 0 } };
-    case 'L2': case 'l2': return { class_name: 'L1L2', config: { l1: 0, l2: num(cfg.l2, 0.01) } };
+    case 'L1L2':
+    case 'l1_l2':
+      return { class_name: 'L1L2', config: { l1: num(cfg.l1, 0), l2: num(cfg.l2, 0) } };
+    case 'L1':
+    case 'l1':
+      return { class_name: 'L1L2', config: { l1: num(cfg.l1, 0.01), l2: 0 } };
+    case 'L2':
+    case 'l2':
+      return { class_name: 'L1L2', config: { l1: 0, l2: num(cfg.l2, 0.01) } };
     default:
-      ctx.warn(`${ctx.source}: ${where} ${JSON.stringify(v)} is not a regularizer TensorFlow.js has; it is dropped (training loss differs, predictions do not).`);
+      ctx.warn(
+        `${ctx.source}: ${where} ${JSON.stringify(v)} is not a regularizer TensorFlow.js has; it is dropped (training loss differs, predictions do not).`,
+      );
       return undefined;
   }
 }
@@ -102,7 +159,8 @@ export function convertRegularizer(v: unknown, ctx: ConvertContext, where: strin
 export function convertConstraint(v: unknown, ctx: ConvertContext, where: string): unknown {
   if (v === null || v === undefined) return v;
   if (typeof v === 'string' && CONSTRAINT_STRINGS[v]) return { class_name: CONSTRAINT_STRINGS[v], config: {} };
-  if (isObject(v) && typeof v.class_name === 'string' && CONSTRAINTS.has(v.class_name)) return { class_name: v.class_name, config: isObject(v.config) ? v.config : {} };
+  if (isObject(v) && typeof v.class_name === 'string' && CONSTRAINTS.has(v.class_name))
+    return { class_name: v.class_name, config: isObject(v.config) ? v.config : {} };
   ctx.warn(`${ctx.source}: ${where} ${JSON.stringify(v)} is not a constraint TensorFlow.js has; it is dropped.`);
   return undefined;
 }
@@ -121,15 +179,29 @@ export function convertActivation(v: unknown, ctx: ConvertContext, where: string
   }
   const hint = name === 'hard_sigmoid' ? ' (Keras 3 computes hard_sigmoid as relu6(x+3)/6, which tfjs lacks)' : '';
   const names = Object.keys(ACTIVATIONS).join(', ');
-  throw fleetError('KERAS_ACTIVATION', { names, where, source: ctx.source, hint, received: JSON.stringify(v) }, { file: ctx.source });
+  throw fleetError(
+    'KERAS_ACTIVATION',
+    { names, where, source: ctx.source, hint, received: JSON.stringify(v) },
+    { file: ctx.source },
+  );
 }
 
 // Config keys Python Keras checks with isinstance(x, float): an integral value must be written as 1.0, not 1.
-const FLOAT_KEYS = new Set(['momentum', 'learning_rate', 'rho', 'epsilon', 'beta_1', 'beta_2', 'initial_accumulator_value']);
+const FLOAT_KEYS = new Set([
+  'momentum',
+  'learning_rate',
+  'rho',
+  'epsilon',
+  'beta_1',
+  'beta_2',
+  'initial_accumulator_value',
+]);
 const FLOAT_MARK = '__tensorfleet_float__';
 
 /** JSON text for Python readers: integral values of float-typed keys (e.g. momentum 0) are written as 0.0. */
 export function pythonJSON(value: unknown): string {
-  const text = JSON.stringify(value, (key, v: unknown) => (FLOAT_KEYS.has(key) && typeof v === 'number' && Number.isInteger(v) ? `${FLOAT_MARK}${v}` : v));
+  const text = JSON.stringify(value, (key, v: unknown) =>
+    FLOAT_KEYS.has(key) && typeof v === 'number' && Number.isInteger(v) ? `${FLOAT_MARK}${v}` : v,
+  );
   return text.replace(new RegExp(`"${FLOAT_MARK}(-?\\d+)"`, 'g'), '$1.0');
 }

@@ -22,7 +22,8 @@ export function toPath(p: string): string {
 
 function fileError(file: string, doing: string, err: unknown): FleetError {
   const code = (err as NodeJS.ErrnoException).code ?? '';
-  const reason = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  const reason =
+    code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
   return fleetError('FILE_ACCESS', { doing, file, reason }, { file, errno: code });
 }
 
@@ -37,7 +38,11 @@ export async function readBytes(file: string): Promise<Uint8Array> {
 
 // Bytes as text with non-printable ones escaped: "\x89PNG\r\n".
 function printable(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  return Array.from(bytes, (b) =>
+    b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c
+      ? String.fromCharCode(b)
+      : `\\x${b.toString(16).padStart(2, '0')}`,
+  ).join('');
 }
 
 /** Detects the format of `file`: HDF5 (magic at 0 or a 512·2^k userblock), zip, JSON, or a tfjs directory. */

@@ -24,7 +24,10 @@ export function h5Ready(): Promise<void> {
 /** The most useful line of an HDF5 diagnostic: the innermost "function(): problem". */
 export function h5Reason(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => /^#\d+:/.test(l));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^#\d+:/.test(l));
   const last = lines.at(-1);
   const m = last?.match(/in (\w+\(\)): (.*)$/);
   return m ? `${m[1]}: ${m[2]}` : (text.split('\n')[0] ?? text);
@@ -42,7 +45,9 @@ export async function withH5<T>(file: string, mode: 'r' | 'w', fn: (f: H5File) =
   } catch (err) {
     const what = mode === 'r' ? 'a readable HDF5 file (it may be truncated or corrupt)' : 'a writable HDF5 file';
     const values = { what, file: label, reason: h5Reason(err) };
-    throw mode === 'r' ? fleetError('H5_OPEN_READ', values, { file: label }) : fleetError('H5_OPEN_WRITE', values, { file: label });
+    throw mode === 'r'
+      ? fleetError('H5_OPEN_READ', values, { file: label })
+      : fleetError('H5_OPEN_WRITE', values, { file: label });
   }
   try {
     return fn(f);

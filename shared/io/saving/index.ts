@@ -19,7 +19,13 @@ import { withH5 } from './h5.ts';
 import { buildModel, isKeras3Config, toTfjsTopology } from './keras-config.ts';
 import { keras3Topology, legacyTopology } from './keras-emit.ts';
 import { readKeras3Layers } from './keras3-weights.ts';
-import { modelLayerRefs, openKerasArchive, readKerasArchive, writeKeras3WeightsFile, writeKerasArchive } from './keras-zip.ts';
+import {
+  modelLayerRefs,
+  openKerasArchive,
+  readKerasArchive,
+  writeKeras3WeightsFile,
+  writeKerasArchive,
+} from './keras-zip.ts';
 import { isLegacyLayout, readLegacyRoot, writeLegacyH5 } from './legacy-h5.ts';
 import { fileIO } from './tfjs-format.ts';
 import { fromSavedCompile, toCompileConfig, toTrainingConfig, type TrainingConfig } from './training-config.ts';
@@ -65,7 +71,13 @@ const WRITER = `tensorfleet (tfjs-layers ${tf.version_layers})`;
 function warner(opts: { onWarning?: (m: string) => void }): { warn: (m: string) => void; warnings: string[] } {
   const warnings: string[] = [];
   const sink = opts.onWarning ?? ((m: string) => createLogger('saving').warn(m));
-  return { warnings, warn: (m) => { warnings.push(m); sink(m); } };
+  return {
+    warnings,
+    warn: (m) => {
+      warnings.push(m);
+      sink(m);
+    },
+  };
 }
 
 /** The format saveModel writes for `target`: `.h5`/`.hdf5`, `.keras`, else tfjs (`.json` or a directory). */
@@ -96,14 +108,20 @@ export async function saveModel(model: tf.LayersModel, target: string, opts: Sav
       return writeKerasArchive(file, model, config);
     }
     case 'tfjs': {
-      const trainingConfig = opts.trainingConfig && (toTrainingConfig(opts.trainingConfig, warn) as tf.io.TrainingConfig | undefined);
+      const trainingConfig =
+        opts.trainingConfig && (toTrainingConfig(opts.trainingConfig, warn) as tf.io.TrainingConfig | undefined);
       await model.save(fileIO(file, trainingConfig ? { trainingConfig } : {}));
       return;
     }
   }
 }
 
-async function buildFromConfig(config: unknown, source: string, keras3: boolean, warn: (m: string) => void): Promise<tf.LayersModel> {
+async function buildFromConfig(
+  config: unknown,
+  source: string,
+  keras3: boolean,
+  warn: (m: string) => void,
+): Promise<tf.LayersModel> {
   const ctx = { source, warn };
   return buildModel(toTfjsTopology(config, ctx, keras3), ctx);
 }
@@ -125,18 +143,32 @@ export async function loadModel(source: string, opts: LoadOptions = {}): Promise
     const model = await buildFromConfig(saved.modelConfig, file, keras3, warn);
     assignLayers(model, saved.layers, file);
     const trainingConfig = fromSavedCompile(saved.trainingConfig, warn);
-    return { model, format: 'h5', ...(saved.kerasVersion && { kerasVersion: saved.kerasVersion }), ...(trainingConfig && { trainingConfig }), warnings };
+    return {
+      model,
+      format: 'h5',
+      ...(saved.kerasVersion && { kerasVersion: saved.kerasVersion }),
+      ...(trainingConfig && { trainingConfig }),
+      warnings,
+    };
   }
   if (kind === 'zip') {
     const archive = await openKerasArchive(file);
     const model = await buildFromConfig(archive.config, file, true, warn);
     assignLayers(model, await archive.readLayers(), file);
     const trainingConfig = fromSavedCompile(archive.config.compile_config, warn);
-    const kerasVersion = typeof archive.metadata.keras_version === 'string' ? archive.metadata.keras_version : undefined;
-    return { model, format: 'keras', ...(kerasVersion && { kerasVersion }), ...(trainingConfig && { trainingConfig }), warnings };
+    const kerasVersion =
+      typeof archive.metadata.keras_version === 'string' ? archive.metadata.keras_version : undefined;
+    return {
+      model,
+      format: 'keras',
+      ...(kerasVersion && { kerasVersion }),
+      ...(trainingConfig && { trainingConfig }),
+      warnings,
+    };
   }
   const json = kind === 'tfjs-dir' ? path.join(file, 'model.json') : file;
-  const parsed = kind === 'json' ? parseModelJSON(Buffer.from(await readBytes(file)).toString('utf8'), file) : undefined;
+  const parsed =
+    kind === 'json' ? parseModelJSON(Buffer.from(await readBytes(file)).toString('utf8'), file) : undefined;
   if (parsed && !isObject(parsed.modelTopology)) {
     warn(`${file} holds an architecture without weights; the model starts from fresh initial weights.`);
     return { model: await modelFromJSON(parsed, { source: file, onWarning: warn }), format: 'json', warnings };
@@ -154,7 +186,11 @@ export async function loadModel(source: string, opts: LoadOptions = {}): Promise
 }
 
 // A tfjs weights manifest grouped per layer by the name prefix before the first '/', in manifest order.
-function tfjsLayers(model: tf.LayersModel, specs: readonly tf.io.WeightsManifestEntry[], tensors: tf.NamedTensorMap): SavedLayer[] {
+function tfjsLayers(
+  model: tf.LayersModel,
+  specs: readonly tf.io.WeightsManifestEntry[],
+  tensors: tf.NamedTensorMap,
+): SavedLayer[] {
   const layers = new Map<string, SavedLayer>();
   for (const s of specs) {
     const t = tensors[s.name] as tf.Tensor;
@@ -189,7 +225,9 @@ export async function loadWeights(model: tf.LayersModel, source: string, opts: L
   const kind = await detectKind(file);
   let layers: SavedLayer[];
   if (kind === 'hdf5') {
-    layers = await withH5(file, 'r', (f) => (isLegacyLayout(f) ? readLegacyRoot(f, file).layers : readKeras3Layers(f, modelLayerRefs(model), file)));
+    layers = await withH5(file, 'r', (f) =>
+      isLegacyLayout(f) ? readLegacyRoot(f, file).layers : readKeras3Layers(f, modelLayerRefs(model), file),
+    );
   } else if (kind === 'zip') {
     layers = (await readKerasArchive(file)).layers;
   } else {

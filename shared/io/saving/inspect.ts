@@ -33,13 +33,16 @@ function outputShape(layer: tf.layers.Layer): string {
 
 // Keras 3 weights files have no layer list: every dataset under a `vars` group, by path.
 function keras3Datasets(g: Group, prefix = ''): { layer: string; name: string; shape: number[] }[] {
-  return g.keys().sort().flatMap((k) => {
-    const path = prefix ? `${prefix}/${k}` : k;
-    const ds = getDataset(g, k);
-    if (ds) return [{ layer: prefix.replace(/\/vars$/, ''), name: path, shape: ds.shape ?? [] }];
-    const child = getGroup(g, k);
-    return child ? keras3Datasets(child, path) : [];
-  });
+  return g
+    .keys()
+    .sort()
+    .flatMap((k) => {
+      const path = prefix ? `${prefix}/${k}` : k;
+      const ds = getDataset(g, k);
+      if (ds) return [{ layer: prefix.replace(/\/vars$/, ''), name: path, shape: ds.shape ?? [] }];
+      const child = getGroup(g, k);
+      return child ? keras3Datasets(child, path) : [];
+    });
 }
 
 function weightRows(layers: readonly SavedLayer[]): FileReport['weights'] {
@@ -55,20 +58,36 @@ export async function inspectFile(source: string): Promise<FileReport> {
       if (!isLegacyLayout(f)) return { format: 'Keras 3 weights (.weights.h5)', weights: keras3Datasets(f) };
       const saved = readLegacyRoot(f, file);
       if (saved.modelConfig !== undefined) return undefined;
-      return { format: 'legacy Keras HDF5 weights', ...(saved.kerasVersion && { kerasVersion: saved.kerasVersion }), weights: weightRows(saved.layers) };
+      return {
+        format: 'legacy Keras HDF5 weights',
+        ...(saved.kerasVersion && { kerasVersion: saved.kerasVersion }),
+        weights: weightRows(saved.layers),
+      };
     });
     if (weightsOnly) return { file, ...weightsOnly, warnings: [] };
   }
   const warnings: string[] = [];
   const loaded = await loadModel(file, { onWarning: (m) => warnings.push(m) });
   const model = loaded.model;
-  const formatName = { h5: 'legacy Keras HDF5 model', keras: 'Keras 3 archive (.keras)', tfjs: 'TensorFlow.js layers model', json: 'architecture JSON (no weights)' }[loaded.format];
+  const formatName = {
+    h5: 'legacy Keras HDF5 model',
+    keras: 'Keras 3 archive (.keras)',
+    tfjs: 'TensorFlow.js layers model',
+    json: 'architecture JSON (no weights)',
+  }[loaded.format];
   const report: FileReport = {
     file,
     format: formatName,
     ...(loaded.kerasVersion && { kerasVersion: loaded.kerasVersion }),
-    layers: model.layers.map((l) => ({ name: l.name, className: l.getClassName(), outputShape: outputShape(l), params: l.countParams() })),
-    weights: model.layers.flatMap((l) => l.weights.map((w) => ({ layer: l.name, name: w.originalName, shape: [...w.shape] as number[] }))),
+    layers: model.layers.map((l) => ({
+      name: l.name,
+      className: l.getClassName(),
+      outputShape: outputShape(l),
+      params: l.countParams(),
+    })),
+    weights: model.layers.flatMap((l) =>
+      l.weights.map((w) => ({ layer: l.name, name: w.originalName, shape: [...w.shape] as number[] })),
+    ),
     ...(loaded.trainingConfig && { trainingConfig: loaded.trainingConfig }),
     warnings,
   };
@@ -78,15 +97,31 @@ export async function inspectFile(source: string): Promise<FileReport> {
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The report as the text `tensorfleet inspect` prints. */
 export function formatReport(r: FileReport): string {
-  const lines = [`File: ${r.file}`, `Format: ${r.format}${r.kerasVersion ? ` (written by Keras ${r.kerasVersion})` : ''}`];
+  const lines = [
+    `File: ${r.file}`,
+    `Format: ${r.format}${r.kerasVersion ? ` (written by Keras ${r.kerasVersion})` : ''}`,
+  ];
   if (r.layers) {
     const total = r.layers.reduce((n, l) => n + l.params, 0);
-    lines.push('', table([['Layer (type)', 'Output Shape', 'Param #'], ...r.layers.map((l) => [`${l.name} (${l.className})`, l.outputShape, String(l.params)])]));
+    lines.push(
+      '',
+      table([
+        ['Layer (type)', 'Output Shape', 'Param #'],
+        ...r.layers.map((l) => [`${l.name} (${l.className})`, l.outputShape, String(l.params)]),
+      ]),
+    );
     lines.push(`Total params: ${total}`);
   }
   lines.push('', table([['Weight', 'Shape'], ...r.weights.map((w) => [w.name, `[${w.shape.join(', ')}]`])]));

@@ -8,8 +8,15 @@ import * as tf from '@tensorflow/tfjs';
 import { FleetError } from '../../runtime/errors.ts';
 import { fleetError } from '../../runtime/catalogue/index.ts';
 import {
-  convertActivation, convertConstraint, convertDtype, convertInitializer, convertRegularizer, isObject, unwrapTensor,
-  type ConvertContext, type Json,
+  convertActivation,
+  convertConstraint,
+  convertDtype,
+  convertInitializer,
+  convertRegularizer,
+  isObject,
+  unwrapTensor,
+  type ConvertContext,
+  type Json,
 } from './config-values.ts';
 
 export type { ConvertContext, Json };
@@ -32,7 +39,9 @@ function unknownLayer(entry: Json, ctx: ConvertContext): FleetError {
   const cls = String(entry.class_name);
   const module = typeof entry.module === 'string' ? entry.module : undefined;
   const custom = module !== undefined && !module.startsWith('keras');
-  const from = custom ? ` from custom module "${module}" (register a tfjs class with that name first)` : ' (a Keras layer TensorFlow.js does not implement)';
+  const from = custom
+    ? ` from custom module "${module}" (register a tfjs class with that name first)`
+    : ' (a Keras layer TensorFlow.js does not implement)';
   const name = isObject(entry.config) ? entry.config.name : undefined;
   return fleetError(
     'KERAS_UNKNOWN_LAYER',
@@ -90,11 +99,18 @@ function convertInboundNodes(nodes: unknown, ctx: ConvertContext, layer: string)
     const tensors: unknown[][] = [];
     const visit = (v: unknown) => {
       if (Array.isArray(v)) v.forEach(visit);
-      else if (isObject(v) && v.class_name === '__keras_tensor__' && isObject(v.config) && Array.isArray(v.config.keras_history)) {
+      else if (
+        isObject(v) &&
+        v.class_name === '__keras_tensor__' &&
+        isObject(v.config) &&
+        Array.isArray(v.config.keras_history)
+      ) {
         const [name, nodeIndex, tensorIndex] = v.config.keras_history as [string, number, number];
         tensors.push([name, nodeIndex, tensorIndex, {}]);
       } else if (v !== null && v !== undefined && !isObject(v)) {
-        ctx.warn(`${ctx.source}: layer ${JSON.stringify(layer)} is called with a non-tensor argument ${JSON.stringify(v)} that tfjs ignores.`);
+        ctx.warn(
+          `${ctx.source}: layer ${JSON.stringify(layer)} is called with a non-tensor argument ${JSON.stringify(v)} that tfjs ignores.`,
+        );
       }
     };
     visit(node.args);
@@ -105,11 +121,18 @@ function convertInboundNodes(nodes: unknown, ctx: ConvertContext, layer: string)
 function convertLayerEntry(entry: Json, ctx: ConvertContext, keras3: boolean): Json {
   const cls = entry.class_name;
   if (typeof cls !== 'string') {
-    throw fleetError('KERAS_NO_CLASS_NAME', { source: ctx.source, entry: JSON.stringify(entry).slice(0, 120) }, { file: ctx.source });
+    throw fleetError(
+      'KERAS_NO_CLASS_NAME',
+      { source: ctx.source, entry: JSON.stringify(entry).slice(0, 120) },
+      { file: ctx.source },
+    );
   }
   if (MODEL_CLASSES.has(cls)) return { ...convertModelConfig(entry, ctx, keras3), ...pickNodes(entry, ctx) };
   if (!tfjsKnows(cls)) throw unknownLayer(entry, ctx);
-  const out: Json = { class_name: cls, config: convertLayerConfig(cls, isObject(entry.config) ? entry.config : {}, ctx, keras3) };
+  const out: Json = {
+    class_name: cls,
+    config: convertLayerConfig(cls, isObject(entry.config) ? entry.config : {}, ctx, keras3),
+  };
   return { ...out, ...pickNodes(entry, ctx) };
 }
 
@@ -135,18 +158,30 @@ function convertModelConfig(model: Json, ctx: ConvertContext, keras3: boolean): 
   // Keras <= 2.1 wrote a Sequential config as the bare list of layers.
   if (Array.isArray(config)) config = { name: 'sequential', layers: config };
   if (!isObject(config) || !Array.isArray(config.layers)) {
-    throw fleetError('KERAS_NO_LAYERS', { cls, source: ctx.source, config: JSON.stringify(config).slice(0, 120) }, { file: ctx.source });
+    throw fleetError(
+      'KERAS_NO_LAYERS',
+      { cls, source: ctx.source, config: JSON.stringify(config).slice(0, 120) },
+      { file: ctx.source },
+    );
   }
   const layers = (config.layers as unknown[]).map((l) => {
-    if (!isObject(l)) throw fleetError('KERAS_LAYER_NOT_OBJECT', { source: ctx.source, entry: JSON.stringify(l) }, { file: ctx.source });
+    if (!isObject(l))
+      throw fleetError(
+        'KERAS_LAYER_NOT_OBJECT',
+        { source: ctx.source, entry: JSON.stringify(l) },
+        { file: ctx.source },
+      );
     return convertLayerEntry(l, ctx, keras3);
   });
   const out: Json = { name: config.name ?? 'model', layers };
   if (cls === 'Sequential') {
     // Keras 3 Sequential built with build() keeps its input shape in build_input_shape, not on a layer.
     const first = layers[0];
-    const hasInput = first !== undefined && (first.class_name === 'InputLayer' || (isObject(first.config) && 'batch_input_shape' in first.config));
-    if (!hasInput && first && isObject(first.config) && Array.isArray(config.build_input_shape)) first.config.batch_input_shape = config.build_input_shape;
+    const hasInput =
+      first !== undefined &&
+      (first.class_name === 'InputLayer' || (isObject(first.config) && 'batch_input_shape' in first.config));
+    if (!hasInput && first && isObject(first.config) && Array.isArray(config.build_input_shape))
+      first.config.batch_input_shape = config.build_input_shape;
   } else {
     out.input_layers = listOfRefs(config.input_layers);
     out.output_layers = listOfRefs(config.output_layers);
@@ -162,11 +197,19 @@ export function toTfjsTopology(raw: unknown, ctx: ConvertContext, keras3 = isKer
   const model = isObject(raw) && isObject(raw.model_config) ? raw.model_config : raw;
   if (!isObject(model) || typeof model.class_name !== 'string') {
     const received = JSON.stringify(raw)?.slice(0, 120);
-    throw fleetError('KERAS_NOT_MODEL_CONFIG', { form: '{"class_name", "config"}', source: ctx.source, received }, { file: ctx.source });
+    throw fleetError(
+      'KERAS_NOT_MODEL_CONFIG',
+      { form: '{"class_name", "config"}', source: ctx.source, received },
+      { file: ctx.source },
+    );
   }
   if (!MODEL_CLASSES.has(model.class_name)) {
     const module = typeof model.module === 'string' ? ` from module "${model.module}"` : '';
-    throw fleetError('KERAS_NOT_SEQUENTIAL', { source: ctx.source, cls: model.class_name, module }, { file: ctx.source });
+    throw fleetError(
+      'KERAS_NOT_SEQUENTIAL',
+      { source: ctx.source, cls: model.class_name, module },
+      { file: ctx.source },
+    );
   }
   return convertModelConfig(model, ctx, keras3);
 }
@@ -176,6 +219,10 @@ export async function buildModel(topology: Json, ctx: ConvertContext): Promise<t
   try {
     return await tf.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
   } catch (err) {
-    throw fleetError('KERAS_CANNOT_BUILD', { source: ctx.source, reason: (err as Error).message }, { file: ctx.source });
+    throw fleetError(
+      'KERAS_CANNOT_BUILD',
+      { source: ctx.source, reason: (err as Error).message },
+      { file: ctx.source },
+    );
   }
 }

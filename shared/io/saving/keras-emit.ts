@@ -17,11 +17,19 @@ function cleanLayerConfig(cls: string, config: Json, warn: Warn): Json {
   const out: Json = { ...config };
   for (const [key, v] of Object.entries(out)) {
     // tfjs writes "normal" where Keras means truncated normal (Keras 2 accepted both, Keras 3 rejects "normal").
-    if (key.endsWith('_initializer') && isObject(v) && v.class_name === 'VarianceScaling' && isObject(v.config) && v.config.distribution === 'normal') {
+    if (
+      key.endsWith('_initializer') &&
+      isObject(v) &&
+      v.class_name === 'VarianceScaling' &&
+      isObject(v.config) &&
+      v.config.distribution === 'normal'
+    ) {
       out[key] = { ...v, config: { ...v.config, distribution: 'truncated_normal' } };
     }
     if ((key === 'activation' || key === 'recurrent_activation') && v === 'hard_sigmoid') {
-      warn(`layer ${JSON.stringify(config.name)}: ${key} hard_sigmoid is 0.2x+0.5 in tfjs and Keras 2 but relu6(x+3)/6 in Keras 3; Python Keras 3 will predict differently. Build the layer with tensorfleet's layers (import { layers } from 'tensorfleet'; Keras 3 defaults) or pass ${key === 'activation' ? 'activation' : 'recurrentActivation'}: 'sigmoid'.`);
+      warn(
+        `layer ${JSON.stringify(config.name)}: ${key} hard_sigmoid is 0.2x+0.5 in tfjs and Keras 2 but relu6(x+3)/6 in Keras 3; Python Keras 3 will predict differently. Build the layer with tensorfleet's layers (import { layers } from 'tensorfleet'; Keras 3 defaults) or pass ${key === 'activation' ? 'activation' : 'recurrentActivation'}: 'sigmoid'.`,
+      );
     }
     if (key === 'layer' && isObject(v)) out[key] = cleanEntry(v, warn);
   }
@@ -43,7 +51,13 @@ function cleanModel(topology: Json, warn: Warn): Json {
   const layers = (config.layers as Json[]).map((l) => cleanEntry(l, warn));
   const first = layers[0];
   // Keras 3 turns batch_input_shape on a non-input layer into a wrong input_shape: give Sequential an InputLayer.
-  if (topology.class_name === 'Sequential' && first && first.class_name !== 'InputLayer' && isObject(first.config) && Array.isArray(first.config.batch_input_shape)) {
+  if (
+    topology.class_name === 'Sequential' &&
+    first &&
+    first.class_name !== 'InputLayer' &&
+    isObject(first.config) &&
+    Array.isArray(first.config.batch_input_shape)
+  ) {
     const { batch_input_shape, ...rest } = first.config;
     layers[0] = { ...first, config: rest };
     layers.unshift({
@@ -61,7 +75,12 @@ export function legacyTopology(model: tf.LayersModel, warn: Warn = () => undefin
 }
 
 function policy(dtype: unknown): Json {
-  return { module: 'keras', class_name: 'DTypePolicy', config: { name: typeof dtype === 'string' ? dtype : 'float32' }, registered_name: null };
+  return {
+    module: 'keras',
+    class_name: 'DTypePolicy',
+    config: { name: typeof dtype === 'string' ? dtype : 'float32' },
+    registered_name: null,
+  };
 }
 
 function keras3Object(module: string, v: unknown, rename: Record<string, string> = {}): unknown {
@@ -106,7 +125,10 @@ function keras3Nodes(nodes: unknown, model: tf.LayersModel | undefined): unknown
   return nodes.map((node) => {
     const refs = (node as unknown[][]).map((ref) => {
       const [name, n, t] = ref as [string, number, number];
-      return { class_name: '__keras_tensor__', config: { shape: tensorShape(model, name, n, t), dtype: 'float32', keras_history: [name, n, t] } };
+      return {
+        class_name: '__keras_tensor__',
+        config: { shape: tensorShape(model, name, n, t), dtype: 'float32', keras_history: [name, n, t] },
+      };
     });
     return { args: refs.length === 1 ? refs : [refs], kwargs: {} };
   });
@@ -114,7 +136,8 @@ function keras3Nodes(nodes: unknown, model: tf.LayersModel | undefined): unknown
 
 function keras3Entry(entry: Json, model: tf.LayersModel | undefined): Json {
   const cls = String(entry.class_name);
-  if (cls === 'Sequential' || cls === 'Model' || cls === 'Functional') return { ...keras3Model(entry, model), ...nodesOf(entry, model) };
+  if (cls === 'Sequential' || cls === 'Model' || cls === 'Functional')
+    return { ...keras3Model(entry, model), ...nodesOf(entry, model) };
   const config = keras3LayerConfig(cls, isObject(entry.config) ? entry.config : {});
   const out: Json = { module: 'keras.layers', class_name: cls, config, registered_name: null };
   const layerName = typeof config.name === 'string' ? config.name : undefined;
@@ -142,15 +165,26 @@ function keras3Model(topology: Json, model: tf.LayersModel | undefined): Json {
   const layers = (config.layers as Json[]).map((l) => keras3Entry(l, model));
   const name = config.name;
   if (topology.class_name === 'Sequential') {
-    const input = layers[0]?.class_name === 'InputLayer' && isObject(layers[0].config) ? layers[0].config.batch_shape : undefined;
+    const input =
+      layers[0]?.class_name === 'InputLayer' && isObject(layers[0].config) ? layers[0].config.batch_shape : undefined;
     return {
-      module: 'keras', class_name: 'Sequential', registered_name: null,
-      config: { name, trainable: true, dtype: policy('float32'), layers, ...(input !== undefined && { build_input_shape: input }) },
+      module: 'keras',
+      class_name: 'Sequential',
+      registered_name: null,
+      config: {
+        name,
+        trainable: true,
+        dtype: policy('float32'),
+        layers,
+        ...(input !== undefined && { build_input_shape: input }),
+      },
       ...(input !== undefined && { build_config: { input_shape: input } }),
     };
   }
   return {
-    module: 'keras.src.models.functional', class_name: 'Functional', registered_name: 'Functional',
+    module: 'keras.src.models.functional',
+    class_name: 'Functional',
+    registered_name: 'Functional',
     config: { name, trainable: true, layers, input_layers: config.input_layers, output_layers: config.output_layers },
     build_config: { input_shape: null },
   };

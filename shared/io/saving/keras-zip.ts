@@ -26,7 +26,8 @@ export const KERAS3_VERSION = '3.10.0';
 
 function parseMember(files: Record<string, Uint8Array>, name: string, file: string): Json {
   const bytes = files[name];
-  if (!bytes) throw fleetError('KERAS_ZIP_NO_MEMBER', { name, file, members: JSON.stringify(Object.keys(files)) }, { file });
+  if (!bytes)
+    throw fleetError('KERAS_ZIP_NO_MEMBER', { name, file, members: JSON.stringify(Object.keys(files)) }, { file });
   try {
     const v: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
     if (isObject(v)) return v;
@@ -47,7 +48,11 @@ export function configLayerRefs(config: Json): LayerRef[] {
     .map((e) => {
       const c = isObject(e.config) ? e.config : {};
       const wrapped = isObject(c.layer) ? c.layer.class_name : undefined;
-      return { className: String(e.class_name), name: String(c.name ?? e.name), ...(typeof wrapped === 'string' && { inner: wrapped }) };
+      return {
+        className: String(e.class_name),
+        name: String(c.name ?? e.name),
+        ...(typeof wrapped === 'string' && { inner: wrapped }),
+      };
     });
 }
 
@@ -117,6 +122,9 @@ export async function writeKerasArchive(file: string, model: tf.LayersModel, con
   const metadata = { keras_version: KERAS3_VERSION, date_saved: dateSaved };
   const text = (v: unknown) => new Uint8Array(Buffer.from(pythonJSON(v)));
   // level 0: stored members, as Keras's zipfile writes them.
-  const zip = zipSync({ 'metadata.json': text(metadata), 'config.json': text(config), 'model.weights.h5': weights }, { level: 0 });
+  const zip = zipSync(
+    { 'metadata.json': text(metadata), 'config.json': text(config), 'model.weights.h5': weights },
+    { level: 0 },
+  );
   await atomicWriteBytes(file, zip);
 }

@@ -45,7 +45,10 @@ function varGroups(ref: LayerRef, total: number): { path: string; count: number 
   if (RNN.has(ref.className)) return [{ path: 'cell/vars', count: total }];
   if (ref.className === 'Bidirectional') {
     const inner = cellOf(ref.inner);
-    return [{ path: `forward_layer${inner}/vars`, count: total / 2 }, { path: `backward_layer${inner}/vars`, count: total / 2 }];
+    return [
+      { path: `forward_layer${inner}/vars`, count: total / 2 },
+      { path: `backward_layer${inner}/vars`, count: total / 2 },
+    ];
   }
   if (ref.className === 'TimeDistributed') return [{ path: `layer${cellOf(ref.inner)}/vars`, count: total }];
   return [{ path: 'vars', count: total }];
@@ -54,7 +57,10 @@ function varGroups(ref: LayerRef, total: number): { path: string; count: number 
 function readVars(g: Group | undefined): SavedWeight[] {
   if (!g) return [];
   // HDF5 lists "0, 1, 10, 11, 2": Keras's indices must be sorted as numbers.
-  const keys = g.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+  const keys = g
+    .keys()
+    .filter((k) => /^\d+$/.test(k))
+    .sort((a, b) => Number(a) - Number(b));
   return keys.map((k) => {
     const { data, shape } = readFloat32(getDataset(g, k) as NonNullable<ReturnType<typeof getDataset>>);
     return { name: `${g.path}/${k}`, shape, data };
@@ -64,10 +70,14 @@ function readVars(g: Group | undefined): SavedWeight[] {
 // Every "vars" group under `g`, depth first with `vars` itself first: the fallback for unknown wrappers.
 function allVars(g: Group): SavedWeight[] {
   const own = readVars(getGroup(g, 'vars'));
-  const children = g.keys().filter((k) => k !== 'vars').sort().flatMap((k) => {
-    const child = getGroup(g, k);
-    return child ? allVars(child) : [];
-  });
+  const children = g
+    .keys()
+    .filter((k) => k !== 'vars')
+    .sort()
+    .flatMap((k) => {
+      const child = getGroup(g, k);
+      return child ? allVars(child) : [];
+    });
   return [...own, ...children];
 }
 
@@ -95,7 +105,12 @@ function writeVars(g: Group, path: string, name: string, weights: readonly Saved
 }
 
 /** Writes `layers` (Keras `model.layers` order, with their weights) in the Keras 3 layout under `root`. */
-export function writeKeras3Layers(root: Group, layers: readonly LayerRef[], saved: readonly SavedLayer[], modelName: string): void {
+export function writeKeras3Layers(
+  root: Group,
+  layers: readonly LayerRef[],
+  saved: readonly SavedLayer[],
+  modelName: string,
+): void {
   const paths = layerPaths(layers);
   layers.forEach((ref, i) => {
     const weights = (saved[i] as SavedLayer).weights;
@@ -106,9 +121,14 @@ export function writeKeras3Layers(root: Group, layers: readonly LayerRef[], save
       const parts = v.path.split('/').slice(0, -1);
       for (let k = 0; k < parts.length; k++) {
         const prefix = [...parts.slice(0, k), 'vars'].join('/');
-        if (!getGroup(g, prefix)) writeVars(g, prefix, k === 0 ? ref.name : parts[k - 1] as string, []);
+        if (!getGroup(g, prefix)) writeVars(g, prefix, k === 0 ? ref.name : (parts[k - 1] as string), []);
       }
-      const name = v.path === 'vars' ? ref.name : v.path.includes('cell') ? `${snakeClass(ref.inner ?? ref.className)}_cell` : (parts.at(-1) as string);
+      const name =
+        v.path === 'vars'
+          ? ref.name
+          : v.path.includes('cell')
+            ? `${snakeClass(ref.inner ?? ref.className)}_cell`
+            : (parts.at(-1) as string);
       writeVars(g, v.path, name, weights.slice(at, at + v.count));
       at += v.count;
     }

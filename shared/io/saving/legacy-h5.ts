@@ -7,7 +7,17 @@ import type * as tf from '@tensorflow/tfjs';
 import { fleetError } from '../../runtime/catalogue/index.ts';
 import { pythonJSON } from './config-values.ts';
 import { atomicWrite } from './files.ts';
-import { getDataset, getGroup, readFloat32, readString, readStrings, withH5, writeFloat32, writeStrings, type Group } from './h5.ts';
+import {
+  getDataset,
+  getGroup,
+  readFloat32,
+  readString,
+  readStrings,
+  withH5,
+  writeFloat32,
+  writeStrings,
+  type Group,
+} from './h5.ts';
 import { collectLayers, type SavedLayer } from './weights.ts';
 
 /** What a legacy .h5 holds; configs are parsed JSON, absent in weights-only files. */
@@ -48,7 +58,11 @@ function readLayer(g: Group, layerName: string, file: string): SavedLayer {
 
 /** True when an open HDF5 root looks like a legacy Keras file (full model or weights only). */
 export function isLegacyLayout(root: Group): boolean {
-  return root.attrs.layer_names !== undefined || getGroup(root, 'model_weights') !== undefined || root.attrs.model_config !== undefined;
+  return (
+    root.attrs.layer_names !== undefined ||
+    getGroup(root, 'model_weights') !== undefined ||
+    root.attrs.model_config !== undefined
+  );
 }
 
 /** Reads configs and per-layer weights, in `layer_names` order (never HDF5's alphabetical order). */
@@ -88,8 +102,16 @@ function uniqueWeightNames(layer: SavedLayer): string[] {
 }
 
 /** Writes the model_weights tree (layer_names, one group per layer, top_level_model_weights) into `g`. */
-export function writeWeightsGroup(g: Group, layers: readonly SavedLayer[], versionAttrs: { keras_version: string; backend: string }): void {
-  writeStrings(g, 'layer_names', layers.map((l) => l.name));
+export function writeWeightsGroup(
+  g: Group,
+  layers: readonly SavedLayer[],
+  versionAttrs: { keras_version: string; backend: string },
+): void {
+  writeStrings(
+    g,
+    'layer_names',
+    layers.map((l) => l.name),
+  );
   g.create_attribute('backend', versionAttrs.backend);
   g.create_attribute('keras_version', versionAttrs.keras_version);
   for (const layer of layers) {

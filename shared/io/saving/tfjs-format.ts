@@ -27,7 +27,10 @@ function concat(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
 }
 
 /** An IOHandler that saves to and loads from `target` (directory, `x.json`, or a `file://` URL of either). */
-export function fileIO(target: string, extra: { trainingConfig?: tf.io.TrainingConfig } = {}): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
+export function fileIO(
+  target: string,
+  extra: { trainingConfig?: tf.io.TrainingConfig } = {},
+): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
   const { json, weights, weightsName } = tfjsPaths(target);
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
@@ -41,12 +44,21 @@ export function fileIO(target: string, extra: { trainingConfig?: tf.io.TrainingC
         generatedBy: artifacts.generatedBy,
         convertedBy: artifacts.convertedBy ?? null,
         weightsManifest: [{ paths: [weightsName], weights: artifacts.weightSpecs ?? [] }],
-        ...((extra.trainingConfig ?? artifacts.trainingConfig) && { trainingConfig: extra.trainingConfig ?? artifacts.trainingConfig }),
+        ...((extra.trainingConfig ?? artifacts.trainingConfig) && {
+          trainingConfig: extra.trainingConfig ?? artifacts.trainingConfig,
+        }),
       };
       const text = new Uint8Array(Buffer.from(JSON.stringify(modelJson)));
       await atomicWriteBytes(weights, bin);
       await atomicWriteBytes(json, text);
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', modelTopologyBytes: text.byteLength, weightDataBytes: bin.byteLength } };
+      return {
+        modelArtifactsInfo: {
+          dateSaved: new Date(),
+          modelTopologyType: 'JSON',
+          modelTopologyBytes: text.byteLength,
+          weightDataBytes: bin.byteLength,
+        },
+      };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
       const text = Buffer.from(await readBytes(json)).toString('utf8');
@@ -56,16 +68,23 @@ export function fileIO(target: string, extra: { trainingConfig?: tf.io.TrainingC
       } catch (err) {
         throw fleetError('TFJS_BAD_JSON', { file: json, reason: (err as Error).message }, { file: json });
       }
-      if (!parsed.modelTopology) throw fleetError('TFJS_NO_TOPOLOGY', { file: json, keys: JSON.stringify(Object.keys(parsed)) }, { file: json });
+      if (!parsed.modelTopology)
+        throw fleetError('TFJS_NO_TOPOLOGY', { file: json, keys: JSON.stringify(Object.keys(parsed)) }, { file: json });
       const manifest = parsed.weightsManifest ?? [];
       const specs = manifest.flatMap((g) => g.weights);
-      const buffers = await Promise.all(manifest.flatMap((g) => g.paths).map((p) => readBytes(path.join(path.dirname(json), p))));
+      const buffers = await Promise.all(
+        manifest.flatMap((g) => g.paths).map((p) => readBytes(path.join(path.dirname(json), p))),
+      );
       const weightData = new Uint8Array(Buffer.concat(buffers)).buffer;
       // Only plain 4-byte dtypes have a size known from the manifest; quantized weights are left to tfjs.
       const plain = specs.every((s) => (s.dtype === 'float32' || s.dtype === 'int32') && !s.quantization);
       const expectedBytes = specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
       if (plain && weightData.byteLength !== expectedBytes) {
-        throw fleetError('TFJS_WEIGHT_BYTES', { bytes: expectedBytes, file: json, received: weightData.byteLength }, { file: json });
+        throw fleetError(
+          'TFJS_WEIGHT_BYTES',
+          { bytes: expectedBytes, file: json, received: weightData.byteLength },
+          { file: json },
+        );
       }
       return {
         modelTopology: parsed.modelTopology,
@@ -91,12 +110,18 @@ export function registerFileRouters(): void {
   if (routersRegistered) return;
   routersRegistered = true;
   // tfjs routers answer null for URLs they do not handle, though the IORouter type does not say so.
-  const route = ((url: string | string[]) => (typeof url === 'string' && url.startsWith('file://') ? fileIO(url) : null)) as Parameters<typeof tf.io.registerSaveRouter>[0];
+  const route = ((url: string | string[]) =>
+    typeof url === 'string' && url.startsWith('file://') ? fileIO(url) : null) as Parameters<
+    typeof tf.io.registerSaveRouter
+  >[0];
   if (tf.io.getSaveHandlers('file://probe').length === 0) tf.io.registerSaveRouter(route);
   if (tf.io.getLoadHandlers('file://probe').length === 0) tf.io.registerLoadRouter(route);
 }
 
 /** True when `dir` is a directory holding a model.json. */
 export async function isTfjsDir(dir: string): Promise<boolean> {
-  return fs.stat(path.join(dir, 'model.json')).then((s) => s.isFile(), () => false);
+  return fs.stat(path.join(dir, 'model.json')).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }

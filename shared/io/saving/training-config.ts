@@ -19,11 +19,33 @@ function specOfInstance(opt: tf.Optimizer): Exclude<OptimizerSpec, string> {
   const c = opt.getConfig() as Record<string, number | boolean>;
   const n = (k: string) => (typeof c[k] === 'number' ? (c[k] as number) : undefined);
   switch (opt.getClassName()) {
-    case 'Adam': return { name: 'adam', learningRate: n('learningRate') ?? 0.001, beta1: n('beta1') ?? 0.9, beta2: n('beta2') ?? 0.999, epsilon: n('epsilon') ?? 1e-7 };
-    case 'Momentum': return { name: 'sgd', learningRate: n('learningRate') ?? 0.01, momentum: n('momentum') ?? 0, nesterov: c.useNesterov === true };
-    case 'RMSProp': return { name: 'rmsprop', learningRate: n('learningRate') ?? 0.001, rho: n('decay') ?? 0.9, momentum: n('momentum') ?? 0, epsilon: n('epsilon') ?? 1e-7 };
-    case 'Adagrad': return { name: 'adagrad', learningRate: n('learningRate') ?? 0.01 };
-    default: return { name: opt.getClassName().toLowerCase(), learningRate: n('learningRate') ?? 0.01 };
+    case 'Adam':
+      return {
+        name: 'adam',
+        learningRate: n('learningRate') ?? 0.001,
+        beta1: n('beta1') ?? 0.9,
+        beta2: n('beta2') ?? 0.999,
+        epsilon: n('epsilon') ?? 1e-7,
+      };
+    case 'Momentum':
+      return {
+        name: 'sgd',
+        learningRate: n('learningRate') ?? 0.01,
+        momentum: n('momentum') ?? 0,
+        nesterov: c.useNesterov === true,
+      };
+    case 'RMSProp':
+      return {
+        name: 'rmsprop',
+        learningRate: n('learningRate') ?? 0.001,
+        rho: n('decay') ?? 0.9,
+        momentum: n('momentum') ?? 0,
+        epsilon: n('epsilon') ?? 1e-7,
+      };
+    case 'Adagrad':
+      return { name: 'adagrad', learningRate: n('learningRate') ?? 0.01 };
+    default:
+      return { name: opt.getClassName().toLowerCase(), learningRate: n('learningRate') ?? 0.01 };
   }
 }
 
@@ -33,8 +55,20 @@ function optimizerConfig(spec: OptimizerSpec | tf.Optimizer): { class_name: stri
   const lr = o.learningRate ?? DEFAULT_LR[name] ?? 0.001;
   const config: Json = { name, learning_rate: lr };
   if (name === 'sgd') Object.assign(config, { momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false });
-  if (name === 'adam') Object.assign(config, { beta_1: o.beta1 ?? 0.9, beta_2: o.beta2 ?? 0.999, epsilon: o.epsilon ?? 1e-7, amsgrad: false });
-  if (name === 'rmsprop') Object.assign(config, { rho: o.rho ?? 0.9, momentum: o.momentum ?? 0, epsilon: o.epsilon ?? 1e-7, centered: false });
+  if (name === 'adam')
+    Object.assign(config, {
+      beta_1: o.beta1 ?? 0.9,
+      beta_2: o.beta2 ?? 0.999,
+      epsilon: o.epsilon ?? 1e-7,
+      amsgrad: false,
+    });
+  if (name === 'rmsprop')
+    Object.assign(config, {
+      rho: o.rho ?? 0.9,
+      momentum: o.momentum ?? 0,
+      epsilon: o.epsilon ?? 1e-7,
+      centered: false,
+    });
   return { class_name: CLASS[name] ?? o.name, config };
 }
 
@@ -95,7 +129,8 @@ export function fromSavedCompile(saved: unknown, warn: (m: string) => void): Tra
   if (loss === undefined) return undefined;
   // Keras compiles with rmsprop when no optimizer is given, and Keras 3.10 leaves it out of compile_config.
   let optimizer: OptimizerSpec = 'rmsprop';
-  if (opt === undefined || opt === null) warn('the saved compile config names no optimizer; Keras\'s default, rmsprop, is assumed.');
+  if (opt === undefined || opt === null)
+    warn("the saved compile config names no optimizer; Keras's default, rmsprop, is assumed.");
   else if (typeof opt === 'string') optimizer = opt.toLowerCase();
   else if (isObject(opt) && typeof opt.class_name === 'string') {
     const c = isObject(opt.config) ? opt.config : {};
@@ -114,6 +149,7 @@ export function fromSavedCompile(saved: unknown, warn: (m: string) => void): Tra
   }
   const rawMetrics = Array.isArray(saved.metrics) ? saved.metrics.flat(2) : [];
   const metrics = rawMetrics.filter((m): m is string => typeof m === 'string');
-  if (metrics.length < rawMetrics.length) warn('some saved metrics are not plain names and were left out of the compile config.');
+  if (metrics.length < rawMetrics.length)
+    warn('some saved metrics are not plain names and were left out of the compile config.');
   return { optimizer, loss, ...(metrics.length > 0 && { metrics }) };
 }

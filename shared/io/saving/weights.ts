@@ -52,9 +52,15 @@ export function assignLayers(model: tf.LayersModel, saved: readonly SavedLayer[]
   if (!named && sources.length !== targets.length) {
     const names = targets.map((l) => l.name).join(', ');
     const receivedNames = sources.map((s) => s.name).join(', ');
-    throw fleetError('WEIGHTS_LAYER_COUNT', { count: targets.length, names, file, received: sources.length, receivedNames }, { file });
+    throw fleetError(
+      'WEIGHTS_LAYER_COUNT',
+      { count: targets.length, names, file, received: sources.length, receivedNames },
+      { file },
+    );
   }
-  const pairs = sources.map((s, i) => [named ? (byName.get(s.name) as tf.layers.Layer) : (targets[i] as tf.layers.Layer), s] as const);
+  const pairs = sources.map(
+    (s, i) => [named ? (byName.get(s.name) as tf.layers.Layer) : (targets[i] as tf.layers.Layer), s] as const,
+  );
   for (const [layer, s] of pairs) {
     if (layer.weights.length !== s.weights.length) {
       const names = s.weights.map((w) => w.name).join(', ');
@@ -64,7 +70,14 @@ export function assignLayers(model: tf.LayersModel, saved: readonly SavedLayer[]
     layer.weights.forEach((w, i) => {
       const src = s.weights[i] as SavedWeight;
       if (!sameShape(w.shape as number[], src.shape)) {
-        const values = { name: w.originalName, layer: layer.name, shape: w.shape.join(','), file, received: src.name, receivedShape: src.shape.join(',') };
+        const values = {
+          name: w.originalName,
+          layer: layer.name,
+          shape: w.shape.join(','),
+          file,
+          received: src.name,
+          receivedShape: src.shape.join(','),
+        };
         throw fleetError('WEIGHTS_SHAPE', values, { file, layer: layer.name });
       }
     });

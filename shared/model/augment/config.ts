@@ -21,12 +21,25 @@ const sampling = {
   interpolation: z.enum(['nearest', 'bilinear']).optional(),
   fill_value: z.number().optional(),
 };
-const within = (lo: number, hi: number) => (f: number | [number, number]) => (typeof f === 'number' ? [f] : f).every((v) => v >= lo && v <= hi);
+const within = (lo: number, hi: number) => (f: number | [number, number]) =>
+  (typeof f === 'number' ? [f] : f).every((v) => v >= lo && v <= hi);
 
-const flipConfig = z.looseObject({ ...base, mode: z.enum(['horizontal', 'vertical', 'horizontal_and_vertical']).optional() });
-const rotationConfig = z.looseObject({ ...base, ...sampling, factor: factor.refine(within(-1, 1), 'Expected factor (a fraction of 2π) in [-1, 1], or a pair of them') });
+const flipConfig = z.looseObject({
+  ...base,
+  mode: z.enum(['horizontal', 'vertical', 'horizontal_and_vertical']).optional(),
+});
+const rotationConfig = z.looseObject({
+  ...base,
+  ...sampling,
+  factor: factor.refine(within(-1, 1), 'Expected factor (a fraction of 2π) in [-1, 1], or a pair of them'),
+});
 const zoomFactor = factor.refine(within(-1, 1), 'Expected a zoom factor in [-1, 1], or a pair of them');
-const zoomConfig = z.looseObject({ ...base, ...sampling, height_factor: zoomFactor, width_factor: zoomFactor.nullable().optional() });
+const zoomConfig = z.looseObject({
+  ...base,
+  ...sampling,
+  height_factor: zoomFactor,
+  width_factor: zoomFactor.nullable().optional(),
+});
 const contrastConfig = z.looseObject({
   ...base,
   factor: factor.refine(within(0, 1), 'Expected factor in [0, 1], or a pair of them'),
@@ -101,8 +114,16 @@ function contrastRange(f: number | readonly [number, number]): [number, number] 
   return a <= b ? [a, b] : [b, a];
 }
 
-function sampleOptions(c: { fill_mode?: FillMode | undefined; interpolation?: Interpolation | undefined; fill_value?: number | undefined }): SampleOptions {
-  return { fillMode: c.fill_mode ?? 'reflect', interpolation: c.interpolation ?? 'bilinear', fillValue: c.fill_value ?? 0 };
+function sampleOptions(c: {
+  fill_mode?: FillMode | undefined;
+  interpolation?: Interpolation | undefined;
+  fill_value?: number | undefined;
+}): SampleOptions {
+  return {
+    fillMode: c.fill_mode ?? 'reflect',
+    interpolation: c.interpolation ?? 'bilinear',
+    fillValue: c.fill_value ?? 0,
+  };
 }
 
 /** Validates one Keras augmentation config; `where` names it in the error (FLEET_ERR_CONFIG). */
@@ -111,7 +132,14 @@ export function parseAugmentation(entry: unknown, where = 'augmentation layer'):
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const at = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-    const values = { where, classes: AUGMENTATION_CLASSES.join(', '), form: '{ class_name, config }', issue: issue?.message ?? 'invalid', at, entry };
+    const values = {
+      where,
+      classes: AUGMENTATION_CLASSES.join(', '),
+      form: '{ class_name, config }',
+      issue: issue?.message ?? 'invalid',
+      at,
+      entry,
+    };
     throw fleetError('AUGMENT_BAD_LAYER', values);
   }
   const e = parsed.data;
@@ -123,10 +151,21 @@ export function parseAugmentation(entry: unknown, where = 'augmentation layer'):
       return { kind: 'RandomRotation', factor: symmetric(e.config.factor), sample: sampleOptions(e.config), seed: s };
     case 'RandomZoom': {
       const wf = e.config.width_factor;
-      return { kind: 'RandomZoom', heightFactor: symmetric(e.config.height_factor), widthFactor: wf === undefined || wf === null ? null : symmetric(wf), sample: sampleOptions(e.config), seed: s };
+      return {
+        kind: 'RandomZoom',
+        heightFactor: symmetric(e.config.height_factor),
+        widthFactor: wf === undefined || wf === null ? null : symmetric(wf),
+        sample: sampleOptions(e.config),
+        seed: s,
+      };
     }
     case 'RandomContrast':
-      return { kind: 'RandomContrast', factor: contrastRange(e.config.factor), valueRange: e.config.value_range ?? [0, 255], seed: s };
+      return {
+        kind: 'RandomContrast',
+        factor: contrastRange(e.config.factor),
+        valueRange: e.config.value_range ?? [0, 255],
+        seed: s,
+      };
     default: {
       const never: never = e;
       throw fleetError('AUGMENT_UNHANDLED', { augmentation: never });
@@ -136,14 +175,30 @@ export function parseAugmentation(entry: unknown, where = 'augmentation layer'):
 
 /** The Keras config (snake_case keys, normalised factors) of a resolved augmentation: parseAugmentation's inverse. */
 export function kerasConfigOf(a: Augmentation): KerasAugmentationConfig {
-  const sample = (o: SampleOptions) => ({ fill_mode: o.fillMode, interpolation: o.interpolation, fill_value: o.fillValue });
+  const sample = (o: SampleOptions) => ({
+    fill_mode: o.fillMode,
+    interpolation: o.interpolation,
+    fill_value: o.fillValue,
+  });
   switch (a.kind) {
     case 'RandomFlip':
       return { class_name: a.kind, config: { mode: a.mode, seed: a.seed, data_format: 'channels_last' } };
     case 'RandomRotation':
-      return { class_name: a.kind, config: { factor: [...a.factor], ...sample(a.sample), seed: a.seed, data_format: 'channels_last' } };
+      return {
+        class_name: a.kind,
+        config: { factor: [...a.factor], ...sample(a.sample), seed: a.seed, data_format: 'channels_last' },
+      };
     case 'RandomZoom':
-      return { class_name: a.kind, config: { height_factor: [...a.heightFactor], width_factor: a.widthFactor && [...a.widthFactor], ...sample(a.sample), seed: a.seed, data_format: 'channels_last' } };
+      return {
+        class_name: a.kind,
+        config: {
+          height_factor: [...a.heightFactor],
+          width_factor: a.widthFactor && [...a.widthFactor],
+          ...sample(a.sample),
+          seed: a.seed,
+          data_format: 'channels_last',
+        },
+      };
     case 'RandomContrast':
       return { class_name: a.kind, config: { factor: [...a.factor], value_range: [...a.valueRange], seed: a.seed } };
     default: {

@@ -27,7 +27,12 @@ export function resolveAugmentSpec(spec: AugmentSpec, xShape: readonly number[])
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const form = '{ layers: [{ class_name, config }, ...], seed? }';
-    throw fleetError('AUGMENT_BAD_SPEC', { form, path: issue?.path.join('.') || 'augment', issue: issue?.message, spec });
+    throw fleetError('AUGMENT_BAD_SPEC', {
+      form,
+      path: issue?.path.join('.') || 'augment',
+      issue: issue?.message,
+      spec,
+    });
   }
   const [, h, w, c] = xShape;
   if (xShape.length !== 4 || !h || !w || !c) {

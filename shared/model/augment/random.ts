@@ -4,7 +4,17 @@
  * The same parameters drive the forward transform and its gradient.
  */
 import type { Augmentation } from './config.ts';
-import { affineImages, affineImagesAdjoint, contrastImages, contrastImagesGradient, flipImages, rotationMatrix, zoomMatrix, type Affine, type ImageShape } from './transforms.ts';
+import {
+  affineImages,
+  affineImagesAdjoint,
+  contrastImages,
+  contrastImagesGradient,
+  flipImages,
+  rotationMatrix,
+  zoomMatrix,
+  type Affine,
+  type ImageShape,
+} from './transforms.ts';
 
 /** The parameters one augmentation drew for a batch. */
 export type DrawnParams =
@@ -66,15 +76,24 @@ export function drawParams(a: Augmentation, rand: () => number, s: ImageShape): 
 /** Applies drawn parameters to the batch x (a new array). */
 export function applyParams(a: Augmentation, p: DrawnParams, x: Float32Array, s: ImageShape): Float32Array {
   if (p.kind === 'flip' && a.kind === 'RandomFlip') return flipImages(x, s, p.flips, a.mode);
-  if (p.kind === 'affine' && (a.kind === 'RandomRotation' || a.kind === 'RandomZoom')) return affineImages(x, s, p.matrices, a.sample);
+  if (p.kind === 'affine' && (a.kind === 'RandomRotation' || a.kind === 'RandomZoom'))
+    return affineImages(x, s, p.matrices, a.sample);
   if (p.kind === 'contrast' && a.kind === 'RandomContrast') return contrastImages(x, s, p.factors, a.valueRange);
   throw new RangeError(`Parameters of kind ${p.kind} do not fit ${a.kind}`);
 }
 
 /** d(loss)/dx given dy = d(loss)/d(output) of applyParams at x. */
-export function applyParamsGradient(a: Augmentation, p: DrawnParams, x: Float32Array, dy: Float32Array, s: ImageShape): Float32Array {
+export function applyParamsGradient(
+  a: Augmentation,
+  p: DrawnParams,
+  x: Float32Array,
+  dy: Float32Array,
+  s: ImageShape,
+): Float32Array {
   if (p.kind === 'flip' && a.kind === 'RandomFlip') return flipImages(dy, s, p.flips, a.mode);
-  if (p.kind === 'affine' && (a.kind === 'RandomRotation' || a.kind === 'RandomZoom')) return affineImagesAdjoint(dy, s, p.matrices, a.sample);
-  if (p.kind === 'contrast' && a.kind === 'RandomContrast') return contrastImagesGradient(x, dy, s, p.factors, a.valueRange);
+  if (p.kind === 'affine' && (a.kind === 'RandomRotation' || a.kind === 'RandomZoom'))
+    return affineImagesAdjoint(dy, s, p.matrices, a.sample);
+  if (p.kind === 'contrast' && a.kind === 'RandomContrast')
+    return contrastImagesGradient(x, dy, s, p.factors, a.valueRange);
   throw new RangeError(`Parameters of kind ${p.kind} do not fit ${a.kind}`);
 }

@@ -36,7 +36,10 @@ export type Affine = readonly [number, number, number, number, number, number];
 
 function checkSize(what: string, data: ArrayLike<number>, s: ImageShape): void {
   const want = s.n * s.h * s.w * s.c;
-  if (data.length !== want) throw new RangeError(`Expected ${what} to hold ${want} values for [${s.n}, ${s.h}, ${s.w}, ${s.c}]. Received: ${data.length}`);
+  if (data.length !== want)
+    throw new RangeError(
+      `Expected ${what} to hold ${want} values for [${s.n}, ${s.h}, ${s.w}, ${s.c}]. Received: ${data.length}`,
+    );
 }
 
 // ---- flips ----------------------------------------------------------------------------------------
@@ -163,7 +166,12 @@ function taps(m: Affine, h: number, w: number, opts: SampleOptions): Taps {
 }
 
 /** Samples each image i through `matrices[i]`, as tf.raw_ops.ImageProjectiveTransformV3 does. */
-export function affineImages(x: Float32Array, s: ImageShape, matrices: readonly Affine[], opts: SampleOptions): Float32Array {
+export function affineImages(
+  x: Float32Array,
+  s: ImageShape,
+  matrices: readonly Affine[],
+  opts: SampleOptions,
+): Float32Array {
   checkSize('x', x, s);
   const out = new Float32Array(x.length);
   const { h, w, c } = s;
@@ -187,7 +195,12 @@ export function affineImages(x: Float32Array, s: ImageShape, matrices: readonly 
 }
 
 /** The adjoint of affineImages with respect to x (the fill value is a constant): its gradient. */
-export function affineImagesAdjoint(dy: Float32Array, s: ImageShape, matrices: readonly Affine[], opts: SampleOptions): Float32Array {
+export function affineImagesAdjoint(
+  dy: Float32Array,
+  s: ImageShape,
+  matrices: readonly Affine[],
+  opts: SampleOptions,
+): Float32Array {
   checkSize('dy', dy, s);
   const dx = new Float32Array(dy.length);
   const { h, w, c } = s;
@@ -199,7 +212,8 @@ export function affineImagesAdjoint(dy: Float32Array, s: ImageShape, matrices: r
         const wt = t.weight[p * 4 + j] as number;
         const src = t.index[p * 4 + j] as number;
         if (wt === 0 || src < 0) continue;
-        for (let k = 0; k < c; k++) dx[base + src * c + k] = (dx[base + src * c + k] as number) + wt * (dy[base + p * c + k] as number);
+        for (let k = 0; k < c; k++)
+          dx[base + src * c + k] = (dx[base + src * c + k] as number) + wt * (dy[base + p * c + k] as number);
       }
     }
   }
@@ -234,7 +248,8 @@ function channelMeans(x: Float32Array, s: ImageShape, i: number): Float64Array {
   const { h, w, c } = s;
   const means = new Float64Array(c);
   const base = i * h * w * c;
-  for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) means[k] = (means[k] as number) + (x[base + p * c + k] as number);
+  for (let p = 0; p < h * w; p++)
+    for (let k = 0; k < c; k++) means[k] = (means[k] as number) + (x[base + p * c + k] as number);
   for (let k = 0; k < c; k++) means[k] = (means[k] as number) / (h * w);
   return means;
 }
@@ -243,7 +258,12 @@ function channelMeans(x: Float32Array, s: ImageShape, i: number): Float64Array {
  * Keras's RandomContrast transform: per image i and channel, (x - mean) · factors[i] + mean, clipped
  * to `valueRange`.
  */
-export function contrastImages(x: Float32Array, s: ImageShape, factors: ArrayLike<number>, valueRange: readonly [number, number]): Float32Array {
+export function contrastImages(
+  x: Float32Array,
+  s: ImageShape,
+  factors: ArrayLike<number>,
+  valueRange: readonly [number, number],
+): Float32Array {
   checkSize('x', x, s);
   const out = new Float32Array(x.length);
   const { h, w, c } = s;
@@ -267,7 +287,13 @@ export function contrastImages(x: Float32Array, s: ImageShape, factors: ArrayLik
  * The gradient of contrastImages at x: the clip passes dy where the unclipped value lies within
  * [lo, hi] (as tf.clipByValue's gradient does), then dx = f·g + (1 - f)·mean(g) per image and channel.
  */
-export function contrastImagesGradient(x: Float32Array, dy: Float32Array, s: ImageShape, factors: ArrayLike<number>, valueRange: readonly [number, number]): Float32Array {
+export function contrastImagesGradient(
+  x: Float32Array,
+  dy: Float32Array,
+  s: ImageShape,
+  factors: ArrayLike<number>,
+  valueRange: readonly [number, number],
+): Float32Array {
   checkSize('x', x, s);
   checkSize('dy', dy, s);
   const dx = new Float32Array(x.length);
@@ -289,7 +315,8 @@ export function contrastImagesGradient(x: Float32Array, dy: Float32Array, s: Ima
       }
     }
     for (let k = 0; k < c; k++) gMean[k] = (gMean[k] as number) / (h * w);
-    for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) dx[base + p * c + k] = f * (g[p * c + k] as number) + (1 - f) * (gMean[k] as number);
+    for (let p = 0; p < h * w; p++)
+      for (let k = 0; k < c; k++) dx[base + p * c + k] = f * (g[p * c + k] as number) + (1 - f) * (gMean[k] as number);
   }
   return dx;
 }

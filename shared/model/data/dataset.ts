@@ -31,20 +31,36 @@ export function checkArrayData(name: string, d: ArrayData): void {
   if (!(d.x instanceof Float32Array) || !(d.y instanceof Float32Array)) {
     throw fleetError('DATA_NOT_FLOAT32', { name, x: d.x?.constructor?.name, y: d.y?.constructor?.name });
   }
-  if (n === undefined || d.yShape[0] !== n) throw fleetError('DATA_COUNT_MISMATCH', { name, xShape: d.xShape, yShape: d.yShape });
-  if (d.x.length !== elems(d.xShape)) throw fleetError('DATA_X_SIZE', { name, count: elems(d.xShape), shape: d.xShape, received: d.x.length });
-  if (d.y.length !== elems(d.yShape)) throw fleetError('DATA_Y_SIZE', { name, count: elems(d.yShape), shape: d.yShape, received: d.y.length });
+  if (n === undefined || d.yShape[0] !== n)
+    throw fleetError('DATA_COUNT_MISMATCH', { name, xShape: d.xShape, yShape: d.yShape });
+  if (d.x.length !== elems(d.xShape))
+    throw fleetError('DATA_X_SIZE', { name, count: elems(d.xShape), shape: d.xShape, received: d.x.length });
+  if (d.y.length !== elems(d.yShape))
+    throw fleetError('DATA_Y_SIZE', { name, count: elems(d.yShape), shape: d.yShape, received: d.y.length });
 }
 
 /** Derives the splits exactly as Keras does: validationSplit takes the last fraction of train, before shuffling. */
-export function resolveSplits(data: { train: ArrayData; validation?: ArrayData; test?: ArrayData }, validationSplit?: number): Splits {
+export function resolveSplits(
+  data: { train: ArrayData; validation?: ArrayData; test?: ArrayData },
+  validationSplit?: number,
+): Splits {
   checkArrayData('train', data.train);
   if (data.validation) checkArrayData('validation', data.validation);
   if (data.test) checkArrayData('test', data.test);
   const n = data.train.xShape[0] as number;
-  const whole = (source: DataView_['source'], d: ArrayData): DataView_ => ({ source, data: d, offset: 0, count: d.xShape[0] as number });
+  const whole = (source: DataView_['source'], d: ArrayData): DataView_ => ({
+    source,
+    data: d,
+    offset: 0,
+    count: d.xShape[0] as number,
+  });
   const test = data.test ? whole('test', data.test) : undefined;
-  if (data.validation) return { train: whole('train', data.train), validation: whole('validation', data.validation), ...(test && { test }) };
+  if (data.validation)
+    return {
+      train: whole('train', data.train),
+      validation: whole('validation', data.validation),
+      ...(test && { test }),
+    };
   if (validationSplit !== undefined && validationSplit > 0) {
     const trainCount = Math.floor(n * (1 - validationSplit));
     return {

@@ -19,15 +19,23 @@ export function mnistDir(): string {
 }
 
 /** Parses an IDX3 image file into [n, rows*cols] floats scaled to [0, 1]. */
-export function parseIdxImages(buf: Buffer, file = 'images'): { data: Float32Array; n: number; rows: number; cols: number } {
+export function parseIdxImages(
+  buf: Buffer,
+  file = 'images',
+): { data: Float32Array; n: number; rows: number; cols: number } {
   if (buf.byteLength < 16 || buf.readUInt32BE(0) !== IMAGE_MAGIC) {
-    throw fleetError('MNIST_BAD_IMAGES', { file, bytes: buf.byteLength, magic: buf.byteLength >= 4 ? buf.readUInt32BE(0).toString(16) : '?' });
+    throw fleetError('MNIST_BAD_IMAGES', {
+      file,
+      bytes: buf.byteLength,
+      magic: buf.byteLength >= 4 ? buf.readUInt32BE(0).toString(16) : '?',
+    });
   }
   const n = buf.readUInt32BE(4);
   const rows = buf.readUInt32BE(8);
   const cols = buf.readUInt32BE(12);
   const size = n * rows * cols;
-  if (buf.byteLength !== 16 + size) throw fleetError('MNIST_FILE_SIZE', { bytes: 16 + size, file, received: buf.byteLength });
+  if (buf.byteLength !== 16 + size)
+    throw fleetError('MNIST_FILE_SIZE', { bytes: 16 + size, file, received: buf.byteLength });
   const data = new Float32Array(size);
   for (let i = 0; i < size; i++) data[i] = (buf[16 + i] as number) / 255;
   return { data, n, rows, cols };
@@ -60,7 +68,8 @@ export function loadMnist(opts: MnistOptions = {}): { train: ArrayData; test: Ar
   const split = (imgFile: string, lblFile: string, limit: number | undefined): ArrayData => {
     const img = parseIdxImages(read(imgFile), imgFile);
     const labels = parseIdxLabels(read(lblFile), lblFile);
-    if (labels.length !== img.n) throw fleetError('MNIST_LABEL_COUNT', { count: img.n, file: lblFile, received: labels.length });
+    if (labels.length !== img.n)
+      throw fleetError('MNIST_LABEL_COUNT', { count: img.n, file: lblFile, received: labels.length });
     const n = Math.min(limit ?? img.n, img.n);
     const px = img.rows * img.cols;
     const xShape = opts.layout === 'image' ? [n, img.rows, img.cols, 1] : [n, px];

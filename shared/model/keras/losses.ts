@@ -85,7 +85,10 @@ export function canonicalLoss(name: string): string {
   const snake = snakeCase(name);
   const canonical = LOSS_ALIASES[snake] ?? snake;
   if (!(canonical in LOSSES)) {
-    throw fleetError('LOSS_UNKNOWN', { names: [...Object.keys(LOSSES), ...Object.keys(LOSS_ALIASES)].join(', '), name });
+    throw fleetError('LOSS_UNKNOWN', {
+      names: [...Object.keys(LOSSES), ...Object.keys(LOSS_ALIASES)].join(', '),
+      name,
+    });
   }
   return canonical;
 }

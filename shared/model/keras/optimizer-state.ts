@@ -65,7 +65,11 @@ export async function readOptimizerState(model: tf.LayersModel, optimizer: tf.Op
 }
 
 /** Writes a state read by `readOptimizerState` (in any process) into `optimizer` for `model`. */
-export async function writeOptimizerState(model: tf.LayersModel, optimizer: tf.Optimizer, state: OptimizerState): Promise<void> {
+export async function writeOptimizerState(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  state: OptimizerState,
+): Promise<void> {
   const names = trainableVariables(model).map((v) => v.name);
   const positions = names.map((_, i) => `#${i}`);
   const tensors = [

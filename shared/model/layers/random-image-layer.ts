@@ -34,7 +34,16 @@ function kerasValue(v: unknown): unknown {
 }
 
 /** Keys of the base tfjs layer arguments, which are not part of an augmentation's own config. */
-const BASE_KEYS = new Set(['name', 'trainable', 'inputShape', 'batchInputShape', 'batchSize', 'dtype', 'weights', 'inputDType']);
+const BASE_KEYS = new Set([
+  'name',
+  'trainable',
+  'inputShape',
+  'batchInputShape',
+  'batchSize',
+  'dtype',
+  'weights',
+  'inputDType',
+]);
 
 /** Resolves a layer's camelCase arguments (or its config as tfjs deserialises it) through the shared parser. */
 export function resolveLayerArgs(className: AugmentationClass, args: object): Augmentation {
@@ -61,7 +70,11 @@ export abstract class RandomImageLayer extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean; [key: string]: unknown }): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    if (!x || (Array.isArray(inputs) && inputs.length !== 1)) throw fleetError('LAYER_ONE_INPUT', { layer: this.getClassName(), count: Array.isArray(inputs) ? inputs.length : 0 });
+    if (!x || (Array.isArray(inputs) && inputs.length !== 1))
+      throw fleetError('LAYER_ONE_INPUT', {
+        layer: this.getClassName(),
+        count: Array.isArray(inputs) ? inputs.length : 0,
+      });
     if (kwargs['training'] !== true) return x;
     if (x.rank !== 3 && x.rank !== 4) {
       throw fleetError('LAYER_IMAGE_RANK', { layer: this.getClassName(), shape: x.shape.join(', ') });
@@ -83,7 +96,8 @@ export abstract class RandomImageLayer extends tf.layers.Layer {
       const data = input.dataSync() as Float32Array;
       return {
         value: tf.tensor(applyParams(aug, params, data, s), input.shape, 'float32'),
-        gradFunc: (dy: tf.Tensor) => tf.tensor(applyParamsGradient(aug, params, data, dy.dataSync() as Float32Array, s), input.shape, 'float32'),
+        gradFunc: (dy: tf.Tensor) =>
+          tf.tensor(applyParamsGradient(aug, params, data, dy.dataSync() as Float32Array, s), input.shape, 'float32'),
       };
     });
     return op(x);
@@ -92,12 +106,14 @@ export abstract class RandomImageLayer extends tf.layers.Layer {
   /** Keras's config: the keys come out snake_case in model JSON (tfjs converts camelCase keys). */
   override getConfig(): tf.serialization.ConfigDict {
     const own: tf.serialization.ConfigDict = {};
-    for (const [k, v] of Object.entries(kerasConfigOf(this.augmentation).config)) own[camel(k)] = v as tf.serialization.ConfigDictValue;
+    for (const [k, v] of Object.entries(kerasConfigOf(this.augmentation).config))
+      own[camel(k)] = v as tf.serialization.ConfigDictValue;
     return { ...super.getConfig(), ...own };
   }
 }
 
 /** Throws unless `args` is an options object (a layer factory's only argument). */
 export function checkArgs(className: string, args: unknown): void {
-  if (args === null || typeof args !== 'object' || Array.isArray(args)) throw fleetError('LAYER_ARGS', { className, args });
+  if (args === null || typeof args !== 'object' || Array.isArray(args))
+    throw fleetError('LAYER_ARGS', { className, args });
 }

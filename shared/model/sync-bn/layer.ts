@@ -79,7 +79,8 @@ export class SyncBnPass {
   setForward(index: number, sum: Float32Array): void {
     const shift = this.shifts[index] as Float32Array;
     const c = shift.length;
-    if (sum.length !== 2 * c + 1) throw new Error(`expected ${2 * c + 1} sums for BatchNormalization call ${index}, got ${sum.length}`);
+    if (sum.length !== 2 * c + 1)
+      throw new Error(`expected ${2 * c + 1} sums for BatchNormalization call ${index}, got ${sum.length}`);
     const count = sum[2 * c] as number;
     const mean = new Float32Array(c);
     const variance = new Float32Array(c);
@@ -102,7 +103,10 @@ export class SyncBnPass {
       const stats = this.forward[i] as GlobalStats;
       tf.tidy(() => {
         const decay = 1 - layer.momentum;
-        for (const [variable, value] of [[layer.movingMean, stats.mean], [layer.movingVariance, stats.variance]] as const) {
+        for (const [variable, value] of [
+          [layer.movingMean, stats.mean],
+          [layer.movingVariance, stats.variance],
+        ] as const) {
           const orig = variable.read();
           variable.write(tf.sub(orig, tf.mul(tf.sub(orig, tf.tensor1d(value)), decay)));
         }

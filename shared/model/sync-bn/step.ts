@@ -34,7 +34,8 @@ export function prepareBatchNorm(model: tf.LayersModel, opts: { synchronized: bo
           bn.call = (inputs, kwargs) => {
             if (kwargs?.['training'] !== true) return original(inputs, kwargs);
             // Frozen as Keras 3 means it: the layer, or a model that contains it (tfjs leaves the layer's own flag set then).
-            if (!layer.trainable || containers.some((c) => !c.trainable)) return original(inputs, { ...kwargs, training: false });
+            if (!layer.trainable || containers.some((c) => !c.trainable))
+              return original(inputs, { ...kwargs, training: false });
             const pass = active;
             if (!pass || !bn.kerasSemantics?.synchronized) return original(inputs, kwargs);
             return pass.normalize(bn, Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs);
@@ -60,7 +61,12 @@ export function synchronizeBatchNorm(model: tf.LayersModel): number {
  * `allReduce` in between; results of incomplete passes go to `discard`. The last pass's result is
  * returned, and the moving statistics are updated once, from the global statistics.
  */
-export async function synchronizedStep<T>(rows: number, allReduce: AllReduce, run: () => T, discard: (r: T) => void): Promise<T> {
+export async function synchronizedStep<T>(
+  rows: number,
+  allReduce: AllReduce,
+  run: () => T,
+  discard: (r: T) => void,
+): Promise<T> {
   const pass = new SyncBnPass(rows);
   const seed = Math.floor(Math.random() * 2 ** 32);
   for (;;) {
@@ -104,7 +110,9 @@ function within<T>(pass: SyncBnPass, seed: number, run: () => T): T {
  * computation, so free them the same way here (only outside any gradient computation).
  */
 function releaseAbandonedTape(): void {
-  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null } }).state;
+  const state = (
+    tf.engine() as unknown as { state: { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null } }
+  ).state;
   if (state.gradientDepth !== 0 || !state.activeTape) return;
   for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
   state.activeTape = null;

@@ -41,7 +41,10 @@ const defaultProbes: BackendProbes = {
 const ORDER: readonly Concrete[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** Activates one backend and returns the choice; throws FLEET_ERR_BACKEND when an explicit request fails. */
-export async function selectBackend(requested: BackendRequest, probes: BackendProbes = defaultProbes): Promise<BackendChoice> {
+export async function selectBackend(
+  requested: BackendRequest,
+  probes: BackendProbes = defaultProbes,
+): Promise<BackendChoice> {
   const candidates = requested === 'auto' ? ORDER : [requested];
   const skipped: { backend: Concrete; reason: string }[] = [];
   for (const candidate of candidates) {
@@ -120,7 +123,8 @@ async function activateNative(pkg: string, probes: BackendProbes): Promise<strin
 async function activateWasm(): Promise<string | null> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const require = createRequire(import.meta.url);
-  const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+  const dist =
+    path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
   wasm.setWasmPaths(dist);
   return (await tf.setBackend('wasm')) ? null : 'tf.setBackend("wasm") returned false';
 }

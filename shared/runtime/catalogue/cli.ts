@@ -17,7 +17,10 @@ export const CLI_MESSAGES = {
   },
   NATIVE_BINARY_FIELD: {
     code: 'FLEET_ERR_BACKEND',
-    template: 'Expected a node-pre-gyp "binary" field with module_name, module_path and napi_versions <= {supported} in {pkgDir}/package.json. Received: {binary:q}',
+    template: [
+      'Expected a node-pre-gyp "binary" field with module_name, module_path and napi_versions <= ',
+      '{supported} in {pkgDir}/package.json. Received: {binary:q}',
+    ],
   },
   NATIVE_BUILD_FAILED: {
     code: 'FLEET_ERR_BACKEND',
@@ -41,11 +44,17 @@ export const CLI_MESSAGES = {
   },
   NATIVE_WHEEL_MISSING_FILE: {
     code: 'FLEET_ERR_BACKEND',
-    template: 'Expected {file} in the TensorFlow wheel (TensorFlow 2.12 or newer ships the C API in libtensorflow_cc.so.2). Received: it is missing',
+    template: [
+      'Expected {file} in the TensorFlow wheel (TensorFlow 2.12 or newer ships the C API in ',
+      'libtensorflow_cc.so.2). Received: it is missing',
+    ],
   },
   NATIVE_TARBALL_LAYOUT: {
     code: 'FLEET_ERR_BACKEND',
-    template: 'Expected a libtensorflow tarball with include/tensorflow/c/eager/c_api.h and lib/libtensorflow.so.X.Y.Z. Received: lib/ holds {files:q}',
+    template: [
+      'Expected a libtensorflow tarball with include/tensorflow/c/eager/c_api.h and ',
+      'lib/libtensorflow.so.X.Y.Z. Received: lib/ holds {files:q}',
+    ],
   },
   NATIVE_TARBALL_MISSING_FILE: {
     code: 'FLEET_ERR_BACKEND',
@@ -57,7 +66,10 @@ export const CLI_MESSAGES = {
   },
   NATIVE_BUILT_BACKEND_FAILS: {
     code: 'FLEET_ERR_BACKEND',
-    template: 'Expected the freshly built {pkg} to load on the "tensorflow" backend (TensorFlow {version}, {origin}). Received: {reason}',
+    template: [
+      'Expected the freshly built {pkg} to load on the "tensorflow" backend (TensorFlow {version}, ',
+      '{origin}). Received: {reason}',
+    ],
   },
   NATIVE_FLAGS: { code: 'FLEET_ERR_CONFIG', template: 'Expected setup native flags. Received: {reason}\n{usage}' },
   NATIVE_POSITIONALS: {
@@ -82,15 +94,25 @@ export const CLI_MESSAGES = {
   },
   NATIVE_NO_TOOLCHAIN: {
     code: 'FLEET_ERR_BACKEND',
-    template: 'Expected python3, make and g++ on PATH to compile the tfjs-node binding. Received: missing {missing} (Debian: apt-get install -y build-essential python3)',
+    template: [
+      'Expected python3, make and g++ on PATH to compile the tfjs-node binding. Received: missing ',
+      '{missing} (Debian: apt-get install -y build-essential python3)',
+    ],
   },
   NATIVE_NO_NODE_GYP: {
     code: 'FLEET_ERR_BACKEND',
-    template: 'Expected node-gyp (npm bundles it). Received: none of {candidates:q} exists (npm install -g node-gyp, or set npm_config_node_gyp)',
+    template: [
+      'Expected node-gyp (npm bundles it). Received: none of {candidates:q} exists (npm install -g ',
+      'node-gyp, or set npm_config_node_gyp)',
+    ],
   },
   NATIVE_NO_NODE_HEADERS: {
     code: 'FLEET_ERR_BACKEND',
-    template: "Expected Node.js {version} headers (include/node/node_api.h and common.gypi) for node-gyp without a download. Received: none in {candidates:q} (install the headers that match this node, e.g. Debian's libnode-dev, or unpack node-v{version}-headers.tar.gz and set npm_config_nodedir)",
+    template: [
+      'Expected Node.js {version} headers (include/node/node_api.h and common.gypi) for node-gyp without a ',
+      "download. Received: none in {candidates:q} (install the headers that match this node, e.g. Debian's ",
+      'libnode-dev, or unpack node-v{version}-headers.tar.gz and set npm_config_nodedir)',
+    ],
   },
   PLOT_FLAGS: {
     code: 'FLEET_ERR_CONFIG',
@@ -115,11 +137,15 @@ export const CLI_MESSAGES = {
   },
   PLOT_HISTORY_NO_HISTORY: {
     code: 'FLEET_ERR_DATA',
-    template: 'History {file}: Expected a "history" object mapping metric names to per-epoch arrays. Received: {received:q}',
+    template:
+      'History {file}: Expected a "history" object mapping metric names to per-epoch arrays. Received: {received:q}',
   },
   PLOT_HISTORY_NOT_NUMBERS: {
     code: 'FLEET_ERR_DATA',
-    template: 'History {file}: Expected history.{key} to be an array of numbers (null where not finite). Received: {received:q}',
+    template: [
+      'History {file}: Expected history.{key} to be an array of numbers (null where not finite). Received: ',
+      '{received:q}',
+    ],
   },
   PLOT_HISTORY_BAD_EPOCH: {
     code: 'FLEET_ERR_DATA',
@@ -127,11 +153,13 @@ export const CLI_MESSAGES = {
   },
   PLOT_HISTORY_TOO_LONG: {
     code: 'FLEET_ERR_DATA',
-    template: 'History {file}: Expected history.{key} to have at most one value per epoch ({epochs}). Received: {received:q}',
+    template:
+      'History {file}: Expected history.{key} to have at most one value per epoch ({epochs}). Received: {received:q}',
   },
   PLOT_HISTORY_NOT_FOUND: {
     code: 'FLEET_ERR_DATA',
-    template: 'Expected a history.json file or a run directory holding one at {target}. Received: no such file or directory',
+    template:
+      'Expected a history.json file or a run directory holding one at {target}. Received: no such file or directory',
   },
   PLOT_HISTORY_UNREADABLE: {
     code: 'FLEET_ERR_DATA',

@@ -3,8 +3,14 @@ import type { MessageSpec } from './index.ts';
 
 /** Templates by message id. */
 export const COORDINATOR_MESSAGES = {
-  CKPT_SHORT_WRITE: { code: 'FLEET_ERR_CHECKPOINT', template: 'Expected to write {bytes} bytes to {file}. Received: {received}' },
-  CKPT_TENSOR_BYTES: { code: 'FLEET_ERR_FILE', template: 'Expected {bytes} bytes for {name} in {file}. Received: {received}' },
+  CKPT_SHORT_WRITE: {
+    code: 'FLEET_ERR_CHECKPOINT',
+    template: 'Expected to write {bytes} bytes to {file}. Received: {received}',
+  },
+  CKPT_TENSOR_BYTES: {
+    code: 'FLEET_ERR_FILE',
+    template: 'Expected {bytes} bytes for {name} in {file}. Received: {received}',
+  },
   CKPT_NO_LATEST: {
     code: 'FLEET_ERR_CHECKPOINT',
     template: 'Expected {latest} beside the checkpoints in {dir}. Received: {count} checkpoint folder(s) and no LATEST',
@@ -35,7 +41,10 @@ export const COORDINATOR_MESSAGES = {
   },
   REDUCE_LENGTH_MISMATCH: {
     code: 'FLEET_ERR_TENSOR_SHAPE',
-    template: "Expected reduce {seq} of round {round} to have {count} elements, as the other workers' do. Received: {received:q}",
+    template: [
+      "Expected reduce {seq} of round {round} to have {count} elements, as the other workers' do. ",
+      'Received: {received:q}',
+    ],
   },
   PEER_BAD_TRANSITION: {
     code: 'FLEET_ERR_UNEXPECTED_MESSAGE',

@@ -5,7 +5,10 @@ import type { MessageSpec } from './index.ts';
 export const IO_MESSAGES = {
   VGG16_INPUT_SHAPE: {
     code: 'FLEET_ERR_CONFIG',
-    template: "Expected VGG16's inputShape [height, width, channels] with height and width >= 32 (five 2x2 poolings). Received: {inputShape:q}",
+    template: [
+      "Expected VGG16's inputShape [height, width, channels] with height and width >= 32 (five 2x2 ",
+      'poolings). Received: {inputShape:q}',
+    ],
   },
   APP_NO_MODEL_JSON: {
     code: 'FLEET_ERR_FILE',
@@ -29,16 +32,25 @@ export const IO_MESSAGES = {
   },
   MODEL_JSON_UNREGISTERED_CLASS: {
     code: 'FLEET_ERR_JOB_INVALID',
-    template: 'Expected {kind} class "{name}" to be registered on this worker: the model\'s Keras JSON uses it, but this process has no class of that name. To fix it, {fix}. Received: {received}',
+    template: [
+      'Expected {kind} class "{name}" to be registered on this worker: the model\'s Keras JSON uses it, ',
+      'but this process has no class of that name. To fix it, {fix}. Received: {received}',
+    ],
   },
   KERAS_ACTIVATION: {
     code: 'FLEET_ERR_MODEL_CONFIG',
-    template: 'Expected an activation TensorFlow.js computes the same way, one of {names}, in {where} of {source}{hint}. Received: {received}',
+    template: [
+      'Expected an activation TensorFlow.js computes the same way, one of {names}, in {where} of ',
+      '{source}{hint}. Received: {received}',
+    ],
   },
   FILE_ACCESS: { code: 'FLEET_ERR_FILE', template: 'Expected to {doing} {file}. Received: {reason}' },
   FILE_UNKNOWN_FORMAT: {
     code: 'FLEET_ERR_FORMAT',
-    template: 'Expected {file} to be a Keras HDF5 file (\\x89HDF), a .keras zip (PK\\x03\\x04) or JSON. Received: first bytes "{head}"',
+    template: [
+      'Expected {file} to be a Keras HDF5 file (\\x89HDF), a .keras zip (PK\\x03\\x04) or JSON. Received: ',
+      'first bytes "{head}"',
+    ],
   },
   H5_OPEN_READ: { code: 'FLEET_ERR_FORMAT', template: 'Expected {what} at {file}. Received: {reason}' },
   H5_OPEN_WRITE: { code: 'FLEET_ERR_FILE', template: 'Expected {what} at {file}. Received: {reason}' },
@@ -61,7 +73,10 @@ export const IO_MESSAGES = {
   },
   SAVING_WEIGHTS_ONLY_FILE: {
     code: 'FLEET_ERR_FORMAT',
-    template: 'Expected a full Keras model (root attribute model_config) in {file}. Received: a weights-only file; build the model, then call loadWeights(model, file)',
+    template: [
+      'Expected a full Keras model (root attribute model_config) in {file}. Received: a weights-only file; ',
+      'build the model, then call loadWeights(model, file)',
+    ],
   },
   SAVING_WEIGHTS_PATH: {
     code: 'FLEET_ERR_FORMAT',
@@ -80,7 +95,10 @@ export const IO_MESSAGES = {
   },
   KERAS_GRU_RESET_AFTER: {
     code: 'FLEET_ERR_MODEL_CONFIG',
-    template: 'Expected GRU layers with reset_after=false in {source} (tfjs has no reset_after=True GRU). Received: {where} with reset_after=true',
+    template: [
+      'Expected GRU layers with reset_after=false in {source} (tfjs has no reset_after=True GRU). ',
+      'Received: {where} with reset_after=true',
+    ],
   },
   KERAS_CONV_GROUPS: {
     code: 'FLEET_ERR_MODEL_CONFIG',
@@ -92,7 +110,10 @@ export const IO_MESSAGES = {
   },
   KERAS_NO_LAYERS: {
     code: 'FLEET_ERR_MODEL_CONFIG',
-    template: 'Expected a {cls} config with a "layers" list in {source} (subclassed models keep no layer graph). Received: {config}',
+    template: [
+      'Expected a {cls} config with a "layers" list in {source} (subclassed models keep no layer graph). ',
+      'Received: {config}',
+    ],
   },
   KERAS_LAYER_NOT_OBJECT: {
     code: 'FLEET_ERR_MODEL_CONFIG',
@@ -104,7 +125,10 @@ export const IO_MESSAGES = {
   },
   KERAS_NOT_SEQUENTIAL: {
     code: 'FLEET_ERR_MODEL_CONFIG',
-    template: 'Expected a Sequential or Functional model in {source}. Received: class "{cls}"{module} (subclassed and custom models have no portable config)',
+    template: [
+      'Expected a Sequential or Functional model in {source}. Received: class "{cls}"{module} (subclassed ',
+      'and custom models have no portable config)',
+    ],
   },
   KERAS_CANNOT_BUILD: {
     code: 'FLEET_ERR_MODEL_CONFIG',
@@ -124,7 +148,8 @@ export const IO_MESSAGES = {
   },
   KERAS_ZIP_NO_WEIGHTS: {
     code: 'FLEET_ERR_FORMAT',
-    template: 'Expected model.weights.h5 in {file}. Received: members {members} (sharded or npz weights are not supported)',
+    template:
+      'Expected model.weights.h5 in {file}. Received: members {members} (sharded or npz weights are not supported)',
   },
   KERAS3_NO_LAYER_GROUP: {
     code: 'FLEET_ERR_FORMAT',
@@ -136,15 +161,20 @@ export const IO_MESSAGES = {
   },
   H5_NO_LAYER_GROUP: {
     code: 'FLEET_ERR_FORMAT',
-    template: 'Expected a group for layer "{layer}" (listed in layer_names) in {file}. Received: no such group under {path}',
+    template:
+      'Expected a group for layer "{layer}" (listed in layer_names) in {file}. Received: no such group under {path}',
   },
   H5_NO_WEIGHT_DATASET: {
     code: 'FLEET_ERR_FORMAT',
-    template: 'Expected dataset "{name}" of layer "{layer}" in {file}. Received: it is missing (truncated or edited file?)',
+    template:
+      'Expected dataset "{name}" of layer "{layer}" in {file}. Received: it is missing (truncated or edited file?)',
   },
   H5_NO_LAYER_NAMES: {
     code: 'FLEET_ERR_FORMAT',
-    template: 'Expected a Keras HDF5 file with layer_names (at / or /model_weights) in {file}. Received: root members {members}, attributes {attrs}',
+    template: [
+      'Expected a Keras HDF5 file with layer_names (at / or /model_weights) in {file}. Received: root ',
+      'members {members}, attributes {attrs}',
+    ],
   },
   TFJS_GRAPH_TOPOLOGY: {
     code: 'FLEET_ERR_FORMAT',
@@ -157,7 +187,8 @@ export const IO_MESSAGES = {
   },
   TFJS_WEIGHT_BYTES: {
     code: 'FLEET_ERR_FORMAT',
-    template: 'Expected {bytes} bytes of weights for {file}. Received: {received} bytes (truncated, or from another model?)',
+    template:
+      'Expected {bytes} bytes of weights for {file}. Received: {received} bytes (truncated, or from another model?)',
   },
   WEIGHTS_NOT_FLOAT32: {
     code: 'FLEET_ERR_FORMAT',
@@ -165,7 +196,10 @@ export const IO_MESSAGES = {
   },
   WEIGHTS_LAYER_COUNT: {
     code: 'FLEET_ERR_WEIGHTS_MISMATCH',
-    template: 'Expected weights for {count} layers ({names}) in {file}. Received: {received} layers with weights ({receivedNames}); is it a file for another architecture?',
+    template: [
+      'Expected weights for {count} layers ({names}) in {file}. Received: {received} layers with weights ',
+      '({receivedNames}); is it a file for another architecture?',
+    ],
   },
   WEIGHTS_COUNT: {
     code: 'FLEET_ERR_WEIGHTS_MISMATCH',
@@ -173,6 +207,9 @@ export const IO_MESSAGES = {
   },
   WEIGHTS_SHAPE: {
     code: 'FLEET_ERR_WEIGHTS_MISMATCH',
-    template: 'Expected {name} of layer "{layer}" to have shape [{shape}] in {file}. Received: "{received}" of shape [{receivedShape}]',
+    template: [
+      'Expected {name} of layer "{layer}" to have shape [{shape}] in {file}. Received: "{received}" of ',
+      'shape [{receivedShape}]',
+    ],
   },
 } as const satisfies Record<string, MessageSpec>;

@@ -5,7 +5,8 @@ import type { MessageSpec } from './index.ts';
 export const MODEL_MESSAGES = {
   AUGMENT_BAD_LAYER: {
     code: 'FLEET_ERR_CONFIG',
-    template: "Expected {where} to be one of {classes} as {form} with Keras's config keys; {issue}{at}. Received: {entry:q}",
+    template:
+      "Expected {where} to be one of {classes} as {form} with Keras's config keys; {issue}{at}. Received: {entry:q}",
   },
   AUGMENT_UNHANDLED: { code: 'FLEET_ERR_CONFIG', template: 'Unhandled augmentation {augmentation:q}' },
   AUGMENT_BAD_SPEC: {
@@ -30,7 +31,8 @@ export const MODEL_MESSAGES = {
   },
   DATA_COUNT_MISMATCH: {
     code: 'FLEET_ERR_DATA',
-    template: 'Expected {name} x and y to have the same number of examples. Received: xShape [{xShape}], yShape [{yShape}]',
+    template:
+      'Expected {name} x and y to have the same number of examples. Received: xShape [{xShape}], yShape [{yShape}]',
   },
   DATA_X_SIZE: {
     code: 'FLEET_ERR_DATA',
@@ -72,17 +74,24 @@ export const MODEL_MESSAGES = {
   LAYER_ARGS: { code: 'FLEET_ERR_CONFIG', template: 'Expected {className} arguments as an object. Received: {args:q}' },
   OPTIMIZER_UNKNOWN_CLASS: {
     code: 'FLEET_ERR_OPTIMIZER',
-    template: 'Expected an optimizer class workers can rebuild (a Keras name or a registered tfjs class). Received: {received:q}',
+    template: [
+      'Expected an optimizer class workers can rebuild (a Keras name or a registered tfjs class). ',
+      'Received: {received:q}',
+    ],
   },
   OPTIMIZER_SLOT_NAME: {
     code: 'FLEET_ERR_OPTIMIZER',
-    template: 'Expected an optimizer slot named after one of the model\'s {count} trainable variables. Received: {received:q}',
+    template:
+      "Expected an optimizer slot named after one of the model's {count} trainable variables. Received: {received:q}",
   },
   OPTIMIZER_NO_LEARNING_RATE: {
     code: 'FLEET_ERR_OPTIMIZER',
     template: 'Expected an optimizer with a numeric learningRate. Received: {className}',
   },
-  OPTIMIZER_SET_LEARNING_RATE: { code: 'FLEET_ERR_OPTIMIZER', template: 'Expected a learning rate > 0. Received: {lr}' },
+  OPTIMIZER_SET_LEARNING_RATE: {
+    code: 'FLEET_ERR_OPTIMIZER',
+    template: 'Expected a learning rate > 0. Received: {lr}',
+  },
   JOB_NOT_FOUND: { code: 'FLEET_ERR_JOB_LOAD', template: 'Expected a job module at {file}. Received: no such file' },
   JOB_LOAD_FAILED: { code: 'FLEET_ERR_JOB_LOAD', template: 'Job {file} failed to load: {reason}' },
   JOB_FACTORY_FAILED: { code: 'FLEET_ERR_JOB_LOAD', template: 'Job {file}: its factory failed: {reason}' },

@@ -15,7 +15,10 @@ export const RUNTIME_MESSAGES = {
   CONFIG_INVALID_FLAG: { code: 'FLEET_ERR_CONFIG', template: 'Invalid {flag}: {issue}. Received: {received:q}' },
   CONFIG_EXPOSED_WITHOUT_CURVE: {
     code: 'FLEET_ERR_CONFIG',
-    template: 'Expected --curve-secret-key FILE (see `tensorfleet keys`, docs/security.md) or --insecure to bind a non-loopback address. Received: --bind {bind} without CURVE',
+    template: [
+      'Expected --curve-secret-key FILE (see `tensorfleet keys`, docs/security.md) or --insecure to bind a ',
+      'non-loopback address. Received: --bind {bind} without CURVE',
+    ],
   },
   BACKEND_UNAVAILABLE: {
     code: 'FLEET_ERR_BACKEND',

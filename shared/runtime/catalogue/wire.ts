@@ -9,11 +9,17 @@ export const WIRE_MESSAGES = {
   },
   SECURITY_SERVER_KEY_ON_COORDINATOR: {
     code: 'FLEET_ERR_CONFIG',
-    template: "Expected --curve-server-key only on workers (the coordinator's own key is --curve-secret-key). Received: --curve-server-key {file}",
+    template: [
+      "Expected --curve-server-key only on workers (the coordinator's own key is --curve-secret-key). ",
+      'Received: --curve-server-key {file}',
+    ],
   },
   SECURITY_ALLOW_KEYS_ALONE: {
     code: 'FLEET_ERR_CONFIG',
-    template: 'Expected --curve-secret-key with --allow-keys (keys are checked during the CURVE handshake). Received: --allow-keys {dir} alone',
+    template: [
+      'Expected --curve-secret-key with --allow-keys (keys are checked during the CURVE handshake). ',
+      'Received: --allow-keys {dir} alone',
+    ],
   },
   SECURITY_ALLOW_KEYS_ON_WORKER: {
     code: 'FLEET_ERR_CONFIG',
@@ -21,7 +27,10 @@ export const WIRE_MESSAGES = {
   },
   SECURITY_NO_SERVER_KEY: {
     code: 'FLEET_ERR_CONFIG',
-    template: "Expected --curve-server-key (the coordinator's NAME.pub) with --curve-secret-key. Received: --curve-secret-key {file} alone",
+    template: [
+      "Expected --curve-server-key (the coordinator's NAME.pub) with --curve-secret-key. Received: ",
+      '--curve-secret-key {file} alone',
+    ],
   },
   SECURITY_NO_TOKEN_FILE: {
     code: 'FLEET_ERR_CONFIG',
@@ -29,7 +38,10 @@ export const WIRE_MESSAGES = {
   },
   SECURITY_BAD_TOKEN: {
     code: 'FLEET_ERR_CONFIG',
-    template: 'Expected {file} to hold one line of {min} to {max} characters (`tensorfleet keys --token` writes one). Received: {length} characters{lines}',
+    template: [
+      'Expected {file} to hold one line of {min} to {max} characters (`tensorfleet keys --token` writes ',
+      'one). Received: {length} characters{lines}',
+    ],
   },
   SECURITY_TOKEN_REFUSED: {
     code: 'FLEET_ERR_AUTH',
@@ -37,7 +49,10 @@ export const WIRE_MESSAGES = {
   },
   SECURITY_KEY_REFUSED: {
     code: 'FLEET_ERR_AUTH',
-    template: 'Expected the coordinator to accept this worker\'s CURVE key "{publicKey}" ({file}). Received: a refusal ({detail}); put {name}.pub into the coordinator\'s --allow-keys folder',
+    template: [
+      'Expected the coordinator to accept this worker\'s CURVE key "{publicKey}" ({file}). Received: a ',
+      "refusal ({detail}); put {name}.pub into the coordinator's --allow-keys folder",
+    ],
   },
   KEYS_BAD_Z85: {
     code: 'FLEET_ERR_CONFIG',
@@ -46,19 +61,29 @@ export const WIRE_MESSAGES = {
   KEYS_UNREADABLE: { code: 'FLEET_ERR_CONFIG', template: 'Expected {what} at {file}. Received: {reason}' },
   KEYS_NOT_PRIVATE: {
     code: 'FLEET_ERR_CONFIG',
-    template: 'Expected {what} {file} to be accessible to its owner only (chmod 600; in Kubernetes, defaultMode: 0400). Received: mode {mode}',
+    template: [
+      'Expected {what} {file} to be accessible to its owner only (chmod 600; in Kubernetes, defaultMode: ',
+      '0400). Received: mode {mode}',
+    ],
   },
   KEYS_NO_SECRET_KEY: {
     code: 'FLEET_ERR_CONFIG',
-    template: 'Expected a secret-key = "..." line in {file} (a NAME.key file from `tensorfleet keys`). Received: {received}',
+    template:
+      'Expected a secret-key = "..." line in {file} (a NAME.key file from `tensorfleet keys`). Received: {received}',
   },
   KEYS_PAIR_MISMATCH: {
     code: 'FLEET_ERR_CONFIG',
-    template: 'Expected the public-key in {file} to belong to its secret-key. Received: public key "{publicKey}", but the secret key\'s is "{derived}"',
+    template: [
+      'Expected the public-key in {file} to belong to its secret-key. Received: public key "{publicKey}", ',
+      'but the secret key\'s is "{derived}"',
+    ],
   },
   KEYS_NO_PUBLIC_KEY: {
     code: 'FLEET_ERR_CONFIG',
-    template: 'Expected a public-key = "..." line in {file} (a NAME.pub file from `tensorfleet keys`). Received: no public key',
+    template: [
+      'Expected a public-key = "..." line in {file} (a NAME.pub file from `tensorfleet keys`). Received: ',
+      'no public key',
+    ],
   },
   KEYS_NO_ALLOW_DIR: {
     code: 'FLEET_ERR_CONFIG',
@@ -66,7 +91,8 @@ export const WIRE_MESSAGES = {
   },
   KEYS_NO_PUB_FILES: {
     code: 'FLEET_ERR_CONFIG',
-    template: "Expected at least one NAME.pub file in {dir} (copy each worker's .pub there). Received: {count} other files",
+    template:
+      "Expected at least one NAME.pub file in {dir} (copy each worker's .pub there). Received: {count} other files",
   },
   KEYS_BAD_NAME: {
     code: 'FLEET_ERR_CONFIG',

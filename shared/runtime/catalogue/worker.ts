@@ -9,17 +9,27 @@ export const WORKER_MESSAGES = {
   },
   EXCHANGE_MEMBERS: {
     code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
-    template: 'Expected a plan, a membership and sample counts for the same members. Received: {plan}, {members} and {samples}',
+    template: [
+      'Expected a plan, a membership and sample counts for the same members. Received: {plan}, {members} ',
+      'and {samples}',
+    ],
   },
-  EXCHANGE_SIZE: { code: 'FLEET_ERR_TENSOR_SHAPE', template: 'Expected a flat gradient of {want} values. Received: {received}' },
-  EXCHANGE_BUCKET: { code: 'FLEET_ERR_PROTOCOL_SCHEMA', template: 'Expected a bucket id below {count}. Received: {received:q}' },
+  EXCHANGE_SIZE: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected a flat gradient of {want} values. Received: {received}',
+  },
+  EXCHANGE_BUCKET: {
+    code: 'FLEET_ERR_PROTOCOL_SCHEMA',
+    template: 'Expected a bucket id below {count}. Received: {received:q}',
+  },
   EXCHANGE_BUCKET_LENGTH: {
     code: 'FLEET_ERR_TENSOR_SHAPE',
     template: 'Expected one float32 tensor of {length} values for bucket {bucket}. Received: {received} values',
   },
   EXCHANGE_NOT_OWNER: {
     code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
-    template: 'Expected scatters of bucket {bucket} to go to its owner, worker {owner}. Received: one from worker {from}',
+    template:
+      'Expected scatters of bucket {bucket} to go to its owner, worker {owner}. Received: one from worker {from}',
   },
   EXCHANGE_NOT_FROM_OWNER: {
     code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
@@ -29,9 +39,15 @@ export const WORKER_MESSAGES = {
     code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
     template: 'Expected worker {from} to weigh its contribution by {want} samples. Received: {received:q}',
   },
-  EXCHANGE_DUPLICATE: { code: 'FLEET_ERR_STALE_ROUND', template: 'Expected one {kind} of bucket {bucket} from worker {from}. Received: a second' },
+  EXCHANGE_DUPLICATE: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected one {kind} of bucket {bucket} from worker {from}. Received: a second',
+  },
   EXCHANGE_SEND: { code: 'FLEET_ERR_WORKER_LOST', template: 'Expected to send to worker {to}. Received: {received}' },
-  EXCHANGE_ROUND_ORDER: { code: 'FLEET_ERR_STALE_ROUND', template: 'Expected a round newer than {last}. Received: round {received}' },
+  EXCHANGE_ROUND_ORDER: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected a round newer than {last}. Received: round {received}',
+  },
   EXCHANGE_SUPERSEDED: {
     code: 'FLEET_ERR_STALE_ROUND',
     template: 'Expected round {roundId} to finish its exchange. Received: round {next} first',
@@ -42,21 +58,29 @@ export const WORKER_MESSAGES = {
   },
   EXCHANGE_TOO_EARLY: {
     code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
-    template: 'Expected at most {max} values held for later rounds. Received: more, for round {roundId} from worker {from}',
+    template:
+      'Expected at most {max} values held for later rounds. Received: more, for round {roundId} from worker {from}',
   },
   MESH_NO_ENDPOINT: { code: 'FLEET_ERR_CONFIG', template: 'Expected a bound peer endpoint on {host}. Received: none' },
   MESH_NOT_PEER_KIND: {
     code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
     template: 'Expected a scatter or gather from a peer worker. Received: {received:q}',
   },
-  MESH_SESSION: { code: 'FLEET_ERR_UNKNOWN_PEER', template: 'Expected a message of session {want}. Received: session {received:q}' },
+  MESH_SESSION: {
+    code: 'FLEET_ERR_UNKNOWN_PEER',
+    template: 'Expected a message of session {want}. Received: session {received:q}',
+  },
   MESH_NOT_MEMBER: {
     code: 'FLEET_ERR_UNKNOWN_PEER',
     template: 'Expected a message from another member of session {session}. Received: from {from} on link {link:q}',
   },
-  MESH_UNKNOWN_RANK: { code: 'FLEET_ERR_UNKNOWN_PEER', template: 'Expected a member rank to send to. Received: {received:q}' },
+  MESH_UNKNOWN_RANK: {
+    code: 'FLEET_ERR_UNKNOWN_PEER',
+    template: 'Expected a member rank to send to. Received: {received:q}',
+  },
   COMMIT_NOT_PENDING: {
     code: 'FLEET_ERR_STALE_ROUND',
-    template: 'Expected a commit of the round this worker exchanged last ({pending}). Received: a commit of round {roundId}',
+    template:
+      'Expected a commit of the round this worker exchanged last ({pending}). Received: a commit of round {roundId}',
   },
 } as const satisfies Record<string, MessageSpec>;

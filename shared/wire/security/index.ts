@@ -16,8 +16,24 @@ import type { Logger } from '../../runtime/log.ts';
 import { checkPrivate, loadAllowedKeys, loadKeyPair, loadPublicKey, type KeyPair, type PublicKey } from './keys.ts';
 import { ZapHandler, watchHandshakes, type HandshakeFailure, type ZapDecision } from './zap.ts';
 
-export { derivePublicKey, loadAllowedKeys, loadKeyPair, loadPublicKey, writeKeyPair, type KeyPair, type PublicKey } from './keys.ts';
-export { ZAP_ENDPOINT, ZapHandler, canonicalKey, decideZap, watchHandshakes, type HandshakeFailure, type ZapDecision } from './zap.ts';
+export {
+  derivePublicKey,
+  loadAllowedKeys,
+  loadKeyPair,
+  loadPublicKey,
+  writeKeyPair,
+  type KeyPair,
+  type PublicKey,
+} from './keys.ts';
+export {
+  ZAP_ENDPOINT,
+  ZapHandler,
+  canonicalKey,
+  decideZap,
+  watchHandshakes,
+  type HandshakeFailure,
+  type ZapDecision,
+} from './zap.ts';
 
 /** Default cap on one inbound ZeroMQ frame (the header, or one tensor), in bytes: 1 GiB, a 268M-parameter
  * float32 tensor. libzmq drops the connection of a peer that sends a bigger frame. */
@@ -68,8 +84,10 @@ export function loadSecurity(role: 'coordinator' | 'worker', flags: SecurityFlag
   }
   const joinToken = flags.joinTokenFile === undefined ? undefined : readToken(flags.joinTokenFile);
   if (role === 'coordinator') {
-    if (flags.curveServerKey !== undefined) throw fleetError('SECURITY_SERVER_KEY_ON_COORDINATOR', { file: flags.curveServerKey });
-    if (flags.allowKeys !== undefined && flags.curveSecretKey === undefined) throw fleetError('SECURITY_ALLOW_KEYS_ALONE', { dir: flags.allowKeys });
+    if (flags.curveServerKey !== undefined)
+      throw fleetError('SECURITY_SERVER_KEY_ON_COORDINATOR', { file: flags.curveServerKey });
+    if (flags.allowKeys !== undefined && flags.curveSecretKey === undefined)
+      throw fleetError('SECURITY_ALLOW_KEYS_ALONE', { dir: flags.allowKeys });
     return Object.freeze({
       maxMessageSize,
       ...(flags.curveSecretKey !== undefined && { keys: loadKeyPair(flags.curveSecretKey) }),
@@ -81,11 +99,17 @@ export function loadSecurity(role: 'coordinator' | 'worker', flags: SecurityFlag
   if (flags.curveSecretKey !== undefined && flags.curveServerKey === undefined) {
     throw fleetError('SECURITY_NO_SERVER_KEY', { file: flags.curveSecretKey });
   }
-  if (flags.curveServerKey === undefined) return Object.freeze({ maxMessageSize, ...(joinToken !== undefined && { joinToken }) });
+  if (flags.curveServerKey === undefined)
+    return Object.freeze({ maxMessageSize, ...(joinToken !== undefined && { joinToken }) });
   // Without its own key file a worker uses a throwaway key pair: the link is still encrypted and the
   // coordinator still authenticated, but the coordinator can only admit this worker by join token.
   const keys = flags.curveSecretKey !== undefined ? loadKeyPair(flags.curveSecretKey) : ephemeralKeyPair();
-  return Object.freeze({ maxMessageSize, keys, serverKey: loadPublicKey(flags.curveServerKey), ...(joinToken !== undefined && { joinToken }) });
+  return Object.freeze({
+    maxMessageSize,
+    keys,
+    serverKey: loadPublicKey(flags.curveServerKey),
+    ...(joinToken !== undefined && { joinToken }),
+  });
 }
 
 function ephemeralKeyPair(): KeyPair {
@@ -98,13 +122,22 @@ function readToken(file: string): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw fleetError('SECURITY_NO_TOKEN_FILE', { file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    throw fleetError('SECURITY_NO_TOKEN_FILE', {
+      file,
+      reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message,
+    });
   }
   checkPrivate(file, 'the join token file');
   const token = text.replace(/\r?\n$/, '');
   if (token.length < TOKEN_LENGTH.min || token.length > TOKEN_LENGTH.max || /[\r\n]/.test(token)) {
     const lines = /[\r\n]/.test(token) ? ' over several lines' : '';
-    throw fleetError('SECURITY_BAD_TOKEN', { file, min: TOKEN_LENGTH.min, max: TOKEN_LENGTH.max, length: token.length, lines });
+    throw fleetError('SECURITY_BAD_TOKEN', {
+      file,
+      min: TOKEN_LENGTH.min,
+      max: TOKEN_LENGTH.max,
+      length: token.length,
+      lines,
+    });
   }
   return token;
 }
@@ -124,7 +157,12 @@ export function serverSocketOptions(sec: Security): zmq.SocketOptions<zmq.Router
 export function clientSocketOptions(sec: Security): zmq.SocketOptions<zmq.Dealer> {
   return {
     maxMessageSize: sec.maxMessageSize,
-    ...(sec.keys && sec.serverKey && { curveServerKey: sec.serverKey.publicKey, curvePublicKey: sec.keys.publicKey, curveSecretKey: sec.keys.secretKey }),
+    ...(sec.keys &&
+      sec.serverKey && {
+        curveServerKey: sec.serverKey.publicKey,
+        curvePublicKey: sec.keys.publicKey,
+        curveSecretKey: sec.keys.secretKey,
+      }),
   };
 }
 
@@ -134,7 +172,11 @@ export function needsZap(sec: Security): boolean {
 }
 
 /** Starts the allow-list's ZAP handler in `context` when `sec` has one; refusals go to `refused`. */
-export async function startAuthenticator(context: zmq.Context, sec: Security, refused: (r: Refusal) => void): Promise<ZapHandler | undefined> {
+export async function startAuthenticator(
+  context: zmq.Context,
+  sec: Security,
+  refused: (r: Refusal) => void,
+): Promise<ZapHandler | undefined> {
   if (!sec.allowedKeys) return undefined;
   return ZapHandler.start(context, sec.allowedKeys, (d: ZapDecision) => {
     if (!d.allowed) refused({ via: 'zap', peer: d.address, reason: d.reason, ...(d.key && { key: d.key }) });
@@ -151,7 +193,10 @@ export function checkHello(token: string | undefined, allowedToken: string | und
   const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
   const same = timingSafeEqual(digest(token ?? ''), digest(allowedToken));
   if (token === undefined || !same) {
-    throw fleetError('SECURITY_TOKEN_REFUSED', { from, received: token === undefined ? 'no token' : 'a different token' });
+    throw fleetError('SECURITY_TOKEN_REFUSED', {
+      from,
+      received: token === undefined ? 'no token' : 'a different token',
+    });
   }
 }
 
@@ -179,33 +224,55 @@ export function refusalLine(r: Refusal): string {
 
 /** The refusal for a failed handshake seen on the server socket. */
 export function handshakeRefusal(f: HandshakeFailure): Refusal {
-  const why = f.kind === 'auth' ? `ZAP refused it (${f.detail})`
-    : f.detail === 'ERR_ZMTP_CRYPTOGRAPHIC' ? 'the peer does not hold the coordinator\'s public key (ERR_ZMTP_CRYPTOGRAPHIC)'
-      : f.detail === 'ERR_ZMTP_MECHANISM_MISMATCH' ? 'the peer does not speak CURVE (ERR_ZMTP_MECHANISM_MISMATCH)'
-        : f.detail === 'EFAULT' ? 'no ZAP handler was there to check its key (EFAULT), so it was refused'
-          : f.kind === 'other' ? `the handshake did not complete (${f.detail}): a wrong server key or a peer without CURVE, most likely`
-            : `CURVE protocol error ${f.detail}`;
+  const why =
+    f.kind === 'auth'
+      ? `ZAP refused it (${f.detail})`
+      : f.detail === 'ERR_ZMTP_CRYPTOGRAPHIC'
+        ? "the peer does not hold the coordinator's public key (ERR_ZMTP_CRYPTOGRAPHIC)"
+        : f.detail === 'ERR_ZMTP_MECHANISM_MISMATCH'
+          ? 'the peer does not speak CURVE (ERR_ZMTP_MECHANISM_MISMATCH)'
+          : f.detail === 'EFAULT'
+            ? 'no ZAP handler was there to check its key (EFAULT), so it was refused'
+            : f.kind === 'other'
+              ? `the handshake did not complete (${f.detail}): a wrong server key or a peer without CURVE, most likely`
+              : `CURVE protocol error ${f.detail}`;
   return { via: 'handshake', peer: `a peer on ${f.endpoint}`, reason: why };
 }
 
 /** Reports the coordinator socket's failed handshakes as refusals. A ZAP refusal also fails the handshake;
  * the ZAP handler already reported it with the key, so 'auth' failures are not reported twice. */
 export function reportHandshakeRefusals(socket: zmq.Socket, refused: (r: Refusal) => void): void {
-  watchHandshakes(socket, (f) => { if (f.kind !== 'auth') refused(handshakeRefusal(f)); });
+  watchHandshakes(socket, (f) => {
+    if (f.kind !== 'auth') refused(handshakeRefusal(f));
+  });
 }
 
 /**
  * The worker's side: a ZAP refusal is final (`onRefused` gets a FLEET_ERR_AUTH to stop with), any other
  * failed handshake is logged once as a likely wrong --curve-server-key while libzmq keeps retrying.
  */
-export function watchWorkerHandshakes(socket: zmq.Socket, sec: Security, log: Logger, onRefused: (err: FleetError) => void): void {
+export function watchWorkerHandshakes(
+  socket: zmq.Socket,
+  sec: Security,
+  log: Logger,
+  onRefused: (err: FleetError) => void,
+): void {
   let warned = false;
   watchHandshakes(socket, (f) => {
     if (f.kind === 'auth') {
-      onRefused(fleetError('SECURITY_KEY_REFUSED', { publicKey: sec.keys?.publicKey, file: sec.keys?.file, detail: f.detail, name: sec.keys?.name }));
+      onRefused(
+        fleetError('SECURITY_KEY_REFUSED', {
+          publicKey: sec.keys?.publicKey,
+          file: sec.keys?.file,
+          detail: f.detail,
+          name: sec.keys?.name,
+        }),
+      );
     } else if (!warned) {
       warned = true;
-      log.warn(`CURVE handshake with ${f.endpoint || 'the coordinator'} failed (${f.detail}); is --curve-server-key (${sec.serverKey?.file}) the coordinator's public key? Retrying until --coordinator-timeout`);
+      log.warn(
+        `CURVE handshake with ${f.endpoint || 'the coordinator'} failed (${f.detail}); is --curve-server-key (${sec.serverKey?.file}) the coordinator's public key? Retrying until --coordinator-timeout`,
+      );
     }
   });
 }
@@ -214,7 +281,12 @@ export function watchWorkerHandshakes(socket: zmq.Socket, sec: Security, log: Lo
  * Logs refusals as warnings, at most one line per (kind, peer, key) per `intervalMs`, counting the rest:
  * a refused ZeroMQ peer reconnects every 100 ms, and the log must not become the attack.
  */
-export function refusalReporter(log: Logger, now: () => number, intervalMs = 60_000, onRefusal: (r: Refusal) => void = () => {}): (r: Refusal) => void {
+export function refusalReporter(
+  log: Logger,
+  now: () => number,
+  intervalMs = 60_000,
+  onRefusal: (r: Refusal) => void = () => {},
+): (r: Refusal) => void {
   const last = new Map<string, { at: number; suppressed: number }>();
   return (r) => {
     onRefusal(r);
@@ -233,8 +305,10 @@ export function refusalReporter(log: Logger, now: () => number, intervalMs = 60_
 /** One line on what protects this process's link, for the startup log. */
 export function describeSecurity(sec: Security): string {
   const size = sec.maxMessageSize === -1 ? 'unlimited' : `${sec.maxMessageSize} bytes`;
-  const curve = !sec.keys ? 'CURVE off (plain TCP: anyone on the network can read and send traffic)'
-    : sec.serverKey ? `CURVE on (coordinator key "${sec.serverKey.publicKey}", own key ${sec.keys.name} "${sec.keys.publicKey}")`
+  const curve = !sec.keys
+    ? 'CURVE off (plain TCP: anyone on the network can read and send traffic)'
+    : sec.serverKey
+      ? `CURVE on (coordinator key "${sec.serverKey.publicKey}", own key ${sec.keys.name} "${sec.keys.publicKey}")`
       : `CURVE on (public key "${sec.keys.publicKey}")${sec.allowedKeys ? `, ${sec.allowedKeys.length} allowed worker key(s)` : ', any worker key'}`;
   const token = sec.joinToken === undefined ? 'off' : sec.keys ? 'on' : 'on (sent in clear without CURVE)';
   return `security: ${curve}; join token ${token}; max inbound frame ${size}`;

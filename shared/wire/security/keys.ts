@@ -11,7 +11,16 @@
  *         secret-key = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fleetError } from '../../runtime/catalogue/index.ts';
 import { isZ85Key, z85Decode, z85Encode } from './z85.ts';
@@ -39,7 +48,11 @@ const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex
 
 /** The public key of a CURVE secret key (both Z85), as libzmq derives it: X25519 of the base point. */
 export function derivePublicKey(secretKey: string): string {
-  const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, z85Decode(secretKey)]), format: 'der', type: 'pkcs8' });
+  const key = createPrivateKey({
+    key: Buffer.concat([X25519_PKCS8_PREFIX, z85Decode(secretKey)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
   return z85Encode(spki.subarray(spki.byteLength - 32));
 }
@@ -47,7 +60,9 @@ export function derivePublicKey(secretKey: string): string {
 /** The text of a key file; with a secret key it is a `.key` file, without one a `.pub` file. */
 export function formatKeyFile(name: string, keys: { publicKey: string; secretKey?: string }): string {
   const lines = [
-    keys.secretKey ? `#   tensorfleet CURVE key pair "${name}": keep this file private (mode 0600); hand out ${name}.pub instead` : `#   tensorfleet CURVE public key "${name}": safe to share`,
+    keys.secretKey
+      ? `#   tensorfleet CURVE key pair "${name}": keep this file private (mode 0600); hand out ${name}.pub instead`
+      : `#   tensorfleet CURVE public key "${name}": safe to share`,
     'metadata',
     `    name = "${name}"`,
     'curve',
@@ -76,7 +91,11 @@ function readText(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw fleetError('KEYS_UNREADABLE', { what, file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    throw fleetError('KEYS_UNREADABLE', {
+      what,
+      file,
+      reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message,
+    });
   }
 }
 
@@ -97,7 +116,11 @@ export function loadKeyPair(file: string): KeyPair {
   const text = readText(file, 'a CURVE key-pair file (write one with `tensorfleet keys`)');
   checkPrivate(file, 'the CURVE key-pair file');
   const { publicKey, secretKey } = parseKeyFile(text, file);
-  if (!secretKey) throw fleetError('KEYS_NO_SECRET_KEY', { file, received: publicKey ? 'a public key only (is this a .pub file?)' : 'no key' });
+  if (!secretKey)
+    throw fleetError('KEYS_NO_SECRET_KEY', {
+      file,
+      received: publicKey ? 'a public key only (is this a .pub file?)' : 'no key',
+    });
   const derived = derivePublicKey(secretKey);
   if (publicKey && publicKey !== derived) throw fleetError('KEYS_PAIR_MISMATCH', { file, publicKey, derived });
   return { name: keyName(file), publicKey: derived, secretKey, file };
@@ -114,16 +137,26 @@ export function loadPublicKey(file: string): PublicKey {
 export function loadAllowedKeys(dir: string): PublicKey[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((f) => f.endsWith('.pub')).sort();
+    names = readdirSync(dir)
+      .filter((f) => f.endsWith('.pub'))
+      .sort();
   } catch (err) {
-    throw fleetError('KEYS_NO_ALLOW_DIR', { dir, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    throw fleetError('KEYS_NO_ALLOW_DIR', {
+      dir,
+      reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message,
+    });
   }
   if (names.length === 0) throw fleetError('KEYS_NO_PUB_FILES', { dir, count: readdirSync(dir).length });
   return names.map((f) => loadPublicKey(path.join(dir, f)));
 }
 
 /** Writes `dir/NAME.key` (mode 0600) and `dir/NAME.pub` (0644); refuses to replace either unless `force`. */
-export function writeKeyPair(dir: string, name: string, pair: { publicKey: string; secretKey: string }, opts: { force: boolean }): { keyFile: string; pubFile: string } {
+export function writeKeyPair(
+  dir: string,
+  name: string,
+  pair: { publicKey: string; secretKey: string },
+  opts: { force: boolean },
+): { keyFile: string; pubFile: string } {
   if (!KEY_NAME.test(name)) throw fleetError('KEYS_BAD_NAME', { name: JSON.stringify(name) });
   const keyFile = path.join(dir, `${name}.key`);
   const pubFile = path.join(dir, `${name}.pub`);

@@ -41,7 +41,8 @@ export function z85Decode(text: string): Buffer {
     let value = 0;
     for (let i = 0; i < 5; i++) {
       const digit = DECODE.get(text[at + i] as string);
-      if (digit === undefined) throw fleetError('Z85_BAD_CHARACTER', { char: JSON.stringify(text[at + i]), at: at + i });
+      if (digit === undefined)
+        throw fleetError('Z85_BAD_CHARACTER', { char: JSON.stringify(text[at + i]), at: at + i });
       value = value * 85 + digit;
     }
     if (value > 0xffffffff) throw fleetError('Z85_GROUP_OVERFLOW', { group: JSON.stringify(text.slice(at, at + 5)) });

@@ -30,15 +30,39 @@ export interface ZapDecision {
 }
 
 /** Decides one ZAP request (the frames after the REP envelope); pure, for tests and the handler. */
-export function decideZap(frames: readonly Buffer[], allowed: ReadonlyMap<string, string>): ZapDecision & { readonly requestId: Buffer; readonly status: '200' | '400' | '500' } {
-  const [version, requestId = Buffer.alloc(0), , address = Buffer.alloc(0), , mechanism = Buffer.alloc(0), credential] = frames;
+export function decideZap(
+  frames: readonly Buffer[],
+  allowed: ReadonlyMap<string, string>,
+): ZapDecision & { readonly requestId: Buffer; readonly status: '200' | '400' | '500' } {
+  const [version, requestId = Buffer.alloc(0), , address = Buffer.alloc(0), , mechanism = Buffer.alloc(0), credential] =
+    frames;
   const base = { requestId, address: address.toString(), mechanism: mechanism.toString() };
-  if (version?.toString() !== '1.0' || frames.length < 6) return { ...base, allowed: false, status: '500', reason: `malformed ZAP request (version ${JSON.stringify(version?.toString())}, ${frames.length} frames)` };
-  if (base.mechanism !== 'CURVE') return { ...base, allowed: false, status: '400', reason: `mechanism ${base.mechanism} is not allowed; only CURVE` };
-  if (credential === undefined || credential.byteLength !== 32) return { ...base, allowed: false, status: '400', reason: `expected a 32-byte CURVE public key, received ${credential?.byteLength ?? 0} bytes` };
+  if (version?.toString() !== '1.0' || frames.length < 6)
+    return {
+      ...base,
+      allowed: false,
+      status: '500',
+      reason: `malformed ZAP request (version ${JSON.stringify(version?.toString())}, ${frames.length} frames)`,
+    };
+  if (base.mechanism !== 'CURVE')
+    return { ...base, allowed: false, status: '400', reason: `mechanism ${base.mechanism} is not allowed; only CURVE` };
+  if (credential === undefined || credential.byteLength !== 32)
+    return {
+      ...base,
+      allowed: false,
+      status: '400',
+      reason: `expected a 32-byte CURVE public key, received ${credential?.byteLength ?? 0} bytes`,
+    };
   const key = z85Encode(credential);
   const name = allowed.get(key);
-  if (name === undefined) return { ...base, key, allowed: false, status: '400', reason: `key is not in the allow-list (${allowed.size} allowed key${allowed.size === 1 ? '' : 's'})` };
+  if (name === undefined)
+    return {
+      ...base,
+      key,
+      allowed: false,
+      status: '400',
+      reason: `key is not in the allow-list (${allowed.size} allowed key${allowed.size === 1 ? '' : 's'})`,
+    };
   return { ...base, key, name, allowed: true, status: '200', reason: `allowed as "${name}"` };
 }
 
@@ -51,17 +75,29 @@ export function canonicalKey(z85: string): string {
 export class ZapHandler {
   private readonly loop: Promise<void>;
 
-  private constructor(private readonly socket: zmq.Reply, allowed: ReadonlyMap<string, string>, onDecision: (d: ZapDecision) => void) {
+  private constructor(
+    private readonly socket: zmq.Reply,
+    allowed: ReadonlyMap<string, string>,
+    onDecision: (d: ZapDecision) => void,
+  ) {
     this.loop = this.serve(allowed, onDecision);
   }
 
   /** Binds the handler in `context` (before the server socket binds); `onDecision` hears every verdict. */
-  static async start(context: zmq.Context, allowed: readonly PublicKey[], onDecision: (d: ZapDecision) => void): Promise<ZapHandler> {
+  static async start(
+    context: zmq.Context,
+    allowed: readonly PublicKey[],
+    onDecision: (d: ZapDecision) => void,
+  ): Promise<ZapHandler> {
     return ZapHandler.startWith(context, new Map(allowed.map((k) => [canonicalKey(k.publicKey), k.name])), onDecision);
   }
 
   /** As `start`, over a map (canonical Z85 key → name) the caller may change later: a worker's current peers. */
-  static async startWith(context: zmq.Context, byKey: ReadonlyMap<string, string>, onDecision: (d: ZapDecision) => void): Promise<ZapHandler> {
+  static async startWith(
+    context: zmq.Context,
+    byKey: ReadonlyMap<string, string>,
+    onDecision: (d: ZapDecision) => void,
+  ): Promise<ZapHandler> {
     const socket = new zmq.Reply({ context, linger: 0 });
     await socket.bind(ZAP_ENDPOINT);
     return new ZapHandler(socket, byKey, onDecision);
@@ -77,7 +113,14 @@ export class ZapHandler {
   private async serve(allowed: ReadonlyMap<string, string>, onDecision: (d: ZapDecision) => void): Promise<void> {
     for await (const frames of this.socket) {
       const d = decideZap(frames, allowed);
-      await this.socket.send(['1.0', d.requestId, d.status, d.allowed ? 'OK' : d.reason, d.name ?? '', Buffer.alloc(0)]);
+      await this.socket.send([
+        '1.0',
+        d.requestId,
+        d.status,
+        d.allowed ? 'OK' : d.reason,
+        d.name ?? '',
+        Buffer.alloc(0),
+      ]);
       onDecision(d);
     }
   }
@@ -94,7 +137,11 @@ export interface HandshakeFailure {
 /** Reports every failed handshake on `socket` until it closes. */
 export function watchHandshakes(socket: zmq.Socket, report: (f: HandshakeFailure) => void): void {
   const events = socket.events;
-  events.on('handshake:error:auth', (e) => report({ kind: 'auth', endpoint: e.address, detail: `ZAP status ${e.error.status}` }));
+  events.on('handshake:error:auth', (e) =>
+    report({ kind: 'auth', endpoint: e.address, detail: `ZAP status ${e.error.status}` }),
+  );
   events.on('handshake:error:protocol', (e) => report({ kind: 'protocol', endpoint: e.address, detail: e.error.code }));
-  events.on('handshake:error:other', (e) => report({ kind: 'other', endpoint: e.address, detail: e.error.code || e.error.message }));
+  events.on('handshake:error:other', (e) =>
+    report({ kind: 'other', endpoint: e.address, detail: e.error.code || e.error.message }),
+  );
 }

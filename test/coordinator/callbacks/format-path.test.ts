@@ -31,14 +31,14 @@ describe('formatPath', () => {
     expect(formatPath(template, { epoch: 3, val_loss: 0.123456, loss: 1234.5678, tiny: 0.000123456 })).toBe(want);
   });
 
-  it('truncates a non-integer value under d, as Python\'s int() would', () => {
+  it("truncates a non-integer value under d, as Python's int() would", () => {
     expect(formatPath('{epoch:03d}', { epoch: 7.9 })).toBe('007');
   });
 
   it('names the missing key and the keys it had', () => {
     expect(failure('ckpt-{val_acc:.2f}.h5', { epoch: 1, val_loss: 0.5 }).message).toBe(
-      'Expected "val_acc" in the logs to fill the checkpoint path ckpt-{val_acc:.2f}.h5. '
-        + 'Received: keys epoch, val_loss',
+      'Expected "val_acc" in the logs to fill the checkpoint path ckpt-{val_acc:.2f}.h5. ' +
+        'Received: keys epoch, val_loss',
     );
   });
 

@@ -12,7 +12,7 @@ import { HistoryFile } from '../../../coordinator/callbacks/history-file.ts';
 import { CallbackList } from '../../../shared/model/callbacks.ts';
 
 describe('History', () => {
-  it('records epochs and their logs, keys in first-seen order, and serialises as Keras\'s History', () => {
+  it("records epochs and their logs, keys in first-seen order, and serialises as Keras's History", () => {
     const h = new History();
     h.onEpochEnd(0, { loss: 1, accuracy: 0.5 });
     h.onEpochEnd(1, { loss: 0.5, accuracy: 0.75, learning_rate: 0.01 });
@@ -22,7 +22,7 @@ describe('History', () => {
     expect(JSON.stringify(h)).toBe(keras);
   });
 
-  it('restore() replaces the record with a checkpoint\'s copy and continues it', () => {
+  it("restore() replaces the record with a checkpoint's copy and continues it", () => {
     const h = new History();
     h.onEpochEnd(0, { stale: 3 });
     const saved = { epoch: [0, 1], history: { loss: [2, 1] } };

@@ -56,8 +56,8 @@ describe('Monitor', () => {
     expect(m.read({ loss: 1, val_loss: 0.5 }, 'EarlyStopping')).toBe(0.5);
     expect(writes).toEqual([]);
     expect(m.read({ loss: 1, accuracy: 0.5 }, 'EarlyStopping')).toBeUndefined();
-    const warning = '[tensorfleet] warning: EarlyStopping: monitored "val_loss" is not available; '
-      + 'available: loss, accuracy\n';
+    const warning =
+      '[tensorfleet] warning: EarlyStopping: monitored "val_loss" is not available; ' + 'available: loss, accuracy\n';
     expect(writes).toEqual([warning]);
   });
 });

@@ -16,7 +16,9 @@ function sink(isTTY: boolean): ProgressSink & { out: string[]; at(ms: number): v
 }
 
 const control = (verbose: number, epochs: number, steps: number): TrainingControl => ({
-  model: tf.sequential(), optimizer: tf.train.sgd(0.1), stopTraining: false,
+  model: tf.sequential(),
+  optimizer: tf.train.sgd(0.1),
+  stopTraining: false,
   params: { epochs, steps, batchSize: 32, verbose },
 });
 
@@ -27,7 +29,12 @@ const PLAN = [
 ];
 
 describe('ProgbarLogger', () => {
-  const modes = [[1, true], [1, false], [2, true], [2, false]] as const;
+  const modes = [
+    [1, true],
+    [1, false],
+    [2, true],
+    [2, false],
+  ] as const;
   it.each(modes)('writes what Progress writes (verbose %s, TTY %s)', async (verbose, tty) => {
     const direct = sink(tty);
     const progress = new Progress(verbose, 2, direct);

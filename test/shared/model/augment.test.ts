@@ -11,8 +11,20 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
-  affineImages, affineImagesAdjoint, augmentRows, contrastImages, contrastImagesGradient, flipImages, mapCoordinate,
-  parseAugmentation, resolveAugmentSpec, rotationMatrix, zoomMatrix, type FillMode, type ImageShape, type Interpolation,
+  affineImages,
+  affineImagesAdjoint,
+  augmentRows,
+  contrastImages,
+  contrastImagesGradient,
+  flipImages,
+  mapCoordinate,
+  parseAugmentation,
+  resolveAugmentSpec,
+  rotationMatrix,
+  zoomMatrix,
+  type FillMode,
+  type ImageShape,
+  type Interpolation,
 } from '../../../shared/model/augment/index.ts';
 import { seededRandom } from '../../../shared/runtime/rng.ts';
 
@@ -23,9 +35,12 @@ function randomImages(s: ImageShape, seed: number): Float32Array {
   const r = seededRandom(seed);
   return Float32Array.from({ length: s.n * s.h * s.w * s.c }, () => r());
 }
-const at = (x: Float32Array, s: ImageShape, i: number, y: number, xx: number, k: number) => x[((i * s.h + y) * s.w + xx) * s.c + k] as number;
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((acc, v, i) => acc + v * (b[i] as number), 0);
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
+const at = (x: Float32Array, s: ImageShape, i: number, y: number, xx: number, k: number) =>
+  x[((i * s.h + y) * s.w + xx) * s.c + k] as number;
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Array.from(a).reduce((acc, v, i) => acc + v * (b[i] as number), 0);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
 
 describe('flip', () => {
   const s = { n: 2, h: 3, w: 4, c: 2 };
@@ -33,19 +48,22 @@ describe('flip', () => {
 
   it('horizontal mirrors the columns of flipped images exactly and leaves the others', () => {
     const out = flipImages(x, s, [1, 0], 'horizontal');
-    for (let y = 0; y < s.h; y++) for (let c = 0; c < s.w; c++) for (let k = 0; k < s.c; k++) {
-      expect(at(out, s, 0, y, c, k)).toBe(at(x, s, 0, y, s.w - 1 - c, k));
-      expect(at(out, s, 1, y, c, k)).toBe(at(x, s, 1, y, c, k));
-    }
+    for (let y = 0; y < s.h; y++)
+      for (let c = 0; c < s.w; c++)
+        for (let k = 0; k < s.c; k++) {
+          expect(at(out, s, 0, y, c, k)).toBe(at(x, s, 0, y, s.w - 1 - c, k));
+          expect(at(out, s, 1, y, c, k)).toBe(at(x, s, 1, y, c, k));
+        }
   });
 
   it('vertical mirrors rows; horizontal_and_vertical does both with one decision (a half turn)', () => {
     const v = flipImages(x, s, [1, 1], 'vertical');
     const hv = flipImages(x, s, [1, 1], 'horizontal_and_vertical');
-    for (let y = 0; y < s.h; y++) for (let c = 0; c < s.w; c++) {
-      expect(at(v, s, 1, y, c, 1)).toBe(at(x, s, 1, s.h - 1 - y, c, 1));
-      expect(at(hv, s, 0, y, c, 0)).toBe(at(x, s, 0, s.h - 1 - y, s.w - 1 - c, 0));
-    }
+    for (let y = 0; y < s.h; y++)
+      for (let c = 0; c < s.w; c++) {
+        expect(at(v, s, 1, y, c, 1)).toBe(at(x, s, 1, s.h - 1 - y, c, 1));
+        expect(at(hv, s, 0, y, c, 0)).toBe(at(x, s, 0, s.h - 1 - y, s.w - 1 - c, 0));
+      }
   });
 });
 
@@ -64,17 +82,27 @@ describe('affine sampling (TensorFlow ImageProjectiveTransformV3 semantics)', ()
     const s = { n: 1, h: 5, w: 5, c: 3 };
     const x = randomImages(s, 2);
     for (const interpolation of ['bilinear', 'nearest'] as const) {
-      const out = affineImages(x, s, [rotationMatrix(90, s.h, s.w)], { fillMode: 'constant', interpolation, fillValue: -1 });
-      for (let y = 0; y < s.h; y++) for (let c = 0; c < s.w; c++) for (let k = 0; k < s.c; k++) {
-        expect(at(out, s, 0, y, c, k)).toBeCloseTo(at(x, s, 0, c, s.w - 1 - y, k), 6);
-      }
+      const out = affineImages(x, s, [rotationMatrix(90, s.h, s.w)], {
+        fillMode: 'constant',
+        interpolation,
+        fillValue: -1,
+      });
+      for (let y = 0; y < s.h; y++)
+        for (let c = 0; c < s.w; c++)
+          for (let k = 0; k < s.c; k++) {
+            expect(at(out, s, 0, y, c, k)).toBeCloseTo(at(x, s, 0, c, s.w - 1 - y, k), 6);
+          }
     }
   });
 
   it('a half turn of a non-square image equals flipping both axes', () => {
     const s = { n: 1, h: 3, w: 6, c: 1 };
     const x = randomImages(s, 3);
-    const out = affineImages(x, s, [rotationMatrix(180, s.h, s.w)], { fillMode: 'reflect', interpolation: 'bilinear', fillValue: 0 });
+    const out = affineImages(x, s, [rotationMatrix(180, s.h, s.w)], {
+      fillMode: 'reflect',
+      interpolation: 'bilinear',
+      fillValue: 0,
+    });
     expect(maxAbsDiff(out, flipImages(x, s, [1], 'horizontal_and_vertical'))).toBeLessThan(1e-6);
   });
 
@@ -110,14 +138,16 @@ describe('contrast', () => {
   it('is (x - mean) * f + mean per image and channel, clipped to value_range', () => {
     const f = [0.5, 1.7];
     const out = contrastImages(x, s, f, [0, 1]);
-    for (let i = 0; i < s.n; i++) for (let k = 0; k < s.c; k++) {
-      let mean = 0;
-      for (let y = 0; y < s.h; y++) for (let c = 0; c < s.w; c++) mean += at(x, s, i, y, c, k) / (s.h * s.w);
-      for (let y = 0; y < s.h; y++) for (let c = 0; c < s.w; c++) {
-        const want = Math.min(Math.max((at(x, s, i, y, c, k) - mean) * (f[i] as number) + mean, 0), 1);
-        expect(at(out, s, i, y, c, k)).toBeCloseTo(want, 6);
+    for (let i = 0; i < s.n; i++)
+      for (let k = 0; k < s.c; k++) {
+        let mean = 0;
+        for (let y = 0; y < s.h; y++) for (let c = 0; c < s.w; c++) mean += at(x, s, i, y, c, k) / (s.h * s.w);
+        for (let y = 0; y < s.h; y++)
+          for (let c = 0; c < s.w; c++) {
+            const want = Math.min(Math.max((at(x, s, i, y, c, k) - mean) * (f[i] as number) + mean, 0), 1);
+            expect(at(out, s, i, y, c, k)).toBeCloseTo(want, 6);
+          }
       }
-    }
   });
 
   it('its gradient matches a finite difference', () => {
@@ -130,7 +160,8 @@ describe('contrast', () => {
       const minus = Float32Array.from(x);
       plus[idx] = (plus[idx] as number) + eps;
       minus[idx] = (minus[idx] as number) - eps;
-      const numeric = (dot(contrastImages(plus, s, f, [0, 1]), dy) - dot(contrastImages(minus, s, f, [0, 1]), dy)) / (2 * eps);
+      const numeric =
+        (dot(contrastImages(plus, s, f, [0, 1]), dy) - dot(contrastImages(minus, s, f, [0, 1]), dy)) / (2 * eps);
       expect(g[idx]).toBeCloseTo(numeric, 2);
     }
   });
@@ -138,21 +169,50 @@ describe('contrast', () => {
 
 describe('configs and the batch pipeline', () => {
   it('parses Keras configs with Keras defaults and factor conventions', () => {
-    expect(parseAugmentation({ class_name: 'RandomFlip', config: {} })).toEqual({ kind: 'RandomFlip', mode: 'horizontal_and_vertical', seed: null });
-    expect(parseAugmentation({ class_name: 'RandomRotation', config: { factor: 0.2, seed: 3 } })).toMatchObject({ factor: [-0.2, 0.2], sample: { fillMode: 'reflect', interpolation: 'bilinear', fillValue: 0 }, seed: 3 });
-    expect(parseAugmentation({ class_name: 'RandomZoom', config: { height_factor: [0.2, -0.1] } })).toMatchObject({ heightFactor: [-0.1, 0.2], widthFactor: null });
-    expect(parseAugmentation({ class_name: 'RandomContrast', config: { factor: 0.2 } })).toMatchObject({ factor: [0.2, 0.2], valueRange: [0, 255] });
+    expect(parseAugmentation({ class_name: 'RandomFlip', config: {} })).toEqual({
+      kind: 'RandomFlip',
+      mode: 'horizontal_and_vertical',
+      seed: null,
+    });
+    expect(parseAugmentation({ class_name: 'RandomRotation', config: { factor: 0.2, seed: 3 } })).toMatchObject({
+      factor: [-0.2, 0.2],
+      sample: { fillMode: 'reflect', interpolation: 'bilinear', fillValue: 0 },
+      seed: 3,
+    });
+    expect(parseAugmentation({ class_name: 'RandomZoom', config: { height_factor: [0.2, -0.1] } })).toMatchObject({
+      heightFactor: [-0.1, 0.2],
+      widthFactor: null,
+    });
+    expect(parseAugmentation({ class_name: 'RandomContrast', config: { factor: 0.2 } })).toMatchObject({
+      factor: [0.2, 0.2],
+      valueRange: [0, 255],
+    });
   });
 
   it('rejects bad configs saying what was expected and what was received', () => {
-    expect(() => parseAugmentation({ class_name: 'RandomFlip', config: { mode: 'diagonal' } })).toThrow(/FLEET_ERR_CONFIG|Expected augmentation layer.*mode.*Received: .*diagonal/);
-    expect(() => parseAugmentation({ class_name: 'RandomContrast', config: { factor: 1.5 } })).toThrow(/Expected factor in \[0, 1\].*Received/);
-    expect(() => parseAugmentation({ class_name: 'RandomShear', config: {} })).toThrow(/one of RandomFlip, RandomRotation, RandomZoom, RandomContrast/);
-    expect(() => resolveAugmentSpec({ layers: [{ class_name: 'RandomFlip', config: {} }] }, [10, 784])).toThrow(/Expected image data of shape \[n, height, width, channels\].*Received: xShape \[10, 784\]/);
+    expect(() => parseAugmentation({ class_name: 'RandomFlip', config: { mode: 'diagonal' } })).toThrow(
+      /FLEET_ERR_CONFIG|Expected augmentation layer.*mode.*Received: .*diagonal/,
+    );
+    expect(() => parseAugmentation({ class_name: 'RandomContrast', config: { factor: 1.5 } })).toThrow(
+      /Expected factor in \[0, 1\].*Received/,
+    );
+    expect(() => parseAugmentation({ class_name: 'RandomShear', config: {} })).toThrow(
+      /one of RandomFlip, RandomRotation, RandomZoom, RandomContrast/,
+    );
+    expect(() => resolveAugmentSpec({ layers: [{ class_name: 'RandomFlip', config: {} }] }, [10, 784])).toThrow(
+      /Expected image data of shape \[n, height, width, channels\].*Received: xShape \[10, 784\]/,
+    );
   });
 
   it('augments rows in place, each image by (seed, epoch, row) only, keeping the shape', () => {
-    const spec = { layers: [{ class_name: 'RandomFlip' as const, config: { mode: 'horizontal' as const } }, { class_name: 'RandomRotation' as const, config: { factor: 0.1 } }, { class_name: 'RandomContrast' as const, config: { factor: 0.3, value_range: [0, 1] as [number, number] } }], seed: 5 };
+    const spec = {
+      layers: [
+        { class_name: 'RandomFlip' as const, config: { mode: 'horizontal' as const } },
+        { class_name: 'RandomRotation' as const, config: { factor: 0.1 } },
+        { class_name: 'RandomContrast' as const, config: { factor: 0.3, value_range: [0, 1] as [number, number] } },
+      ],
+      seed: 5,
+    };
     const pipeline = resolveAugmentSpec(spec, [100, 6, 6, 1]);
     const s = { n: 4, h: 6, w: 6, c: 1 };
     const size = s.h * s.w * s.c;
@@ -185,24 +245,59 @@ describe.skipIf(!existsSync(PYTHON))('matches Python Keras 3 (.venv)', () => {
     type Case = { name: string; layer: string; ours: Float32Array } & Record<string, unknown>;
     const cases: Case[] = [];
     const flips = [1, 0];
-    for (const mode of ['horizontal', 'vertical', 'horizontal_and_vertical'] as const) cases.push({ name: `flip-${mode}`, layer: 'RandomFlip', mode, flips, ours: flipImages(x, s, flips, mode) });
+    for (const mode of ['horizontal', 'vertical', 'horizontal_and_vertical'] as const)
+      cases.push({ name: `flip-${mode}`, layer: 'RandomFlip', mode, flips, ours: flipImages(x, s, flips, mode) });
     for (const fillMode of ['reflect', 'wrap', 'constant', 'nearest'] as FillMode[]) {
       for (const interpolation of ['bilinear', 'nearest'] as Interpolation[]) {
         const opts = { fillMode, interpolation, fillValue: 0.25 };
         const py = { fill_mode: fillMode, interpolation, fill_value: 0.25 };
-        cases.push({ name: `rotation-${fillMode}-${interpolation}`, layer: 'RandomRotation', factor: 0.1, ...py, ours: affineImages(x, s, [0, 1].map(() => rotationMatrix(36, s.h, s.w)), opts) });
-        cases.push({ name: `zoom-${fillMode}-${interpolation}`, layer: 'RandomZoom', height: 0.3, width: -0.2, ...py, ours: affineImages(x, s, [0, 1].map(() => zoomMatrix(0.8, 1.3, s.h, s.w)), opts) });
+        cases.push({
+          name: `rotation-${fillMode}-${interpolation}`,
+          layer: 'RandomRotation',
+          factor: 0.1,
+          ...py,
+          ours: affineImages(
+            x,
+            s,
+            [0, 1].map(() => rotationMatrix(36, s.h, s.w)),
+            opts,
+          ),
+        });
+        cases.push({
+          name: `zoom-${fillMode}-${interpolation}`,
+          layer: 'RandomZoom',
+          height: 0.3,
+          width: -0.2,
+          ...py,
+          ours: affineImages(
+            x,
+            s,
+            [0, 1].map(() => zoomMatrix(0.8, 1.3, s.h, s.w)),
+            opts,
+          ),
+        });
       }
     }
-    cases.push({ name: 'contrast', layer: 'RandomContrast', factors: [0.4, 1.8], value_range: [0.1, 0.9], ours: contrastImages(x, s, [0.4, 1.8], [0.1, 0.9]) });
+    cases.push({
+      name: 'contrast',
+      layer: 'RandomContrast',
+      factors: [0.4, 1.8],
+      value_range: [0.1, 0.9],
+      ours: contrastImages(x, s, [0.4, 1.8], [0.1, 0.9]),
+    });
 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tf-augment-'));
     const input = path.join(dir, 'in.json');
     const output = path.join(dir, 'out.json');
-    writeFileSync(input, JSON.stringify({ shape: [s.n, s.h, s.w, s.c], data: Array.from(x), cases: cases.map(({ ours: _, ...c }) => c) }));
+    writeFileSync(
+      input,
+      JSON.stringify({ shape: [s.n, s.h, s.w, s.c], data: Array.from(x), cases: cases.map(({ ours: _, ...c }) => c) }),
+    );
     let keras: { outputs: Record<string, number[]> };
     try {
-      await promisify(execFile)(PYTHON, [path.join(import.meta.dirname, 'layers/keras_augment.py'), input, output], { timeout: 120_000 });
+      await promisify(execFile)(PYTHON, [path.join(import.meta.dirname, 'layers/keras_augment.py'), input, output], {
+        timeout: 120_000,
+      });
       keras = JSON.parse(readFileSync(output, 'utf8')) as { outputs: Record<string, number[]> };
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -16,7 +16,12 @@ import { PYTHON, hasPython } from '../../fixtures/saving/python.ts';
 const SCRIPT = path.resolve(import.meta.dirname, '../../python/keras_adam.py');
 
 function keras(cases: object): { tiny?: number; mlp?: number[][] } {
-  const out = execFileSync(PYTHON, [SCRIPT], { input: JSON.stringify(cases), encoding: 'utf8', timeout: 170_000, maxBuffer: 64 << 20 });
+  const out = execFileSync(PYTHON, [SCRIPT], {
+    input: JSON.stringify(cases),
+    encoding: 'utf8',
+    timeout: 170_000,
+    maxBuffer: 64 << 20,
+  });
   return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { tiny?: number; mlp?: number[][] };
 }
 
@@ -63,7 +68,17 @@ describe.runIf(hasPython)("Keras 3's Adam", () => {
     const y = tf.tensor(train.y, [...train.yShape]);
     const model = guideMlp();
     const initial = model.getWeights().map((w) => ({ shape: w.shape, data: Array.from(w.dataSync()) }));
-    const ref = keras({ mlp: { weights: initial, x: Array.from(train.x), xShape: train.xShape, y: Array.from(train.y), lr: 1e-3, batch: 32 } }).mlp ?? [];
+    const ref =
+      keras({
+        mlp: {
+          weights: initial,
+          x: Array.from(train.x),
+          xShape: train.xShape,
+          y: Array.from(train.y),
+          lr: 1e-3,
+          batch: 32,
+        },
+      }).mlp ?? [];
     model.compile({ optimizer: makeOptimizer('adam'), loss: 'sparseCategoricalCrossentropy' });
     const cluster = await local({ workers: 2, backend: 'cpu', quiet: true });
     onTestFinished(() => cluster.close());

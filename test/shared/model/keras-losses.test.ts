@@ -36,12 +36,42 @@ const N = 12;
 
 // Keras class name, tensorfleet's function, labels and outputs.
 const CASES: [string, SampleFn, Case][] = [
-  ['MeanSquaredError', lossFunction('mse'), { loss: 'MeanSquaredError', yTrue: uniform(N), yTrueShape: [N], yPred: uniform(N), yPredShape: [N, 1] }],
-  ['MeanAbsoluteError', lossFunction('mae'), { loss: 'MeanAbsoluteError', yTrue: uniform(N), yTrueShape: [N], yPred: uniform(N), yPredShape: [N, 1] }],
-  ['BinaryCrossentropy (n,)', lossFunction('binary_crossentropy'), { loss: 'BinaryCrossentropy', yTrue: bits(N), yTrueShape: [N], yPred: uniform(N, 0.05, 0.95), yPredShape: [N, 1] }],
-  ['BinaryCrossentropy (n, 1)', lossFunction('binary_crossentropy'), { loss: 'BinaryCrossentropy', yTrue: bits(N), yTrueShape: [N, 1], yPred: uniform(N, 0.05, 0.95), yPredShape: [N, 1] }],
-  ['MeanSquaredError (n, 1) labels, (n,) output', lossFunction('mean_squared_error'), { loss: 'MeanSquaredError', yTrue: uniform(N), yTrueShape: [N, 1], yPred: uniform(N), yPredShape: [N] }],
-  ['custom scalar loss', customLoss((t, p) => tf.mean(tf.square(tf.sub(t, p)))), { loss: 'custom_scalar', yTrue: uniform(N), yTrueShape: [N], yPred: uniform(N), yPredShape: [N, 1] }],
+  [
+    'MeanSquaredError',
+    lossFunction('mse'),
+    { loss: 'MeanSquaredError', yTrue: uniform(N), yTrueShape: [N], yPred: uniform(N), yPredShape: [N, 1] },
+  ],
+  [
+    'MeanAbsoluteError',
+    lossFunction('mae'),
+    { loss: 'MeanAbsoluteError', yTrue: uniform(N), yTrueShape: [N], yPred: uniform(N), yPredShape: [N, 1] },
+  ],
+  [
+    'BinaryCrossentropy (n,)',
+    lossFunction('binary_crossentropy'),
+    { loss: 'BinaryCrossentropy', yTrue: bits(N), yTrueShape: [N], yPred: uniform(N, 0.05, 0.95), yPredShape: [N, 1] },
+  ],
+  [
+    'BinaryCrossentropy (n, 1)',
+    lossFunction('binary_crossentropy'),
+    {
+      loss: 'BinaryCrossentropy',
+      yTrue: bits(N),
+      yTrueShape: [N, 1],
+      yPred: uniform(N, 0.05, 0.95),
+      yPredShape: [N, 1],
+    },
+  ],
+  [
+    'MeanSquaredError (n, 1) labels, (n,) output',
+    lossFunction('mean_squared_error'),
+    { loss: 'MeanSquaredError', yTrue: uniform(N), yTrueShape: [N, 1], yPred: uniform(N), yPredShape: [N] },
+  ],
+  [
+    'custom scalar loss',
+    customLoss((t, p) => tf.mean(tf.square(tf.sub(t, p)))),
+    { loss: 'custom_scalar', yTrue: uniform(N), yTrueShape: [N], yPred: uniform(N), yPredShape: [N, 1] },
+  ],
 ];
 
 beforeAll(async () => {
@@ -51,27 +81,44 @@ beforeAll(async () => {
 describe.runIf(hasPython)('losses against Keras 3', () => {
   const keras = hasPython ? kerasLosses(CASES.map((c) => c[2])) : [];
 
-  it.each(CASES.map((c, i) => [c[0], i] as const))('%s: the training mean and the evaluation sum/rows equal Keras', (_name, i) => {
-    const [, fn, c] = CASES[i] as (typeof CASES)[number];
-    const [train, evaluated] = tf.tidy(() => {
-      const per = fn(tf.tensor(c.yTrue, c.yTrueShape), tf.tensor(c.yPred, c.yPredShape));
-      expect(per.shape).toEqual([N]);
-      return [tf.mean(per).dataSync()[0] as number, (tf.sum(per).dataSync()[0] as number) / N];
-    });
-    expect(Math.abs(train - (keras[i] as number))).toBeLessThan(1e-5);
-    expect(Math.abs(evaluated - (keras[i] as number))).toBeLessThan(1e-5);
-  });
+  it.each(CASES.map((c, i) => [c[0], i] as const))(
+    '%s: the training mean and the evaluation sum/rows equal Keras',
+    (_name, i) => {
+      const [, fn, c] = CASES[i] as (typeof CASES)[number];
+      const [train, evaluated] = tf.tidy(() => {
+        const per = fn(tf.tensor(c.yTrue, c.yTrueShape), tf.tensor(c.yPred, c.yPredShape));
+        expect(per.shape).toEqual([N]);
+        return [tf.mean(per).dataSync()[0] as number, (tf.sum(per).dataSync()[0] as number) / N];
+      });
+      expect(Math.abs(train - (keras[i] as number))).toBeLessThan(1e-5);
+      expect(Math.abs(evaluated - (keras[i] as number))).toBeLessThan(1e-5);
+    },
+  );
 
   it('the control: tfjs broadcasting (n,) labels against (n, 1) outputs is not Keras', () => {
     const c = CASES[0]?.[2] as Case;
-    const broadcast = tf.tidy(() => tf.mean(tf.metrics.meanSquaredError(tf.tensor(c.yTrue, c.yTrueShape), tf.tensor(c.yPred, c.yPredShape))).dataSync()[0] as number);
+    const broadcast = tf.tidy(
+      () =>
+        tf
+          .mean(tf.metrics.meanSquaredError(tf.tensor(c.yTrue, c.yTrueShape), tf.tensor(c.yPred, c.yPredShape)))
+          .dataSync()[0] as number,
+    );
     expect(Math.abs(broadcast - (keras[0] as number))).toBeGreaterThan(1e-3);
   });
 
-  it('cluster.evaluate with mse on (n,) labels gives Keras\'s loss, and binary_crossentropy accepts (n,) labels', async () => {
+  it("cluster.evaluate with mse on (n,) labels gives Keras's loss, and binary_crossentropy accepts (n,) labels", async () => {
     const cluster = await local({ workers: 2, backend: 'cpu', quiet: true });
     onTestFinished(() => cluster.close());
-    const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [3], kernelInitializer: 'zeros', biasInitializer: tf.initializers.constant({ value: 0.5 }) })] });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({
+          units: 1,
+          inputShape: [3],
+          kernelInitializer: 'zeros',
+          biasInitializer: tf.initializers.constant({ value: 0.5 }),
+        }),
+      ],
+    });
     const xs = uniform(8 * 3);
     const ys = [0, 1, 0, 1, 1, 0, 1, 0];
     const x = tf.tensor(xs, [8, 3]);

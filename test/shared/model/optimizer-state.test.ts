@@ -9,7 +9,11 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KerasAdam } from '../../../shared/model/keras/keras-adam.ts';
 import {
-  optimizerConfig, optimizerFromConfig, readOptimizerState, writeOptimizerState, type OptimizerState,
+  optimizerConfig,
+  optimizerFromConfig,
+  readOptimizerState,
+  writeOptimizerState,
+  type OptimizerState,
 } from '../../../shared/model/keras/optimizer-state.ts';
 import { makeOptimizer } from '../../../shared/model/keras/optimizers.ts';
 import { trainableVariables } from '../../../shared/model/step.ts';
@@ -83,7 +87,8 @@ describe('optimizerConfig and optimizerFromConfig', () => {
   it("builds 'adam' as KerasAdam with its own hyperparameters", () => {
     const config = optimizerConfig(new KerasAdam(0.002, 0.8, 0.99, 1e-5));
     expect(config).toEqual({
-      className: 'KerasAdam', config: { learningRate: 0.002, beta1: 0.8, beta2: 0.99, epsilon: 1e-5 },
+      className: 'KerasAdam',
+      config: { learningRate: 0.002, beta1: 0.8, beta2: 0.99, epsilon: 1e-5 },
     });
     const rebuilt = optimizerFromConfig(config);
     expect(rebuilt).toBeInstanceOf(KerasAdam);
@@ -103,47 +108,53 @@ describe('optimizerConfig and optimizerFromConfig', () => {
 });
 
 describe('readOptimizerState and writeOptimizerState', () => {
-  it.each(OPTIMIZERS)('carry %s to a model under other variable names, and the next step matches bit for bit', async (
-    _name,
-    make,
-  ) => {
-    const a = build();
-    const optA = make();
-    step(a, optA, 1);
-    step(a, optA, 2);
-    const state = await readOptimizerState(a, optA);
-    expect(state.iterations).toBe(2);
-    expect(state.slots.every((s) => /^#\d+\//.test(s.name)), state.slots.map((s) => s.name).join()).toBe(true);
+  it.each(OPTIMIZERS)(
+    'carry %s to a model under other variable names, and the next step matches bit for bit',
+    async (_name, make) => {
+      const a = build();
+      const optA = make();
+      step(a, optA, 1);
+      step(a, optA, 2);
+      const state = await readOptimizerState(a, optA);
+      expect(state.iterations).toBe(2);
+      expect(
+        state.slots.every((s) => /^#\d+\//.test(s.name)),
+        state.slots.map((s) => s.name).join(),
+      ).toBe(true);
 
-    // Another "process": a dummy model first, so the same layers get other tfjs variable names.
-    const dummy = build();
-    const b = build();
-    const namesA = trainableVariables(a).map((v) => v.name);
-    const namesB = trainableVariables(b).map((v) => v.name);
-    expect(namesB.some((n, i) => n !== namesA[i])).toBe(true);
-    b.setWeights(a.getWeights());
-    const optB = optimizerFromConfig(optimizerConfig(optA));
-    await writeOptimizerState(b, optB, state);
+      // Another "process": a dummy model first, so the same layers get other tfjs variable names.
+      const dummy = build();
+      const b = build();
+      const namesA = trainableVariables(a).map((v) => v.name);
+      const namesB = trainableVariables(b).map((v) => v.name);
+      expect(namesB.some((n, i) => n !== namesA[i])).toBe(true);
+      b.setWeights(a.getWeights());
+      const optB = optimizerFromConfig(optimizerConfig(optA));
+      await writeOptimizerState(b, optB, state);
 
-    expect(plain(await readOptimizerState(b, optB))).toEqual(plain(state));
-    expect(bits(b)).toEqual(bits(a));
-    step(a, optA, 3);
-    step(b, optB, 3);
-    const after = bits(a);
-    expect(after).not.toEqual(bits(dummy)); // the step moved the weights
-    expect(bits(b)).toEqual(after);
-    expect(plain(await readOptimizerState(b, optB))).toEqual(plain(await readOptimizerState(a, optA)));
-    for (const m of [a, b, dummy]) m.dispose();
-    optA.dispose();
-    optB.dispose();
-  });
+      expect(plain(await readOptimizerState(b, optB))).toEqual(plain(state));
+      expect(bits(b)).toEqual(bits(a));
+      step(a, optA, 3);
+      step(b, optB, 3);
+      const after = bits(a);
+      expect(after).not.toEqual(bits(dummy)); // the step moved the weights
+      expect(bits(b)).toEqual(after);
+      expect(plain(await readOptimizerState(b, optB))).toEqual(plain(await readOptimizerState(a, optA)));
+      for (const m of [a, b, dummy]) m.dispose();
+      optA.dispose();
+      optB.dispose();
+    },
+  );
 
   it('refuses a slot that names no variable of the model', async () => {
     const model = build();
     const optimizer = tf.train.momentum(0.1, 0.9);
     const slot = { name: '#9/momentum', dtype: 'float32' as const, shape: [1], data: Float32Array.of(0) };
     const written = writeOptimizerState(model, optimizer, { iterations: 1, slots: [slot] });
-    const err = await written.then(() => undefined, (e: unknown) => e);
+    const err = await written.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isFleetError(err, 'FLEET_ERR_OPTIMIZER'), String(err)).toBe(true);
     model.dispose();
   });

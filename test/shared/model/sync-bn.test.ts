@@ -9,7 +9,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../shared/runtime/backend/select.ts';
 import { lossFunction } from '../../../shared/model/keras/losses.ts';
 import { gradientStep, trainableVariables } from '../../../shared/model/step.ts';
-import { prepareBatchNorm, synchronizeBatchNorm, synchronizedStep, type AllReduce } from '../../../shared/model/sync-bn/step.ts';
+import {
+  prepareBatchNorm,
+  synchronizeBatchNorm,
+  synchronizedStep,
+  type AllReduce,
+} from '../../../shared/model/sync-bn/step.ts';
 import { convBnModel, shapedData } from '../../fixtures/jobs/layer-models.ts';
 import { maxRelativeDiff } from '../../helpers/weights.ts';
 
@@ -47,7 +52,10 @@ function memoryAllReduce(n: number): { forWorker: () => AllReduce; calls: () => 
           r.waiters.push(resolve);
           if (r.parts.length === n) {
             const sum = new Float32Array(local.length);
-            for (const p of r.parts) p.forEach((v, i) => { sum[i] = (sum[i] as number) + v; });
+            for (const p of r.parts)
+              p.forEach((v, i) => {
+                sum[i] = (sum[i] as number) + v;
+              });
             for (const w of r.waiters) w(sum);
           }
         });
@@ -57,7 +65,14 @@ function memoryAllReduce(n: number): { forWorker: () => AllReduce; calls: () => 
 }
 
 /** Trains `build()` with `workers` simulated workers for `steps` steps of `batch` rows (contiguous shards, larger first). */
-async function distributed(build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tensor, workers: number, batch: number, sync: boolean) {
+async function distributed(
+  build: () => tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  workers: number,
+  batch: number,
+  sync: boolean,
+) {
   const model = build();
   const optimizer = tf.train.adam(0.01);
   const replicas = Array.from({ length: workers }, () => build());
@@ -71,23 +86,34 @@ async function distributed(build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tens
     const per = Math.ceil(size / workers);
     for (const r of replicas) r.setWeights(model.getWeights());
     const reducer = memoryAllReduce(workers);
-    const shards = replicas.map((r, w) => ({ r, from: start + w * per, rows: Math.max(0, Math.min(per, start + size - (start + w * per))) }));
-    const results = await Promise.all(shards.map(async ({ r, from, rows }) => {
-      const xs = x.slice(from, rows);
-      const ys = y.slice(from, rows);
-      const run = () => gradientStep(r, loss, [], xs, ys);
-      const step = sync ? await synchronizedStep(rows, reducer.forWorker(), run, (s) => tf.dispose(s.grads)) : run();
-      tf.dispose([xs, ys]);
-      return { step, rows };
+    const shards = replicas.map((r, w) => ({
+      r,
+      from: start + w * per,
+      rows: Math.max(0, Math.min(per, start + size - (start + w * per))),
     }));
+    const results = await Promise.all(
+      shards.map(async ({ r, from, rows }) => {
+        const xs = x.slice(from, rows);
+        const ys = y.slice(from, rows);
+        const run = () => gradientStep(r, loss, [], xs, ys);
+        const step = sync ? await synchronizedStep(rows, reducer.forWorker(), run, (s) => tf.dispose(s.grads)) : run();
+        tf.dispose([xs, ys]);
+        return { step, rows };
+      }),
+    );
     reductions += reducer.calls();
     const variables = trainableVariables(model);
     tf.tidy(() => {
-      const averaged = variables.map((_, i) => tf.addN(results.map(({ step, rows }) => tf.mul(step.grads[i] as tf.Tensor, rows / size))));
+      const averaged = variables.map((_, i) =>
+        tf.addN(results.map(({ step, rows }) => tf.mul(step.grads[i] as tf.Tensor, rows / size))),
+      );
       optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: averaged[i] as tf.Tensor })));
       // Moving statistics: the row-weighted average of the replicas', as the coordinator takes them.
-      const state = (m: tf.LayersModel) => m.layers.filter((l) => l.getClassName() === 'BatchNormalization').flatMap((l) => l.nonTrainableWeights);
-      state(model).forEach((w, i) => w.write(tf.addN(shards.map(({ r, rows }) => tf.mul((state(r)[i] as tf.LayerVariable).read(), rows / size)))));
+      const state = (m: tf.LayersModel) =>
+        m.layers.filter((l) => l.getClassName() === 'BatchNormalization').flatMap((l) => l.nonTrainableWeights);
+      state(model).forEach((w, i) =>
+        w.write(tf.addN(shards.map(({ r, rows }) => tf.mul((state(r)[i] as tf.LayerVariable).read(), rows / size)))),
+      );
     });
     tf.dispose(results.flatMap((r) => r.step.grads));
     if (start === 0) afterFirst = tf.memory().numTensors;
@@ -113,21 +139,24 @@ describe('synchronized BatchNormalization (cpu backend, in one process)', () => 
     ['dense + 2 BN, 3 uneven shards', denseBnModel, [12], 3, 2],
   ] as const;
 
-  it.each(cases)('%s: workers equal model.fit at batch 32 to 1e-4, moving statistics included', async (_name, build, shape, workers, layers) => {
-    const d = shapedData(320, shape, 7);
-    const x = tf.tensor(d.x, d.xShape);
-    const y = tf.tensor(d.y, d.yShape);
-    const expected = await fitted(build, x, y, 32);
-    const { model, reductions, growth } = await distributed(build, x, y, workers, 32, true);
-    expect(growth).toBe(0); // no tensor left behind by the passes
-    expect(maxRelativeDiff(model, expected)).toBeLessThan(1e-4);
-    expect(maxRelativeDiff(build(), expected)).toBeGreaterThan(1e-2); // training moved the weights
-    expect(reductions).toBe(10 * workers * 2 * layers); // per step: a forward and a backward reduction per layer
-    // The control: per-worker statistics differ from model.fit's, so the comparison can fail.
-    const { model: unsynced } = await distributed(build, x, y, workers, 32, false);
-    expect(maxRelativeDiff(unsynced, expected)).toBeGreaterThan(1e-3);
-    tf.dispose([x, y]);
-  });
+  it.each(cases)(
+    '%s: workers equal model.fit at batch 32 to 1e-4, moving statistics included',
+    async (_name, build, shape, workers, layers) => {
+      const d = shapedData(320, shape, 7);
+      const x = tf.tensor(d.x, d.xShape);
+      const y = tf.tensor(d.y, d.yShape);
+      const expected = await fitted(build, x, y, 32);
+      const { model, reductions, growth } = await distributed(build, x, y, workers, 32, true);
+      expect(growth).toBe(0); // no tensor left behind by the passes
+      expect(maxRelativeDiff(model, expected)).toBeLessThan(1e-4);
+      expect(maxRelativeDiff(build(), expected)).toBeGreaterThan(1e-2); // training moved the weights
+      expect(reductions).toBe(10 * workers * 2 * layers); // per step: a forward and a backward reduction per layer
+      // The control: per-worker statistics differ from model.fit's, so the comparison can fail.
+      const { model: unsynced } = await distributed(build, x, y, workers, 32, false);
+      expect(maxRelativeDiff(unsynced, expected)).toBeGreaterThan(1e-3);
+      tf.dispose([x, y]);
+    },
+  );
 
   it('one worker with synchronization equals the unsynchronized step', async () => {
     const d = shapedData(32, [12], 3);
@@ -138,7 +167,12 @@ describe('synchronized BatchNormalization (cpu backend, in one process)', () => 
     synchronizeBatchNorm(synced);
     const loss = lossFunction('sparse_categorical_crossentropy');
     const a = gradientStep(plain, loss, [], x, y);
-    const b = await synchronizedStep(32, memoryAllReduce(1).forWorker(), () => gradientStep(synced, loss, [], x, y), (s) => tf.dispose(s.grads));
+    const b = await synchronizedStep(
+      32,
+      memoryAllReduce(1).forWorker(),
+      () => gradientStep(synced, loss, [], x, y),
+      (s) => tf.dispose(s.grads),
+    );
     expect(b.loss).toBeCloseTo(a.loss, 5);
     a.grads.forEach((g, i) => {
       const diff = tf.max(tf.abs(tf.sub(g, b.grads[i] as tf.Tensor))).dataSync()[0] as number;
@@ -158,13 +192,28 @@ describe('synchronized BatchNormalization (cpu backend, in one process)', () => 
     const loss = lossFunction('sparse_categorical_crossentropy');
     const build = () => {
       const bn = tf.layers.batchNormalization({});
-      const base = tf.sequential({ layers: [tf.layers.dense({ units: 8, inputShape: [12], useBias: false, kernelInitializer: glorot(41) }), bn] });
-      const model = tf.sequential({ layers: [base, tf.layers.activation({ activation: 'relu' }), tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: glorot(42) })] });
+      const base = tf.sequential({
+        layers: [tf.layers.dense({ units: 8, inputShape: [12], useBias: false, kernelInitializer: glorot(41) }), bn],
+      });
+      const model = tf.sequential({
+        layers: [
+          base,
+          tf.layers.activation({ activation: 'relu' }),
+          tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: glorot(42) }),
+        ],
+      });
       // Moving statistics away from (0, 1), so that inference mode is visibly not batch mode.
       bn.setWeights([...bn.getWeights().slice(0, 2), tf.fill([8], 0.3), tf.fill([8], 2)]);
       return { model, base, bn };
     };
-    const gap = (base: tf.LayersModel) => tf.max(tf.abs(tf.sub(base.apply(x, { training: true }) as tf.Tensor, base.apply(x, { training: false }) as tf.Tensor))).dataSync()[0] as number;
+    const gap = (base: tf.LayersModel) =>
+      tf
+        .max(
+          tf.abs(
+            tf.sub(base.apply(x, { training: true }) as tf.Tensor, base.apply(x, { training: false }) as tf.Tensor),
+          ),
+        )
+        .dataSync()[0] as number;
     for (const freeze of ['layer', 'base'] as const) {
       const { model, base, bn } = build();
       if (freeze === 'layer') bn.trainable = false;

@@ -24,7 +24,9 @@ describe('error catalogue', () => {
   });
 
   it('fills placeholders: {x} as text, {x:q} as a described value', () => {
-    expect(render('Expected {n} rows. Received: {got:q}', { n: 3, got: 'abc' })).toBe('Expected 3 rows. Received: "abc"');
+    expect(render('Expected {n} rows. Received: {got:q}', { n: 3, got: 'abc' })).toBe(
+      'Expected 3 rows. Received: "abc"',
+    );
     const err = fleetError('CKPT_WEIGHT_COUNT', { count: 4, path: '/tmp/c', received: 3 });
     expect(isFleetError(err, 'FLEET_ERR_WEIGHTS_MISMATCH')).toBe(true);
     expect(err.message).toBe('Expected 4 weights in checkpoint /tmp/c. Received: 3');
@@ -44,7 +46,10 @@ describe('error catalogue', () => {
   });
 
   it('raises every template somewhere in the sources', () => {
-    const text = files.filter((f) => !f.startsWith(catalogueDir)).map((f) => readFileSync(f, 'utf8')).join('\n');
+    const text = files
+      .filter((f) => !f.startsWith(catalogueDir))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
     for (const id of Object.keys(MESSAGES)) expect(text, `${id} is never raised`).toContain(`'${id}'`);
   });
 });

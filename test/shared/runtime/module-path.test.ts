@@ -12,7 +12,9 @@ describe('module-path', () => {
   it('a source module gets the .ts sibling, a compiled one the .js sibling', () => {
     expect(siblingPath('../cli/entry.ts', url('api/launcher.ts'))).toBe(path.join(ROOT, 'cli/entry.ts'));
     expect(siblingPath('../cli/entry.ts', url('dist/api/launcher.js'))).toBe(path.join(ROOT, 'dist/cli/entry.js'));
-    expect(siblingModule('./batch-task.ts', url('dist/worker/batch-pool.js')).href).toBe(url('dist/worker/batch-task.js'));
+    expect(siblingModule('./batch-task.ts', url('dist/worker/batch-pool.js')).href).toBe(
+      url('dist/worker/batch-task.js'),
+    );
   });
 
   it('refuses a path not written with .ts, saying what it expected', () => {
@@ -27,8 +29,18 @@ describe('module-path', () => {
   });
 
   it('tells TypeScript from JavaScript by extension, for URLs and paths', () => {
-    expect([url('a.ts'), url('a.mts'), url('a.cts'), '/x/job.ts'].map(isTypeScriptFile)).toEqual([true, true, true, true]);
-    expect([url('a.js'), url('a.mjs'), '/x/job.cjs', '/x/ts'].map(isTypeScriptFile)).toEqual([false, false, false, false]);
+    expect([url('a.ts'), url('a.mts'), url('a.cts'), '/x/job.ts'].map(isTypeScriptFile)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect([url('a.js'), url('a.mjs'), '/x/job.cjs', '/x/ts'].map(isTypeScriptFile)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('finds the package root from a source module and from a dist/ module', () => {

@@ -11,7 +11,12 @@ import { registerWasmKernels } from '../../../shared/runtime/backend/wasm-kernel
 /** Max-norm relative error: max |cpu - wasm| over max |cpu|, robust to near-zero elements. */
 const REL_TOL = 1e-4;
 
-const MISSING_IN_422 = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum'];
+const MISSING_IN_422 = [
+  'Conv2DBackpropFilter',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+  'UnsortedSegmentSum',
+];
 const REPLACED = ['Conv2DBackpropInput', 'MaxPoolGrad', 'Tile'];
 
 let choice: BackendChoice;
@@ -60,7 +65,10 @@ async function expectSameOnBoth(label: string, f: () => tf.Tensor[]): Promise<vo
       scale = Math.max(scale, Math.abs(ref[k] as number));
       diff = Math.max(diff, Math.abs((ref[k] as number) - (got[k] as number)));
     }
-    expect(scale, `${label} output ${i}: the reference is all zeros, the comparison would prove nothing`).toBeGreaterThan(0);
+    expect(
+      scale,
+      `${label} output ${i}: the reference is all zeros, the comparison would prove nothing`,
+    ).toBeGreaterThan(0);
     expect(diff / scale, `${label} output ${i}`).toBeLessThanOrEqual(REL_TOL);
   });
 }
@@ -98,10 +106,21 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 5, 5, 3], k: [1, 1], strides: 2, pad: 'valid' },
   { x: [1, 8, 8, 2], k: [3, 3], strides: 2, pad: 'valid' },
   { x: [2, 6, 7, 2], k: [2, 3], strides: [2, 3], pad: 'same' },
-  { x: [1, 6, 5, 2], k: [3, 3], strides: 1, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  {
+    x: [1, 6, 5, 2],
+    k: [3, 3],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [2, 0],
+      [0, 0],
+    ],
+  },
 ];
 
-const label = (c: ConvCase): string => `x ${c.x.join('x')} k ${c.k.join('x')} s ${String(c.strides)} ${JSON.stringify(c.pad)}`;
+const label = (c: ConvCase): string =>
+  `x ${c.x.join('x')} k ${c.k.join('x')} s ${String(c.strides)} ${JSON.stringify(c.pad)}`;
 
 /** Inputs and gradients of one case, split so leak checks can make the inputs once. */
 interface GradCase {
@@ -120,7 +139,11 @@ function convCase(c: ConvCase, outC: number): GradCase {
         const filter = seeded([c.k[0], c.k[1], c.x[3], outC], 2);
         return [x, filter, seeded(conv(x, filter).shape, 3)]; // a random output gradient, not ones
       }),
-    grads: ([x, filter, w]) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), w as tf.Tensor)))([x as tf.Tensor, filter as tf.Tensor]),
+    grads: ([x, filter, w]) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), w as tf.Tensor)))([
+        x as tf.Tensor,
+        filter as tf.Tensor,
+      ]),
   };
 }
 
@@ -133,7 +156,11 @@ function depthwiseCase(c: ConvCase, multiplier: number): GradCase {
         const filter = seeded([c.k[0], c.k[1], c.x[3], multiplier], 5);
         return [x, filter, seeded(conv(x, filter).shape, 6)];
       }),
-    grads: ([x, filter, w]) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), w as tf.Tensor)))([x as tf.Tensor, filter as tf.Tensor]),
+    grads: ([x, filter, w]) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), w as tf.Tensor)))([
+        x as tf.Tensor,
+        filter as tf.Tensor,
+      ]),
   };
 }
 
@@ -162,7 +189,8 @@ describe('registerWasmKernels', () => {
     expect(registerWasmKernels()).toEqual([...choice.kernels]);
     expect(() => registerWasmKernels()).not.toThrow();
     expect(choice.kernels.map((k) => tf.getKernel(k, 'wasm')?.kernelFunc)).toEqual(before);
-    for (const name of REPLACED) expect(builtinKernel(name)?.kernelFunc).not.toBe(tf.getKernel(name, 'wasm')?.kernelFunc);
+    for (const name of REPLACED)
+      expect(builtinKernel(name)?.kernelFunc).not.toBe(tf.getKernel(name, 'wasm')?.kernelFunc);
   });
 });
 
@@ -170,12 +198,36 @@ describe('every kernel, called directly outside any tidy', () => {
   const attrsOf = (a: object) => a as unknown as tf.NamedAttrMap;
   const same = { strides: 2, pad: 'same' };
   const calls: Array<{ name: string; make: () => tf.NamedTensorMap; attrs: tf.NamedAttrMap }> = [
-    { name: 'Conv2DBackpropInput', make: () => ({ dy: seeded([2, 3, 3, 4], 30), filter: seeded([3, 3, 3, 4], 31) }), attrs: attrsOf({ ...same, dataFormat: 'NHWC', inputShape: [2, 5, 5, 3] }) },
-    { name: 'Conv2DBackpropFilter', make: () => ({ x: seeded([2, 5, 5, 3], 32), dy: seeded([2, 3, 3, 4], 33) }), attrs: attrsOf({ ...same, dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] }) },
-    { name: 'DepthwiseConv2dNativeBackpropInput', make: () => ({ dy: seeded([2, 3, 3, 6], 34), filter: seeded([3, 3, 3, 2], 35) }), attrs: attrsOf({ ...same, dilations: 1, inputShape: [2, 5, 5, 3] }) },
-    { name: 'DepthwiseConv2dNativeBackpropFilter', make: () => ({ x: seeded([2, 5, 5, 3], 36), dy: seeded([2, 3, 3, 6], 37) }), attrs: attrsOf({ ...same, dilations: 1, filterShape: [3, 3, 3, 2] }) },
-    { name: 'MaxPoolGrad', make: () => ({ dy: seeded([2, 3, 3, 3], 38), input: seeded([2, 5, 5, 3], 39), output: seeded([2, 3, 3, 3], 40) }), attrs: attrsOf({ filterSize: 2, ...same }) },
-    { name: 'UnsortedSegmentSum', make: () => ({ x: seeded([5, 3], 41), segmentIds: tf.tensor1d([3, 0, 3, 1, 9], 'int32') }), attrs: attrsOf({ numSegments: 4 }) },
+    {
+      name: 'Conv2DBackpropInput',
+      make: () => ({ dy: seeded([2, 3, 3, 4], 30), filter: seeded([3, 3, 3, 4], 31) }),
+      attrs: attrsOf({ ...same, dataFormat: 'NHWC', inputShape: [2, 5, 5, 3] }),
+    },
+    {
+      name: 'Conv2DBackpropFilter',
+      make: () => ({ x: seeded([2, 5, 5, 3], 32), dy: seeded([2, 3, 3, 4], 33) }),
+      attrs: attrsOf({ ...same, dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] }),
+    },
+    {
+      name: 'DepthwiseConv2dNativeBackpropInput',
+      make: () => ({ dy: seeded([2, 3, 3, 6], 34), filter: seeded([3, 3, 3, 2], 35) }),
+      attrs: attrsOf({ ...same, dilations: 1, inputShape: [2, 5, 5, 3] }),
+    },
+    {
+      name: 'DepthwiseConv2dNativeBackpropFilter',
+      make: () => ({ x: seeded([2, 5, 5, 3], 36), dy: seeded([2, 3, 3, 6], 37) }),
+      attrs: attrsOf({ ...same, dilations: 1, filterShape: [3, 3, 3, 2] }),
+    },
+    {
+      name: 'MaxPoolGrad',
+      make: () => ({ dy: seeded([2, 3, 3, 3], 38), input: seeded([2, 5, 5, 3], 39), output: seeded([2, 3, 3, 3], 40) }),
+      attrs: attrsOf({ filterSize: 2, ...same }),
+    },
+    {
+      name: 'UnsortedSegmentSum',
+      make: () => ({ x: seeded([5, 3], 41), segmentIds: tf.tensor1d([3, 0, 3, 1, 9], 'int32') }),
+      attrs: attrsOf({ numSegments: 4 }),
+    },
     { name: 'Tile', make: () => ({ x: seeded([2, 1, 3], 42) }), attrs: attrsOf({ reps: [2, 3, 1] }) },
   ];
   for (const { name, make, attrs } of calls) {
@@ -215,7 +267,12 @@ describe('Conv2D gradients (Conv2DBackpropInput, Conv2DBackpropFilter)', () => {
     await tf.setBackend('wasm');
     const dy = tf.zeros([1, 2, 3, 3]);
     const filter = tf.zeros([3, 3, 2, 2]);
-    const attrs = { strides: 1, pad: 'valid', dataFormat: 'NCHW', inputShape: [1, 2, 5, 5] } as unknown as tf.NamedAttrMap;
+    const attrs = {
+      strides: 1,
+      pad: 'valid',
+      dataFormat: 'NCHW',
+      inputShape: [1, 2, 5, 5],
+    } as unknown as tf.NamedAttrMap;
     expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs)).toThrow(/NHWC.*Received: 'NCHW'/);
     tf.dispose([dy, filter]);
   });
@@ -240,7 +297,9 @@ describe('DepthwiseConv2dNative gradients', () => {
     const dy = tf.zeros([1, 1, 1, 2]);
     const filter = tf.zeros([3, 3, 2, 1]);
     const attrs = { strides: 1, pad: 'valid', dilations: 2, inputShape: [1, 5, 5, 2] } as unknown as tf.NamedAttrMap;
-    expect(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, attrs)).toThrow(/dilations of 1 only/);
+    expect(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, attrs)).toThrow(
+      /dilations of 1 only/,
+    );
     tf.dispose([dy, filter]);
   });
 });
@@ -290,12 +349,36 @@ describe('MaxPoolGrad', () => {
 
 describe('UnsortedSegmentSum', () => {
   it('matches cpu for float32 and int32 values, repeated and empty segments', async () => {
-    await expectSameOnBoth('float', () => [tf.unsortedSegmentSum(seeded([6, 3], 13), tf.tensor1d([0, 2, 2, 4, 0, 1], 'int32'), 6)]);
-    await expectSameOnBoth('int', () => [tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], undefined, 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 3)]);
+    await expectSameOnBoth('float', () => [
+      tf.unsortedSegmentSum(seeded([6, 3], 13), tf.tensor1d([0, 2, 2, 4, 0, 1], 'int32'), 6),
+    ]);
+    await expectSameOnBoth('int', () => [
+      tf.unsortedSegmentSum(
+        tf.tensor2d(
+          [
+            [1, 2],
+            [3, 4],
+            [5, 6],
+          ],
+          undefined,
+          'int32',
+        ),
+        tf.tensor1d([1, 1, 0], 'int32'),
+        3,
+      ),
+    ]);
   });
 
   it('gives tf.gather the gradient of cpu (Embedding lookups, axis 0 and 1)', async () => {
-    const idx = (): tf.Tensor => tf.tensor2d([[1, 4, 1, 0, 6], [6, 6, 2, 1, 3]], undefined, 'int32');
+    const idx = (): tf.Tensor =>
+      tf.tensor2d(
+        [
+          [1, 4, 1, 0, 6],
+          [6, 6, 2, 1, 3],
+        ],
+        undefined,
+        'int32',
+      );
     await expectSameOnBoth('gather axis 0', () => {
       const params = seeded([7, 3], 14);
       const w = seeded([2, 5, 3], 15);
@@ -318,16 +401,50 @@ describe('UnsortedSegmentSum', () => {
 
 describe('Tile', () => {
   it('matches cpu for every rank, reps of 1 and more, and float32, int32 and bool', async () => {
-    const cases: [number[], number[]][] = [[[5], [3]], [[1, 1, 1, 4], [2, 3, 5, 1]], [[2, 3, 1, 2], [1, 2, 4, 3]], [[3, 2], [1, 1]], [[2, 2, 2, 2, 2], [2, 1, 3, 1, 2]], [[0, 3], [2, 2]]];
+    const cases: [number[], number[]][] = [
+      [[5], [3]],
+      [
+        [1, 1, 1, 4],
+        [2, 3, 5, 1],
+      ],
+      [
+        [2, 3, 1, 2],
+        [1, 2, 4, 3],
+      ],
+      [
+        [3, 2],
+        [1, 1],
+      ],
+      [
+        [2, 2, 2, 2, 2],
+        [2, 1, 3, 1, 2],
+      ],
+      [
+        [0, 3],
+        [2, 2],
+      ],
+    ];
     for (const [shape, reps] of cases) {
       const label = `[${shape}] x [${reps}]`;
       if (shape.includes(0)) {
-        await expectSameOnBoth(label, () => [tf.tile(tf.zeros(shape), reps).reshape([-1]).concat(tf.ones([1]))]);
+        await expectSameOnBoth(label, () => [
+          tf
+            .tile(tf.zeros(shape), reps)
+            .reshape([-1])
+            .concat(tf.ones([1])),
+        ]);
         continue;
       }
       await expectSameOnBoth(`${label} float32`, () => [tf.tile(seeded(shape, 20), reps)]);
-      await expectSameOnBoth(`${label} int32`, () => [tf.tile(tf.cast(tf.mul(seeded(shape, 21), 100), 'int32'), reps).toFloat()]);
-      await expectSameOnBoth(`${label} bool`, () => [tf.tile(tf.greater(seeded(shape, 22), 0), reps).toFloat().add(1)]);
+      await expectSameOnBoth(`${label} int32`, () => [
+        tf.tile(tf.cast(tf.mul(seeded(shape, 21), 100), 'int32'), reps).toFloat(),
+      ]);
+      await expectSameOnBoth(`${label} bool`, () => [
+        tf
+          .tile(tf.greater(seeded(shape, 22), 0), reps)
+          .toFloat()
+          .add(1),
+      ]);
     }
     await expectSameOnBoth('scalar', () => [tf.tile(tf.scalar(3), [])]);
   });
@@ -336,7 +453,11 @@ describe('Tile', () => {
     await expectSameOnBoth('bn', () => {
       const x = seeded([4, 5, 5, 3], 23);
       const bn = tf.layers.batchNormalization({});
-      return [tf.grad((v: tf.Tensor) => tf.sum(tf.mul(bn.apply(v, { training: true }) as tf.Tensor, seeded([4, 5, 5, 3], 24))))(x)];
+      return [
+        tf.grad((v: tf.Tensor) =>
+          tf.sum(tf.mul(bn.apply(v, { training: true }) as tf.Tensor, seeded([4, 5, 5, 3], 24))),
+        )(x),
+      ];
     });
   });
 });
@@ -348,7 +469,10 @@ function modelGrads(build: () => tf.LayersModel, x: () => tf.Tensor, labels: () 
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const xs = x();
     const ys = labels();
-    const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+    const { grads } = tf.variableGrads(
+      () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
+      vars,
+    );
     const out = vars.map((v) => grads[v.name] as tf.Tensor);
     model.dispose();
     return out;
@@ -361,28 +485,75 @@ describe('Keras layers train on wasm', () => {
   it('conv stack (Conv2D, BatchNormalization, MaxPooling2D, SeparableConv2D, DepthwiseConv2D, Dense): same gradients as cpu', async () => {
     const build = (): tf.LayersModel => {
       const m = tf.sequential();
-      m.add(tf.layers.conv2d({ inputShape: [9, 9, 2], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }));
+      m.add(
+        tf.layers.conv2d({
+          inputShape: [9, 9, 2],
+          filters: 4,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: init(1),
+        }),
+      );
       m.add(tf.layers.batchNormalization());
       m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-      m.add(tf.layers.separableConv2d({ filters: 3, kernelSize: 3, depthMultiplier: 2, depthwiseInitializer: init(2), pointwiseInitializer: init(3) }));
-      m.add(tf.layers.depthwiseConv2d({ kernelSize: 2, strides: 1, padding: 'same', activation: 'tanh', depthwiseInitializer: init(4) }));
+      m.add(
+        tf.layers.separableConv2d({
+          filters: 3,
+          kernelSize: 3,
+          depthMultiplier: 2,
+          depthwiseInitializer: init(2),
+          pointwiseInitializer: init(3),
+        }),
+      );
+      m.add(
+        tf.layers.depthwiseConv2d({
+          kernelSize: 2,
+          strides: 1,
+          padding: 'same',
+          activation: 'tanh',
+          depthwiseInitializer: init(4),
+        }),
+      );
       m.add(tf.layers.flatten());
       m.add(tf.layers.dense({ units: 3, kernelInitializer: init(5) }));
       return m;
     };
-    await expectSameOnBoth('conv stack', modelGrads(build, () => seeded([4, 9, 9, 2], 19), () => tf.oneHot(tf.tensor1d([0, 2, 1, 2], 'int32'), 3)));
+    await expectSameOnBoth(
+      'conv stack',
+      modelGrads(
+        build,
+        () => seeded([4, 9, 9, 2], 19),
+        () => tf.oneHot(tf.tensor1d([0, 2, 1, 2], 'int32'), 3),
+      ),
+    );
   });
 
   it('text stack (Embedding, LSTM, Dense): same gradients as cpu', async () => {
     const build = (): tf.LayersModel => {
       const m = tf.sequential();
-      m.add(tf.layers.embedding({ inputDim: 11, outputDim: 4, inputLength: 5, embeddingsInitializer: tf.initializers.randomUniform({ seed: 6 }) }));
+      m.add(
+        tf.layers.embedding({
+          inputDim: 11,
+          outputDim: 4,
+          inputLength: 5,
+          embeddingsInitializer: tf.initializers.randomUniform({ seed: 6 }),
+        }),
+      );
       m.add(tf.layers.lstm({ units: 3, kernelInitializer: init(7), recurrentInitializer: init(8) }));
       m.add(tf.layers.dense({ units: 2, kernelInitializer: init(9) }));
       return m;
     };
-    const tokens = (): tf.Tensor => tf.tensor2d([[1, 5, 5, 0, 10], [3, 3, 7, 2, 1], [9, 1, 4, 4, 6]]);
-    await expectSameOnBoth('text stack', modelGrads(build, tokens, () => tf.oneHot(tf.tensor1d([0, 1, 1], 'int32'), 2)));
+    const tokens = (): tf.Tensor =>
+      tf.tensor2d([
+        [1, 5, 5, 0, 10],
+        [3, 3, 7, 2, 1],
+        [9, 1, 4, 4, 6],
+      ]);
+    await expectSameOnBoth(
+      'text stack',
+      modelGrads(build, tokens, () => tf.oneHot(tf.tensor1d([0, 1, 1], 'int32'), 2)),
+    );
   });
 
   it('a Conv2D + MaxPooling2D + Dense model.fit lowers the loss', async () => {
@@ -391,14 +562,30 @@ describe('Keras layers train on wasm', () => {
     const labels = Array.from({ length: n }, (_, i) => i % 2);
     // Class 0 lights the top-left quadrant, class 1 the bottom-right one, over seeded noise.
     const xs = tf.tidy(() => {
-      const mask0 = tf.pad(tf.ones([4, 4, 1]), [[0, 4], [0, 4], [0, 0]]);
-      const mask1 = tf.pad(tf.ones([4, 4, 1]), [[4, 0], [4, 0], [0, 0]]);
+      const mask0 = tf.pad(tf.ones([4, 4, 1]), [
+        [0, 4],
+        [0, 4],
+        [0, 0],
+      ]);
+      const mask1 = tf.pad(tf.ones([4, 4, 1]), [
+        [4, 0],
+        [4, 0],
+        [0, 0],
+      ]);
       const signal = tf.stack(labels.map((l) => (l === 0 ? mask0 : mask1)));
       return tf.add(signal, seeded([n, 8, 8, 1], 20, -0.5, 0.5));
     });
     const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 2);
     const model = tf.sequential();
-    model.add(tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: init(10) }));
+    model.add(
+      tf.layers.conv2d({
+        inputShape: [8, 8, 1],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: init(10),
+      }),
+    );
     model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
     model.add(tf.layers.flatten());
     model.add(tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: init(11) }));

@@ -2,7 +2,14 @@ import { pack, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../shared/runtime/errors.ts';
 import {
-  GROUPS, MESSAGE_KINDS, PROTOCOL_VERSION, checkTensors, decodeMessage, encodeMessage, refusedHeader, type WireTensor,
+  GROUPS,
+  MESSAGE_KINDS,
+  PROTOCOL_VERSION,
+  checkTensors,
+  decodeMessage,
+  encodeMessage,
+  refusedHeader,
+  type WireTensor,
 } from '../../../shared/wire/protocol.ts';
 import { seededRandom } from '../../../shared/runtime/rng.ts';
 import { handMade } from '../../helpers/wire.ts';
@@ -15,22 +22,44 @@ const f32 = (name: string, ...shape: number[]): WireTensor => {
   const n = shape.reduce((a, b) => a * b, 1);
   return { name, dtype: 'float32', shape, data: Float32Array.from({ length: n }, (_, i) => i) };
 };
-const i32 = (name: string, ...values: number[]): WireTensor =>
-  ({ name, dtype: 'int32', shape: [values.length], data: Int32Array.from(values) });
+const i32 = (name: string, ...values: number[]): WireTensor => ({
+  name,
+  dtype: 'int32',
+  shape: [values.length],
+  data: Int32Array.from(values),
+});
 const endpoints = ['tcp://10.0.0.1:1', 'tcp://10.0.0.2:1'];
 const exchange = { session: 'session-01', rank: 1, endpoints, samples: [3, 2] };
 const round = {
-  kind: 'round' as const, roundId: 1, epoch: 0, step: 2, weightsVersion: 4, learningRate: 0.01, exchange,
+  kind: 'round' as const,
+  roundId: 1,
+  epoch: 0,
+  step: 2,
+  weightsVersion: 4,
+  learningRate: 0.01,
+  exchange,
 };
 const evaluate = { kind: 'evaluate', evalId: 1, split: 'test', start: 0, count: 1, weightsVersion: 1, mode: 'metrics' };
 const optimizer = { className: 'SGD', config: { learningRate: 0.1 } };
 const welcome = {
-  kind: 'welcome' as const, rank: 2, jobPath: '/job.ts', modelConfig: '{}', compile: {}, backend: 'cpu',
-  heartbeatIntervalMs: 1000, optimizer,
+  kind: 'welcome' as const,
+  rank: 2,
+  jobPath: '/job.ts',
+  modelConfig: '{}',
+  compile: {},
+  backend: 'cpu',
+  heartbeatIntervalMs: 1000,
+  optimizer,
 };
 const stepped = {
-  kind: 'stepped' as const, roundId: 3, samples: 16, lossSum: 1.5, metricSums: [8], computeSeconds: 0.01,
-  numTensors: 10, exchangeBytes: { sent: 4096, received: 4000 },
+  kind: 'stepped' as const,
+  roundId: 3,
+  samples: 16,
+  lossSum: 1.5,
+  metricSums: [8],
+  computeSeconds: 0.01,
+  numTensors: 10,
+  exchangeBytes: { sent: 4096, received: 4000 },
 };
 
 function errorOf(fn: () => unknown): { code: string; message: string } {
@@ -89,7 +118,7 @@ describe('protocol', () => {
     expect(codeOf(() => decodeMessage([frame]))).toBe('FLEET_ERR_PROTOCOL_VERSION');
   });
 
-  it('rejects unknown kinds (v2\'s gradients among them), missing fields and extra fields', () => {
+  it("rejects unknown kinds (v2's gradients among them), missing fields and extra fields", () => {
     const decode = (h: Record<string, unknown>) => codeOf(() => decodeMessage([pack({ v: PROTOCOL_VERSION, ...h })]));
     expect(decode({ kind: 'nope', tensors: [] })).toBe('FLEET_ERR_PROTOCOL_SCHEMA');
     expect(MESSAGE_KINDS).not.toContain('gradients');
@@ -166,33 +195,66 @@ describe('protocol v3 kinds', () => {
   });
 
   it.each([
-    ['a pulled whose optimizer group is int32', handMade(
-      { ...pulledHeader, groups: { weights: 0, optimizer: 1 } }, [i32('#0/m', 1, 2)],
-    ), 'FLEET_ERR_TENSOR_DTYPE',
-    /Expected dtype float32 for tensor 0 of group "optimizer" in "pulled"\. Received: "int32"/],
-    ['a round without exchange', handMade(
-      { ...without(round, 'exchange'), groups: { indices: 1 } }, [i32('indices', 0)],
-    ), 'FLEET_ERR_PROTOCOL_SCHEMA', /exchange/],
-    ['a round without learningRate', handMade(
-      { ...without(round, 'learningRate'), groups: { indices: 1 } }, [i32('indices', 0)],
-    ), 'FLEET_ERR_PROTOCOL_SCHEMA', /learningRate/],
-    ['a round with a learning rate of 0', handMade(
-      { ...round, learningRate: 0, groups: { indices: 1 } }, [i32('indices', 0)],
-    ), 'FLEET_ERR_PROTOCOL_SCHEMA', /learningRate/],
-    ['a round whose exchange names no endpoint', handMade(
-      { ...round, exchange: { ...exchange, endpoints: [] }, groups: { indices: 1 } }, [i32('indices', 0)],
-    ), 'FLEET_ERR_PROTOCOL_SCHEMA', /endpoints/],
-    ['a round with a CURVE key of the wrong length', handMade(
-      { ...round, exchange: { ...exchange, keys: ['short'] }, groups: { indices: 1 } }, [i32('indices', 0)],
-    ), 'FLEET_ERR_PROTOCOL_SCHEMA', /keys/],
-    ['a welcome without optimizer', handMade(without(welcome, 'optimizer'), []), 'FLEET_ERR_PROTOCOL_SCHEMA',
-      /optimizer/],
-    ['a ready without peerEndpoint', handMade({ kind: 'ready', numTensors: 0 }, []), 'FLEET_ERR_PROTOCOL_SCHEMA',
-      /peerEndpoint/],
-    ['a stepped carrying tensors', handMade(stepped, [f32('g', 2)]), 'FLEET_ERR_TENSOR_SHAPE',
-      /Expected 0 tensor specs/],
-    ['a commit without weightsVersion', handMade({ kind: 'commit', roundId: 1 }, []), 'FLEET_ERR_PROTOCOL_SCHEMA',
-      /weightsVersion/],
+    [
+      'a pulled whose optimizer group is int32',
+      handMade({ ...pulledHeader, groups: { weights: 0, optimizer: 1 } }, [i32('#0/m', 1, 2)]),
+      'FLEET_ERR_TENSOR_DTYPE',
+      /Expected dtype float32 for tensor 0 of group "optimizer" in "pulled"\. Received: "int32"/,
+    ],
+    [
+      'a round without exchange',
+      handMade({ ...without(round, 'exchange'), groups: { indices: 1 } }, [i32('indices', 0)]),
+      'FLEET_ERR_PROTOCOL_SCHEMA',
+      /exchange/,
+    ],
+    [
+      'a round without learningRate',
+      handMade({ ...without(round, 'learningRate'), groups: { indices: 1 } }, [i32('indices', 0)]),
+      'FLEET_ERR_PROTOCOL_SCHEMA',
+      /learningRate/,
+    ],
+    [
+      'a round with a learning rate of 0',
+      handMade({ ...round, learningRate: 0, groups: { indices: 1 } }, [i32('indices', 0)]),
+      'FLEET_ERR_PROTOCOL_SCHEMA',
+      /learningRate/,
+    ],
+    [
+      'a round whose exchange names no endpoint',
+      handMade({ ...round, exchange: { ...exchange, endpoints: [] }, groups: { indices: 1 } }, [i32('indices', 0)]),
+      'FLEET_ERR_PROTOCOL_SCHEMA',
+      /endpoints/,
+    ],
+    [
+      'a round with a CURVE key of the wrong length',
+      handMade({ ...round, exchange: { ...exchange, keys: ['short'] }, groups: { indices: 1 } }, [i32('indices', 0)]),
+      'FLEET_ERR_PROTOCOL_SCHEMA',
+      /keys/,
+    ],
+    [
+      'a welcome without optimizer',
+      handMade(without(welcome, 'optimizer'), []),
+      'FLEET_ERR_PROTOCOL_SCHEMA',
+      /optimizer/,
+    ],
+    [
+      'a ready without peerEndpoint',
+      handMade({ kind: 'ready', numTensors: 0 }, []),
+      'FLEET_ERR_PROTOCOL_SCHEMA',
+      /peerEndpoint/,
+    ],
+    [
+      'a stepped carrying tensors',
+      handMade(stepped, [f32('g', 2)]),
+      'FLEET_ERR_TENSOR_SHAPE',
+      /Expected 0 tensor specs/,
+    ],
+    [
+      'a commit without weightsVersion',
+      handMade({ kind: 'commit', roundId: 1 }, []),
+      'FLEET_ERR_PROTOCOL_SCHEMA',
+      /weightsVersion/,
+    ],
     ['a pull with a negative id', handMade({ kind: 'pull', pullId: -1 }, []), 'FLEET_ERR_PROTOCOL_SCHEMA', /pullId/],
   ] as const)('refuses %s', (_, frames, code, message) => {
     const err = errorOf(() => decodeMessage(frames));
@@ -210,7 +272,10 @@ describe('tensor groups', () => {
     expect(frames).toHaveLength(4);
     const msg = decodeMessage(frames);
     if (msg.kind !== 'round') return expect.unreachable();
-    expect(msg.groups.weights.map((t) => [t.name, t.shape])).toEqual([['w0', [2, 3]], ['w1', [3]]]);
+    expect(msg.groups.weights.map((t) => [t.name, t.shape])).toEqual([
+      ['w0', [2, 3]],
+      ['w1', [3]],
+    ]);
     expect(Array.from(msg.groups.indices[0].data)).toEqual([7, 8, 9]);
     expect(msg.weightIndices).toEqual([1, 4]);
     // Every kind's groups round-trip: a reduce's one vector, an evalResult without its optional predictions.
@@ -277,9 +342,11 @@ describe('tensor groups', () => {
     ],
     [
       'weightIndices longer than the weights group',
-      handMade(
-        { ...round, weightIndices: [0, 1, 2], groups: { weights: 2, indices: 1 } }, [f32('a'), f32('b'), i32('i')],
-      ),
+      handMade({ ...round, weightIndices: [0, 1, 2], groups: { weights: 2, indices: 1 } }, [
+        f32('a'),
+        f32('b'),
+        i32('i'),
+      ]),
       'FLEET_ERR_TENSOR_SHAPE',
       /Expected 2 strictly ascending weightIndices, one per tensor of group "weights" in "round"\. Received: "3 ind/,
     ],
@@ -291,8 +358,9 @@ describe('tensor groups', () => {
     ],
     [
       'a group the kind does not declare',
-      handMade({ kind: 'evalResult', evalId: 1, samples: 1, lossSum: 0, metricSums: [],
-        groups: { weights: 1 } }, [f32('w')]),
+      handMade({ kind: 'evalResult', evalId: 1, samples: 1, lossSum: 0, metricSums: [], groups: { weights: 1 } }, [
+        f32('w'),
+      ]),
       'FLEET_ERR_PROTOCOL_SCHEMA',
       /Expected groups of "evalResult" among \[predictions\]\. Received: "weights"/,
     ],

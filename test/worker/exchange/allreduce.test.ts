@@ -28,7 +28,11 @@ afterEach(async () => {
 });
 
 /** `n` members in one session; `maxHeldBytes` bounds what each holds for a session it was not told of. */
-async function cluster(n: number, maxEarly: number, maxHeldBytes?: number): Promise<{
+async function cluster(
+  n: number,
+  maxEarly: number,
+  maxHeldBytes?: number,
+): Promise<{
   nodes: Node[];
   membership: (r: number) => Membership;
 }> {
@@ -130,7 +134,12 @@ describe('all-reduce between workers', () => {
     outsider.connect(nodes[0]?.mesh.endpoint as string);
     const forged = (session: string, from: number) =>
       encodeMessage({
-        kind: 'scatter', session, roundId: 3, from, bucket: 0, samples: 4,
+        kind: 'scatter',
+        session,
+        roundId: 3,
+        from,
+        bucket: 0,
+        samples: 4,
         groups: { values: [{ name: 'values', dtype: 'float32', shape: [500], data: new Float32Array(500) }] },
       });
     await outsider.send(forged('0123456789abcdef', 1));

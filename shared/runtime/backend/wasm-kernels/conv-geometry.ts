@@ -44,7 +44,9 @@ export function convGeometry(
   depthwise: boolean,
 ): ConvGeometry {
   if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') {
-    throw new Error(`${kernelName} on wasm supports dataFormat 'NHWC' (channelsLast) only. Received: '${attrs.dataFormat}'`);
+    throw new Error(
+      `${kernelName} on wasm supports dataFormat 'NHWC' (channelsLast) only. Received: '${attrs.dataFormat}'`,
+    );
   }
   const dilations = attrs.dilations ?? 1;
   const [dh, dw] = typeof dilations === 'number' ? [dilations, dilations] : dilations;

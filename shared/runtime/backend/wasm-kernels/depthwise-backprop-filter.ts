@@ -53,7 +53,8 @@ function accumulate(x: Buf, dy: Buf, g: ConvGeometry, m: number): Float64Array {
             const xAt = ((n * H + iy) * W + ix) * C;
             const tapAt = (ty * fw + tx) * CM;
             if (m === 1) {
-              for (let c = 0; c < C; c++) sums[tapAt + c] = (sums[tapAt + c] as number) + (x[xAt + c] as number) * (dy[dyAt + c] as number);
+              for (let c = 0; c < C; c++)
+                sums[tapAt + c] = (sums[tapAt + c] as number) + (x[xAt + c] as number) * (dy[dyAt + c] as number);
               continue;
             }
             for (let c = 0; c < C; c++) {

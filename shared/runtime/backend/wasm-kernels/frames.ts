@@ -74,7 +74,8 @@ export function filterGradOperand(x: tf.Tensor4D, g: ConvGeometry): CorrelationO
   const right = g.filterW + (g.outW - 1) * g.strideW - g.inW - g.padLeft;
   const cropBottom = Math.max(0, -bottom);
   const cropRight = Math.max(0, -right);
-  const framed = cropBottom + cropRight === 0 ? x : tf.slice(x, [0, 0, 0, 0], [-1, g.inH - cropBottom, g.inW - cropRight, -1]);
+  const framed =
+    cropBottom + cropRight === 0 ? x : tf.slice(x, [0, 0, 0, 0], [-1, g.inH - cropBottom, g.inW - cropRight, -1]);
   const pad: ExplicitPadding = [
     [0, 0],
     [g.padTop, Math.max(0, bottom)],

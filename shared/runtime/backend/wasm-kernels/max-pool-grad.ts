@@ -27,7 +27,14 @@ export function maxPoolGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc
   const a = attrs as unknown as Attrs;
   const { dy, input } = inputs;
   if (dy === undefined || input === undefined) throw new Error(`${NAME} expects inputs dy and input`);
-  const p = tf.backend_util.computePool2DInfo(dims4(input.shape, `${NAME} input`), a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const p = tf.backend_util.computePool2DInfo(
+    dims4(input.shape, `${NAME} input`),
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
   const dyWant = [p.batchSize, p.outHeight, p.outWidth, p.inChannels];
   if (dyWant.some((d, i) => dy.shape[i] !== d)) {
     throw new Error(`${NAME}: expected dy of shape [${dyWant.join(', ')}]. Received: [${dy.shape.join(', ')}]`);

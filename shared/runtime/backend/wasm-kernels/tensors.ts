@@ -11,7 +11,11 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 /** The kernel's backend as the wasm backend; throws when it is some other backend. */
 export function asWasm(backend: unknown, kernelName: string): BackendWasm {
   const candidate = backend as Partial<BackendWasm> | null;
-  if (candidate == null || typeof candidate.typedArrayFromHeap !== 'function' || typeof candidate.incRef !== 'function') {
+  if (
+    candidate == null ||
+    typeof candidate.typedArrayFromHeap !== 'function' ||
+    typeof candidate.incRef !== 'function'
+  ) {
     throw new Error(`tensorfleet's ${kernelName} kernel expected the wasm backend. Received: ${String(backend)}`);
   }
   return candidate as BackendWasm;
@@ -41,7 +45,8 @@ export function handOver(result: tf.Tensor, backend: BackendWasm): tf.TensorInfo
 /** Dimension `i` of a shape; throws instead of yielding undefined. */
 export function dim(shape: readonly number[], i: number): number {
   const d = shape[i];
-  if (d === undefined) throw new Error(`Expected a shape with at least ${i + 1} dimensions. Received: [${shape.join(', ')}]`);
+  if (d === undefined)
+    throw new Error(`Expected a shape with at least ${i + 1} dimensions. Received: [${shape.join(', ')}]`);
   return d;
 }
 

@@ -14,7 +14,8 @@ type Flat = Float32Array | Int32Array | Uint8Array;
 /** Writes `count` copies of the `len` elements at `at` right after them, by doubling. */
 function repeatBlock(out: Flat, at: number, len: number, count: number): void {
   const total = len * count;
-  for (let filled = len; filled < total; filled += Math.min(filled, total - filled)) out.copyWithin(at + filled, at, at + Math.min(filled, total - filled));
+  for (let filled = len; filled < total; filled += Math.min(filled, total - filled))
+    out.copyWithin(at + filled, at, at + Math.min(filled, total - filled));
 }
 
 /** out = x tiled `reps` times along each axis, as tf.tile. */
@@ -24,8 +25,12 @@ export function tile({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): 
   if (x === undefined) throw new Error(`${NAME} expects input x`);
   const reps = (attrs as unknown as { reps: number[] }).reps;
   const shape = x.shape;
-  if (reps.length !== shape.length) throw new Error(`${NAME}: expected ${shape.length} reps for x of shape [${shape.join(', ')}]. Received: [${reps.join(', ')}]`);
-  if (x.dtype === 'string' || x.dtype === 'complex64') throw new Error(`${NAME}: expected a numeric or bool x. Received: ${x.dtype}`);
+  if (reps.length !== shape.length)
+    throw new Error(
+      `${NAME}: expected ${shape.length} reps for x of shape [${shape.join(', ')}]. Received: [${reps.join(', ')}]`,
+    );
+  if (x.dtype === 'string' || x.dtype === 'complex64')
+    throw new Error(`${NAME}: expected a numeric or bool x. Received: ${x.dtype}`);
   const outShape = shape.map((d, i) => d * (reps[i] as number));
   const out = wasm.makeOutput(outShape, x.dtype);
   // Views only after makeOutput: allocating may grow wasm memory and detach earlier views.
@@ -47,7 +52,9 @@ export function tile({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): 
   const fill = (axis: number, from: number, to: number): void => {
     const n = shape[axis] as number;
     if (axis === rank - 1) dst.set(src.subarray(from, from + n), to);
-    else for (let i = 0; i < n; i++) fill(axis + 1, from + i * (srcStride[axis] as number), to + i * (dstStride[axis] as number));
+    else
+      for (let i = 0; i < n; i++)
+        fill(axis + 1, from + i * (srcStride[axis] as number), to + i * (dstStride[axis] as number));
     repeatBlock(dst, to, n * (dstStride[axis] as number), reps[axis] as number);
   };
   fill(0, 0, 0);

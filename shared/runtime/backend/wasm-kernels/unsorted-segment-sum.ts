@@ -20,9 +20,12 @@ export function unsortedSegmentSum({ inputs, backend, attrs }: Parameters<tf.Ker
   // tfjs documents segmentIds as 1-D over x's first axis; the cpu backend reads other ranks
   // differently from TF, so refuse them rather than silently disagree across backends.
   if (segmentIds.shape.length !== 1 || rows === undefined || segmentIds.shape[0] !== rows) {
-    throw new Error(`${NAME}: expected 1-D segmentIds of length x.shape[0]=${String(rows)}. Received shape [${segmentIds.shape.join(', ')}]`);
+    throw new Error(
+      `${NAME}: expected 1-D segmentIds of length x.shape[0]=${String(rows)}. Received shape [${segmentIds.shape.join(', ')}]`,
+    );
   }
-  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`${NAME}: expected x of dtype float32 or int32. Received: ${x.dtype}`);
+  if (x.dtype !== 'float32' && x.dtype !== 'int32')
+    throw new Error(`${NAME}: expected x of dtype float32 or int32. Received: ${x.dtype}`);
   const out = wasm.makeOutput([numSegments, ...x.shape.slice(1)], x.dtype);
   // Views only after makeOutput: allocating may grow wasm memory and detach earlier views.
   const values = wasm.typedArrayFromHeap(x);

@@ -6,7 +6,11 @@ import { withH5, readFloat32, getDataset } from '../../../../shared/io/saving/h5
 import { loadModel, loadWeights, modelFromJSON } from '../../../../shared/io/saving/index.ts';
 import { fixture, maxAbsDiff, predictFlat } from '../../../fixtures/saving/helpers.ts';
 
-const numbers = (file: string) => readFileSync(fixture(file), 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+const numbers = (file: string) =>
+  readFileSync(fixture(file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number));
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -34,7 +38,9 @@ describe('tf.keras 2.11 conv2d fixtures', () => {
 
   it('builds from to_json() and takes the weights-only .h5', async () => {
     const warnings: string[] = [];
-    const model = await modelFromJSON(readFileSync(fixture('tfkeras2.11_conv2d_1layer_to_json.json'), 'utf8'), { onWarning: (m) => warnings.push(m) });
+    const model = await modelFromJSON(readFileSync(fixture('tfkeras2.11_conv2d_1layer_to_json.json'), 'utf8'), {
+      onWarning: (m) => warnings.push(m),
+    });
     expect(warnings).toHaveLength(1);
     await loadWeights(model, fixture('tfkeras2.11_conv2d_1layer_weights.h5'));
     await check(model);
@@ -53,13 +59,18 @@ describe('Keras 2.3.1 dense + ReLU fixtures (fixed-length strings, empty weight 
     const { x, y } = await io();
     const loaded = await loadModel(fixture('keras2.3.1_dense16x32_relu_model.h5'), { onWarning: () => undefined });
     expect(loaded.model.layers.map((l) => l.getClassName())).toEqual(['Dense', 'ReLU']);
-    expect(loaded.trainingConfig).toMatchObject({ loss: 'mean_squared_error', metrics: ['mae'], optimizer: { name: 'rmsprop', learningRate: expect.closeTo(1e-4, 9) } });
+    expect(loaded.trainingConfig).toMatchObject({
+      loss: 'mean_squared_error',
+      metrics: ['mae'],
+      optimizer: { name: 'rmsprop', learningRate: expect.closeTo(1e-4, 9) },
+    });
     expect(maxAbsDiff(predictFlat(loaded.model, tf.tensor(x.data, x.shape)), y.data)).toBeLessThan(1e-5);
   });
 
   it('loads the weights-only file into the same architecture', async () => {
     const { x, y } = await io();
-    const model = (await loadModel(fixture('keras2.3.1_dense16x32_relu_model.h5'), { onWarning: () => undefined })).model;
+    const model = (await loadModel(fixture('keras2.3.1_dense16x32_relu_model.h5'), { onWarning: () => undefined }))
+      .model;
     model.layers[0]!.setWeights(model.layers[0]!.getWeights().map((w) => tf.zerosLike(w)));
     await loadWeights(model, fixture('keras2.3.1_dense16x32_relu_weights.h5'));
     expect(maxAbsDiff(predictFlat(model, tf.tensor(x.data, x.shape)), y.data)).toBeLessThan(1e-5);
@@ -73,17 +84,37 @@ describe('Keras 3.8 .keras Masking + LSTM', () => {
     expect(loaded.kerasVersion).toBe('3.8.0');
     const model = loaded.model;
     expect(model.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Masking', 'LSTM']);
-    const [kernel, recurrent, bias] = model.getLayer('lstm').getWeights().map((w) => w.arraySync() as number[][] & number[]);
+    const [kernel, recurrent, bias] = model
+      .getLayer('lstm')
+      .getWeights()
+      .map((w) => w.arraySync() as number[][] & number[]);
     expect(kernel).toHaveLength(2);
     // Reference: Keras's LSTM (gates i, f, c, o; sigmoid/tanh), with masked steps carrying the state over.
-    const x = [[[1, 2], [0, 0], [0.5, -1]], [[0, 0], [-1, 0.3], [2, 1]]];
+    const x = [
+      [
+        [1, 2],
+        [0, 0],
+        [0.5, -1],
+      ],
+      [
+        [0, 0],
+        [-1, 0.3],
+        [2, 1],
+      ],
+    ];
     const sig = (v: number) => 1 / (1 + Math.exp(-v));
     const expected = x.map((seq) => {
       let h = 0;
       let c = 0;
       for (const [a, b] of seq as [number, number][]) {
         if (a === 0 && b === 0) continue;
-        const z = [0, 1, 2, 3].map((g) => a * (kernel as number[][])[0]![g]! + b * (kernel as number[][])[1]![g]! + h * (recurrent as number[][])[0]![g]! + (bias as number[])[g]!);
+        const z = [0, 1, 2, 3].map(
+          (g) =>
+            a * (kernel as number[][])[0]![g]! +
+            b * (kernel as number[][])[1]![g]! +
+            h * (recurrent as number[][])[0]![g]! +
+            (bias as number[])[g]!,
+        );
         c = sig(z[1]!) * c + sig(z[0]!) * Math.tanh(z[2]!);
         h = sig(z[3]!) * Math.tanh(c);
       }

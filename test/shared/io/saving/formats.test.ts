@@ -10,7 +10,14 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getGroup, readString, readStrings, withH5 } from '../../../../shared/io/saving/h5.ts';
 import { layerPaths, snakeClass } from '../../../../shared/io/saving/keras3-weights.ts';
-import { formatForPath, loadModel, loadWeights, registerFileRouters, saveModel, saveWeights } from '../../../../shared/io/saving/index.ts';
+import {
+  formatForPath,
+  loadModel,
+  loadWeights,
+  registerFileRouters,
+  saveModel,
+  saveWeights,
+} from '../../../../shared/io/saving/index.ts';
 import { fixture, maxAbsDiff, predictFlat, scratch } from '../../../fixtures/saving/helpers.ts';
 
 const tmp = scratch();
@@ -24,7 +31,9 @@ afterAll(() => tmp.cleanup());
 
 function mixed(): tf.LayersModel {
   const input = tf.input({ shape: [6, 3], name: 'series' });
-  const lstm = tf.layers.lstm({ units: 4, returnSequences: true, recurrentActivation: 'sigmoid', name: 'lstm' }).apply(input) as tf.SymbolicTensor;
+  const lstm = tf.layers
+    .lstm({ units: 4, returnSequences: true, recurrentActivation: 'sigmoid', name: 'lstm' })
+    .apply(input) as tf.SymbolicTensor;
   const flat = tf.layers.flatten({ name: 'flat' }).apply(lstm) as tf.SymbolicTensor;
   const a = tf.layers.dense({ units: 3, activation: 'relu', name: 'a' }).apply(flat) as tf.SymbolicTensor;
   const bn = tf.layers.batchNormalization({ name: 'bn' }).apply(a) as tf.SymbolicTensor;
@@ -35,14 +44,27 @@ function mixed(): tf.LayersModel {
 const x = () => tf.randomNormal([3, 6, 3], 0, 1, 'float32', 11);
 
 describe('round trips in tfjs', () => {
-  it.each(['m.h5', 'm.keras', 'tfjs-dir', 'named.json', 'file://URL/model.json'])('saveModel then loadModel via %s predicts the same', async (name) => {
-    const model = mixed();
-    const target = name.startsWith('file://') ? `file://${at('url')}/model.json` : at(name);
-    await saveModel(model, target, { trainingConfig: { optimizer: { name: 'adam', learningRate: 0.002 }, loss: 'categorical_crossentropy', metrics: ['accuracy'] } });
-    const loaded = await loadModel(target, quiet);
-    expect(maxAbsDiff(predictFlat(loaded.model, x()), predictFlat(model, x()))).toBeLessThan(1e-6);
-    expect(loaded.trainingConfig).toMatchObject({ loss: 'categorical_crossentropy', metrics: ['accuracy'], optimizer: { name: 'adam', learningRate: 0.002 } });
-  });
+  it.each(['m.h5', 'm.keras', 'tfjs-dir', 'named.json', 'file://URL/model.json'])(
+    'saveModel then loadModel via %s predicts the same',
+    async (name) => {
+      const model = mixed();
+      const target = name.startsWith('file://') ? `file://${at('url')}/model.json` : at(name);
+      await saveModel(model, target, {
+        trainingConfig: {
+          optimizer: { name: 'adam', learningRate: 0.002 },
+          loss: 'categorical_crossentropy',
+          metrics: ['accuracy'],
+        },
+      });
+      const loaded = await loadModel(target, quiet);
+      expect(maxAbsDiff(predictFlat(loaded.model, x()), predictFlat(model, x()))).toBeLessThan(1e-6);
+      expect(loaded.trainingConfig).toMatchObject({
+        loss: 'categorical_crossentropy',
+        metrics: ['accuracy'],
+        optimizer: { name: 'adam', learningRate: 0.002 },
+      });
+    },
+  );
 
   it('writes model.json + weights.bin in a directory, and <name>.weights.bin beside other .json names', async () => {
     await saveModel(mixed(), at('dir2'));
@@ -80,7 +102,13 @@ describe('round trips in tfjs', () => {
   });
 
   it('chooses the format to write from the name', () => {
-    expect([formatForPath('a.h5'), formatForPath('a.hdf5'), formatForPath('a.keras'), formatForPath('a/model.json'), formatForPath('file://dir')]).toEqual(['h5', 'h5', 'keras', 'tfjs', 'tfjs']);
+    expect([
+      formatForPath('a.h5'),
+      formatForPath('a.hdf5'),
+      formatForPath('a.keras'),
+      formatForPath('a/model.json'),
+      formatForPath('file://dir'),
+    ]).toEqual(['h5', 'h5', 'keras', 'tfjs', 'tfjs']);
   });
 });
 
@@ -88,13 +116,31 @@ describe('file layouts Python Keras reads', () => {
   it('legacy .h5: root attributes, layer_names in model order, weight_names, empty lists as float64 [0]', async () => {
     await saveModel(mixed(), at('layout.h5'), { trainingConfig: { optimizer: 'sgd', loss: 'mse' } });
     await withH5(at('layout.h5'), 'r', (f) => {
-      expect(Object.keys(f.attrs).sort()).toEqual(['backend', 'keras_version', 'model_config', 'tensorfleet_writer', 'training_config']);
-      expect(JSON.parse(readString(f, 'training_config')!)).toMatchObject({ loss: 'mean_squared_error', optimizer_config: { class_name: 'SGD' } });
+      expect(Object.keys(f.attrs).sort()).toEqual([
+        'backend',
+        'keras_version',
+        'model_config',
+        'tensorfleet_writer',
+        'training_config',
+      ]);
+      expect(JSON.parse(readString(f, 'training_config')!)).toMatchObject({
+        loss: 'mean_squared_error',
+        optimizer_config: { class_name: 'SGD' },
+      });
       expect(readString(f, 'training_config')).toContain('"momentum":0.0');
       const mw = getGroup(f, 'model_weights')!;
       expect(readStrings(mw, 'layer_names')).toEqual(['series', 'lstm', 'flat', 'a', 'bn', 'out']);
-      expect(readStrings(getGroup(mw, 'lstm')!, 'weight_names')).toEqual(['lstm/kernel:0', 'lstm/recurrent_kernel:0', 'lstm/bias:0']);
-      expect(readStrings(getGroup(mw, 'bn')!, 'weight_names')).toEqual(['bn/gamma:0', 'bn/beta:0', 'bn/moving_mean:0', 'bn/moving_variance:0']);
+      expect(readStrings(getGroup(mw, 'lstm')!, 'weight_names')).toEqual([
+        'lstm/kernel:0',
+        'lstm/recurrent_kernel:0',
+        'lstm/bias:0',
+      ]);
+      expect(readStrings(getGroup(mw, 'bn')!, 'weight_names')).toEqual([
+        'bn/gamma:0',
+        'bn/beta:0',
+        'bn/moving_mean:0',
+        'bn/moving_variance:0',
+      ]);
       expect(getGroup(mw, 'flat')!.attrs.weight_names!.dtype).toBe('<d');
       expect(getGroup(mw, 'top_level_model_weights')).toBeDefined();
     });
@@ -106,15 +152,38 @@ describe('file layouts Python Keras reads', () => {
     expect(Object.keys(files).sort()).toEqual(['config.json', 'metadata.json', 'model.weights.h5']);
     const config = JSON.parse(Buffer.from(files['config.json']!).toString('utf8'));
     expect(config).toMatchObject({ module: 'keras.src.models.functional', class_name: 'Functional' });
-    const layers = config.config.layers as { class_name: string; module: string; config: Record<string, unknown>; inbound_nodes: unknown[] }[];
+    const layers = config.config.layers as {
+      class_name: string;
+      module: string;
+      config: Record<string, unknown>;
+      inbound_nodes: unknown[];
+    }[];
     expect(layers[0]).toMatchObject({ class_name: 'InputLayer', config: { batch_shape: [null, 6, 3] } });
-    expect(layers[1]).toMatchObject({ module: 'keras.layers', class_name: 'LSTM', config: { dtype: { class_name: 'DTypePolicy' } } });
-    expect(layers[1]!.inbound_nodes[0]).toMatchObject({ args: [{ class_name: '__keras_tensor__', config: { keras_history: ['series', 0, 0] } }] });
+    expect(layers[1]).toMatchObject({
+      module: 'keras.layers',
+      class_name: 'LSTM',
+      config: { dtype: { class_name: 'DTypePolicy' } },
+    });
+    expect(layers[1]!.inbound_nodes[0]).toMatchObject({
+      args: [{ class_name: '__keras_tensor__', config: { keras_history: ['series', 0, 0] } }],
+    });
     expect(JSON.parse(Buffer.from(files['metadata.json']!).toString('utf8')).keras_version).toMatch(/^3\./);
   });
 
   it('derives Keras 3 weight paths from class names, as Keras does', () => {
-    expect(['BatchNormalization', 'Conv2D', 'MaxPooling2D', 'LSTM', 'InputLayer'].map(snakeClass)).toEqual(['batch_normalization', 'conv2d', 'max_pooling2d', 'lstm', 'input_layer']);
-    expect(layerPaths([{ className: 'Dense', name: 'a' }, { className: 'Dense', name: 'b' }, { className: 'Dense', name: 'c' }])).toEqual(['layers/dense', 'layers/dense_1', 'layers/dense_2']);
+    expect(['BatchNormalization', 'Conv2D', 'MaxPooling2D', 'LSTM', 'InputLayer'].map(snakeClass)).toEqual([
+      'batch_normalization',
+      'conv2d',
+      'max_pooling2d',
+      'lstm',
+      'input_layer',
+    ]);
+    expect(
+      layerPaths([
+        { className: 'Dense', name: 'a' },
+        { className: 'Dense', name: 'b' },
+        { className: 'Dense', name: 'c' },
+      ]),
+    ).toEqual(['layers/dense', 'layers/dense_1', 'layers/dense_2']);
   });
 });

@@ -7,7 +7,16 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../../shared/runtime/backend/select.ts';
 import { affineImagesAdjoint, rotationMatrix } from '../../../../shared/model/augment/index.ts';
-import { RandomContrast, RandomFlip, RandomRotation, RandomZoom, randomContrast, randomFlip, randomRotation, randomZoom } from '../../../../shared/model/layers/index.ts';
+import {
+  RandomContrast,
+  RandomFlip,
+  RandomRotation,
+  RandomZoom,
+  randomContrast,
+  randomFlip,
+  randomRotation,
+  randomZoom,
+} from '../../../../shared/model/layers/index.ts';
 
 const SHAPE = [4, 6, 6, 3];
 const image = (seed = 1) => tf.randomUniform(SHAPE, 0, 1, 'float32', seed);
@@ -46,16 +55,29 @@ describe.each(factories)('%s', (className, make) => {
     const outA = [train(a, x), train(a, x)];
     const outB = [train(b, x), train(b, x)];
     outA.forEach((t, i) => expect(maxAbs(t, outB[i] as tf.Tensor)).toBe(0));
-    expect(Math.max(maxAbs(outA[0] as tf.Tensor, train(c, x)), maxAbs(outA[1] as tf.Tensor, train(c, x)))).toBeGreaterThan(0);
+    expect(
+      Math.max(maxAbs(outA[0] as tf.Tensor, train(c, x)), maxAbs(outA[1] as tf.Tensor, train(c, x))),
+    ).toBeGreaterThan(0);
   });
 
   it('serialises under its Keras class name and config keys, and rebuilds from model JSON', async () => {
-    const model = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [6, 6, 3] }), make(3), tf.layers.flatten(), tf.layers.dense({ units: 2 })] });
-    const json = model.toJSON(null, false) as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
+    const model = tf.sequential({
+      layers: [
+        tf.layers.inputLayer({ inputShape: [6, 6, 3] }),
+        make(3),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 2 }),
+      ],
+    });
+    const json = model.toJSON(null, false) as {
+      config: { layers: { class_name: string; config: Record<string, unknown> }[] };
+    };
     const entry = json.config.layers.find((l) => l.class_name === className);
     expect(entry?.config['seed']).toBe(3);
     for (const key of Object.keys(entry?.config ?? {})) expect(key).toMatch(/^[a-z_]+$/);
-    const rebuilt = await tf.models.modelFromJSON({ modelTopology: json as unknown as tf.io.ModelJSON['modelTopology'] });
+    const rebuilt = await tf.models.modelFromJSON({
+      modelTopology: json as unknown as tf.io.ModelJSON['modelTopology'],
+    });
     expect(rebuilt.layers.map((l) => l.getClassName())).toContain(className);
     expect(rebuilt.toJSON(null, false)).toEqual(json);
   });
@@ -66,7 +88,9 @@ describe('what each transform does', () => {
     const x = image(3);
     const mirrored = tf.reverse(x, 2);
     const y = train(new RandomFlip({ mode: 'horizontal', seed: 5 }), x);
-    const per = tf.unstack(y).map((img, i) => [maxAbs(img, tf.unstack(x)[i] as tf.Tensor), maxAbs(img, tf.unstack(mirrored)[i] as tf.Tensor)]);
+    const per = tf
+      .unstack(y)
+      .map((img, i) => [maxAbs(img, tf.unstack(x)[i] as tf.Tensor), maxAbs(img, tf.unstack(mirrored)[i] as tf.Tensor)]);
     for (const [same, flipped] of per) expect(Math.min(same as number, flipped as number)).toBe(0);
     expect(per.some(([same]) => (same as number) > 0)).toBe(true);
   });
@@ -106,9 +130,16 @@ describe('training through the layers', () => {
     const x = image(5);
     const weights = tf.randomUniform(SHAPE, -1, 1, 'float32', 6);
     const layer = new RandomRotation({ factor: [0.1, 0.1], fillMode: 'reflect', seed: 3 });
-    const grad = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(layer.apply(input, { training: true }) as tf.Tensor, weights)))(x);
+    const grad = tf.grad((input: tf.Tensor) =>
+      tf.sum(tf.mul(layer.apply(input, { training: true }) as tf.Tensor, weights)),
+    )(x);
     const [n, h, w, c] = SHAPE as [number, number, number, number];
-    const want = affineImagesAdjoint(weights.dataSync() as Float32Array, { n, h, w, c }, Array.from({ length: n }, () => rotationMatrix(36, h, w)), { fillMode: 'reflect', interpolation: 'bilinear', fillValue: 0 });
+    const want = affineImagesAdjoint(
+      weights.dataSync() as Float32Array,
+      { n, h, w, c },
+      Array.from({ length: n }, () => rotationMatrix(36, h, w)),
+      { fillMode: 'reflect', interpolation: 'bilinear', fillValue: 0 },
+    );
     expect(maxAbs(grad, tf.tensor(want, SHAPE))).toBeLessThan(1e-5);
   });
 
@@ -120,7 +151,11 @@ describe('training through the layers', () => {
         randomZoom({ heightFactor: 0.1, seed: 3 }),
         randomContrast({ factor: 0.1, valueRange: [0, 1], seed: 4 }),
         tf.layers.flatten(),
-        tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
+        tf.layers.dense({
+          units: 2,
+          activation: 'softmax',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }),
+        }),
       ],
     });
     model.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy' });
@@ -134,9 +169,15 @@ describe('training through the layers', () => {
   });
 
   it('rejects bad arguments with what was expected and what was received', () => {
-    expect(() => randomFlip({ mode: 'diagonal' as 'horizontal' })).toThrow(/RandomFlip arguments.*mode.*Received: .*diagonal/);
+    expect(() => randomFlip({ mode: 'diagonal' as 'horizontal' })).toThrow(
+      /RandomFlip arguments.*mode.*Received: .*diagonal/,
+    );
     expect(() => randomRotation({ factor: 2 })).toThrow(/Expected factor \(a fraction of 2π\) in \[-1, 1\]/);
-    expect(() => randomZoom({ heightFactor: 0.1, dataFormat: 'channels_first' as 'channels_last' })).toThrow(/data_format/);
-    expect(() => train(randomFlip({ seed: 1 }), tf.zeros([2, 3]))).toThrow(/expects images of rank 4.*Received: shape \[2, 3\]/);
+    expect(() => randomZoom({ heightFactor: 0.1, dataFormat: 'channels_first' as 'channels_last' })).toThrow(
+      /data_format/,
+    );
+    expect(() => train(randomFlip({ seed: 1 }), tf.zeros([2, 3]))).toThrow(
+      /expects images of rank 4.*Received: shape \[2, 3\]/,
+    );
   });
 });
