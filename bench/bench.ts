@@ -135,17 +135,20 @@ async function benchModel(backend: BackendRequest, o: Options, args: { model: st
     const rate = median(rs.map(rateOf));
     const vsOne = n === o.workers[0] ? '' : `, ${(rate / oneRate).toFixed(2)}x of ${o.workers[0]} worker(s)`;
     print(
-      `  tensorfleet, ${String(n).padStart(2)} worker(s)   ${rate.toFixed(0).padStart(7)} samples/s   ${(rate / base).toFixed(2)}x model.fit${vsOne}`,
+      `  tensorfleet, ${String(n).padStart(2)} worker(s)   ${rate.toFixed(0).padStart(7)} samples/s   ` +
+        `${(rate / base).toFixed(2)}x model.fit${vsOne}`,
     );
     const r = rs[Math.floor(rs.length / 2)] as RunResult;
     const t = r.times;
     const ms = (s: number) => `${((s / t.rounds) * 1000).toFixed(2)} ms`;
     print(
-      `      per step: ${ms(t.total)} = compute ${ms(t.compute)} + exchange ${ms(t.exchange)} + control ${ms(t.control)}; pulls ${(t.pull * 1000).toFixed(0)} ms in all`,
+      `      per step: ${ms(t.total)} = compute ${ms(t.compute)} + exchange ${ms(t.exchange)} ` +
+        `+ control ${ms(t.control)}; pulls ${(t.pull * 1000).toFixed(0)} ms in all`,
     );
     const w = r.traffic.workers[0];
     print(
-      `      bytes per step: coordinator ${r.traffic.coordinatorBytesPerStep}, each worker's exchange ${w?.sentPerStep ?? 0} out / ${w?.receivedPerStep ?? 0} in`,
+      `      bytes per step: coordinator ${r.traffic.coordinatorBytesPerStep}, ` +
+        `each worker's exchange ${w?.sentPerStep ?? 0} out / ${w?.receivedPerStep ?? 0} in`,
     );
   }
 }
@@ -207,9 +210,8 @@ function torchRows(o: Options): void {
     const single = rows.find((r) => r.mode === 'single')?.samples_per_s ?? NaN;
     for (const r of rows) {
       const ratio = r.mode === 'single' ? '1.00x' : `${(r.samples_per_s / single).toFixed(2)}x of one process`;
-      print(
-        `  ${model.padEnd(8)} ${r.mode === 'single' ? 'one process' : `DDP ${r.procs} procs`}   ${r.samples_per_s.toFixed(0).padStart(7)} samples/s   ${ratio}`,
-      );
+      const how = r.mode === 'single' ? 'one process' : `DDP ${r.procs} procs`;
+      print(`  ${model.padEnd(8)} ${how}   ${r.samples_per_s.toFixed(0).padStart(7)} samples/s   ${ratio}`);
     }
   }
 }
@@ -227,7 +229,8 @@ export async function runBench(argv: readonly string[]): Promise<void> {
   const zmqMs = await zmqOneWay(bytes, 200);
   const cpMs = memcpy(bytes, 2000);
   print(
-    `\nraw ZeroMQ, ${(bytes / 1024).toFixed(0)} KiB one way over loopback: ${zmqMs.toFixed(3)} ms; memcpy of the same: ${cpMs.toFixed(3)} ms (${(zmqMs / cpMs).toFixed(0)}x)`,
+    `\nraw ZeroMQ, ${(bytes / 1024).toFixed(0)} KiB one way over loopback: ${zmqMs.toFixed(3)} ms; ` +
+      `memcpy of the same: ${cpMs.toFixed(3)} ms (${(zmqMs / cpMs).toFixed(0)}x)`,
   );
   torchRows(o);
 }

@@ -12,6 +12,7 @@ import { selectBackend, type BackendRequest } from '../shared/runtime/backend/se
 import { loadMnist } from '../shared/model/data/mnist.ts';
 import { loadJob } from '../shared/model/job.ts';
 import { makeOptimizer } from '../shared/model/keras/optimizers.ts';
+import { guideConvnet } from './jobs/guide.ts';
 
 const MLP_JOB = path.resolve(import.meta.dirname, 'jobs/mlp.ts');
 const BACKENDS: readonly BackendRequest[] = ['wasm', 'tensorflow'];
@@ -26,22 +27,6 @@ interface Workload {
   readonly x: Float32Array;
   readonly xShape: readonly number[];
   readonly y: Float32Array;
-}
-
-/** The Keras guide's convnet: Conv2D(32,3) MaxPool Conv2D(64,3) MaxPool Conv2D(64,3) Flatten Dense(64) Dense(10). */
-function guideConvnet(): tf.LayersModel {
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 64, activation: 'relu' }),
-      tf.layers.dense({ units: 10, activation: 'softmax' }),
-    ],
-  });
 }
 
 async function workloads(convSamples: number): Promise<Workload[]> {

@@ -62,9 +62,11 @@ const f = (v: number) => v.toFixed(0);
 console.log(`backend ${backend}, convnet with 2 BatchNormalization layers, global batch 64, 3,200 MNIST images`);
 console.log(`plain model.fit (1 process):        ${f(fit)} samples/s`);
 console.log(
-  `2 workers, per-worker BN:           ${f(perWorker.rate)} samples/s = ${(perWorker.rate / fit).toFixed(2)}x fit; per round compute ${perWorker.compute.toFixed(1)} ms, transfer ${perWorker.transfer.toFixed(1)} ms`,
+  `2 workers, per-worker BN:           ${f(perWorker.rate)} samples/s = ${(perWorker.rate / fit).toFixed(2)}x fit; ` +
+    `per round compute ${perWorker.compute.toFixed(1)} ms, transfer ${perWorker.transfer.toFixed(1)} ms`,
 );
 console.log(
-  `2 workers, syncBatchNorm:           ${f(synced.rate)} samples/s = ${(synced.rate / fit).toFixed(2)}x fit; per round compute (reduces included) ${synced.compute.toFixed(1)} ms, transfer ${synced.transfer.toFixed(1)} ms`,
+  `2 workers, syncBatchNorm:           ${f(synced.rate)} samples/s = ${(synced.rate / fit).toFixed(2)}x fit; ` +
+    `per round compute (reduces included) ${synced.compute.toFixed(1)} ms, transfer ${synced.transfer.toFixed(1)} ms`,
 );
 console.log(`syncBatchNorm / per-worker BN:      ${(synced.rate / perWorker.rate).toFixed(2)}x`);

@@ -103,7 +103,9 @@ function benchConvBackpropInput(reps: number): void {
     } as unknown as tf.NamedAttrMap;
     const a = timeKernel(builtin, { dy, filter }, attrs, reps);
     const b = timeKernel(ours, { dy, filter }, attrs, reps);
-    const row = `${c.label.padEnd(30)} ${a.ms.toFixed(2).padStart(9)} ${b.ms.toFixed(2).padStart(12)} ${(a.ms / b.ms).toFixed(1).padStart(9)}x`;
+    const row =
+      `${c.label.padEnd(30)} ${a.ms.toFixed(2).padStart(9)} ${b.ms.toFixed(2).padStart(12)} ` +
+      `${(a.ms / b.ms).toFixed(1).padStart(9)}x`;
     console.log(`  ${row} ${maxRelDiff(a.out, b.out).toExponential(1).padStart(14)}`);
     tf.dispose([dy, filter]);
   }
@@ -153,7 +155,8 @@ function benchOthers(reps: number): void {
     const a = timeKernel(builtin, { dy, input, output }, attrs, reps).ms;
     const b = timeKernel(ours, { dy, input, output }, attrs, reps).ms;
     console.log(
-      `  MaxPoolGrad 2x2 on ${h}x${h}x${c}: built-in ${a.toFixed(2)}, tensorfleet ${b.toFixed(2)} (built-in is wrong on all-negative windows)`,
+      `  MaxPoolGrad 2x2 on ${h}x${h}x${c}: built-in ${a.toFixed(2)}, tensorfleet ${b.toFixed(2)} ` +
+        '(built-in is wrong on all-negative windows)',
     );
     tf.dispose([input, output, dy]);
   }

@@ -28,11 +28,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   const log = (line: string) => process.stdout.write(`setup native: ${line}\n`);
   if (spec.checkOnly) {
     const state = nativeSetupState(spec.root, spec.flavour);
-    log(
-      state.ready
-        ? `ready: ${state.stamp.package} ${state.stamp.tfjsNodeVersion} built against TensorFlow ${state.stamp.tfVersion} (${state.stamp.origin})`
-        : `not ready: ${state.reason}`,
-    );
+    const line = state.ready
+      ? `ready: ${state.stamp.package} ${state.stamp.tfjsNodeVersion} ` +
+        `built against TensorFlow ${state.stamp.tfVersion} (${state.stamp.origin})`
+      : `not ready: ${state.reason}`;
+    log(line);
     return state.ready ? 0 : 1;
   }
   await setupNative(spec, log);

@@ -312,9 +312,8 @@ export class Hub {
       } catch (err) {
         if (!isFleetError(err)) throw err;
         this.metrics.rejectedMessages.inc({ code: err.code });
-        this.log.warn(
-          `rejected a message from ${peer ? `worker ${peer.rank}` : `unknown peer ${routingId.toString('hex')}`}: ${err.code}: ${err.message}`,
-        );
+        const from = peer ? `worker ${peer.rank}` : `unknown peer ${routingId.toString('hex')}`;
+        this.log.warn(`rejected a message from ${from}: ${err.code}: ${err.message}`);
         // A refused reduce names its round, so the worker waiting on the sum stops waiting.
         // A message refused for its tensors still has a valid header: it names what it answers.
         const about = msg ?? refusedHeader(err);
@@ -353,11 +352,13 @@ export class Hub {
       case 'evalResult': {
         const pending = this.pending;
         const id = replyIdOf(msg) as number;
-        if (!pending || pending.kind !== msg.kind)
+        if (!pending || pending.kind !== msg.kind) {
+          const doing = pending ? `collecting ${pending.kind} ${pending.id}` : 'idle';
           throw new FleetError(
             'FLEET_ERR_STALE_ROUND',
-            `Expected no ${msg.kind} now (${pending ? `collecting ${pending.kind} ${pending.id}` : 'idle'}). Received: ${msg.kind} for id ${id}`,
+            `Expected no ${msg.kind} now (${doing}). Received: ${msg.kind} for id ${id}`,
           );
+        }
         try {
           pending.offer(peer, msg, id);
         } catch (err) {
@@ -447,9 +448,11 @@ export class Hub {
   private onReduce(peer: Peer, msg: MessageOf<'reduce'>): void {
     const pending = this.pending;
     if (!pending || pending.kind !== 'stepped' || pending.id !== msg.roundId) {
+      const inFlight = pending?.kind === 'stepped' ? `round ${pending.id}` : 'none now';
       throw new FleetError(
         'FLEET_ERR_STALE_ROUND',
-        `Expected reduce only for the round in flight (${pending?.kind === 'stepped' ? `round ${pending.id}` : 'none now'}). Received: reduce ${msg.seq} for round ${msg.roundId}`,
+        `Expected reduce only for the round in flight (${inFlight}). ` +
+          `Received: reduce ${msg.seq} for round ${msg.roundId}`,
       );
     }
     if (!pending.waitingFor(peer))
@@ -488,7 +491,8 @@ export class Hub {
     if (!welcome || live >= this.maxWorkers) {
       throw new FleetError(
         'FLEET_ERR_UNEXPECTED_MESSAGE',
-        `Expected hello while fewer than --max-workers (${this.maxWorkers}) are live (${live} now). Received: hello from pid ${msg.pid} on ${msg.host}`,
+        `Expected hello while fewer than --max-workers (${this.maxWorkers}) are live (${live} now). ` +
+          `Received: hello from pid ${msg.pid} on ${msg.host}`,
       );
     }
     const peer = this.peers.admit(routingId, { pid: msg.pid, host: msg.host, backend: msg.backend }, this.opts.now());

@@ -285,7 +285,8 @@ export class Trainer {
       const healthy = hub.peers.inState('HEALTHY').length;
       if (healthy < min) {
         log?.warn(
-          `paused: ${healthy} healthy worker(s), --min-workers ${min}; waiting up to ${Math.round((membership?.waitMs ?? 0) / 1000)} s for workers to join`,
+          `paused: ${healthy} healthy worker(s), --min-workers ${min}; ` +
+            `waiting up to ${Math.round((membership?.waitMs ?? 0) / 1000)} s for workers to join`,
         );
         await hub.waitForHealthy(min, membership?.waitMs ?? 0, `to resume training (--min-workers ${min})`);
         log?.info(`resumed with ${hub.peers.inState('HEALTHY').length} worker(s)`);
@@ -358,7 +359,8 @@ export class Trainer {
       if (!isFleetError(err, 'FLEET_ERR_NONFINITE')) throw err;
       const failure = new FleetError(
         'FLEET_ERR_NONFINITE',
-        `Training diverged in epoch ${epoch + 1}, step ${step + 1}: ${err.message}. The model was not updated with it; add TerminateOnNaN to stop cleanly.`,
+        `Training diverged in epoch ${epoch + 1}, step ${step + 1}: ${err.message}. ` +
+          'The model was not updated with it; add TerminateOnNaN to stop cleanly.',
       );
       return { lossSum: NaN, metricSums: this.ctx.metricNames.map(() => NaN), failure };
     }
@@ -367,7 +369,8 @@ export class Trainer {
       const faster = members.length - stepped.stragglers.length;
       metrics.stragglers.inc(stepped.stragglers.length);
       this.ctx.log?.warn(
-        `round ${roundId}: worker(s) ${ranks} missed the ${deadlineMs} ms deadline; their ${stepped.examples} examples move to the ${faster} faster worker(s)`,
+        `round ${roundId}: worker(s) ${ranks} missed the ${deadlineMs} ms deadline; ` +
+          `their ${stepped.examples} examples move to the ${faster} faster worker(s)`,
       );
       for (const p of stepped.stragglers) this.skipped.add(p);
       return this.attemptRound(epoch, step, batch);

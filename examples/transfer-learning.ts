@@ -159,9 +159,8 @@ async function main(): Promise<void> {
   console.log(
     `Phase 1 (base frozen): ${headPhase.length} weights changed, ${headPhase.filter((n) => base.has(n)).length} of them in VGG16`,
   );
-  console.log(
-    `Phase 2 (block5 unfrozen): changed in VGG16: ${[...new Set(finePhase.filter((n) => base.has(n)).map((n) => n.split('/')[0]))].join(', ')}`,
-  );
+  const fineBlocks = [...new Set(finePhase.filter((n) => base.has(n)).map((n) => n.split('/')[0]))];
+  console.log(`Phase 2 (block5 unfrozen): changed in VGG16: ${fineBlocks.join(', ')}`);
   console.log(`Final accuracy: ${(r.histories[1].history['accuracy']?.at(-1) ?? NaN).toFixed(4)}`);
 }
 

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { customGradientStep } from '../shared/model/custom-step.ts';
-import type { DataView_ } from '../shared/model/data/dataset.ts';
+import type { SplitView } from '../shared/model/data/dataset.ts';
 import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
 import { firstNonFinite, type MessageOf, type Outbound, type WireTensor } from '../shared/wire/protocol.ts';
@@ -70,7 +70,7 @@ function takeWeights(s: Session, msg: MessageOf<'round' | 'evaluate'>): void {
 }
 
 /** The rows a round's `indices` group names, in the split's source; decodeMessage checked dtype and rank. */
-function rowsOf(indices: WireTensor, view: DataView_): Int32Array {
+function rowsOf(indices: WireTensor, view: SplitView): Int32Array {
   const idx = indices.data;
   const abs = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) {

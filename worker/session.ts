@@ -5,7 +5,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { resolveAugmentSpec, type AugmentPipeline } from '../shared/model/augment/pipeline.ts';
 import type { TrainStep } from '../shared/model/custom-step.ts';
-import { resolveSplits, type DataView_, type Splits } from '../shared/model/data/dataset.ts';
+import { resolveSplits, type SplitView, type Splits } from '../shared/model/data/dataset.ts';
 import { compiledFunctions, loadJob } from '../shared/model/job.ts';
 import type { SampleFn } from '../shared/model/keras/losses.ts';
 import '../shared/model/layers/index.ts'; // registers RandomFlip, RandomRotation, RandomZoom, RandomContrast for the model JSON
@@ -57,7 +57,7 @@ export async function startSession(msg: MessageOf<'welcome'>, log: Logger): Prom
       slots: [...msg.groups.optimizer],
     });
   }
-  const sources: Record<string, DataView_['data']> = { train: splits.train.data };
+  const sources: Record<string, SplitView['data']> = { train: splits.train.data };
   if (splits.validation) sources['validation'] = splits.validation.data;
   if (splits.test) sources['test'] = splits.test.data;
   return {

@@ -248,7 +248,8 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           case 'gather':
             throw new FleetError(
               'FLEET_ERR_UNEXPECTED_MESSAGE',
-              `Expected round, evaluate, commit, pull, reduced, heartbeat, error, welcome or done from the coordinator. Received: "${msg.kind}"`,
+              'Expected round, evaluate, commit, pull, reduced, heartbeat, error, welcome or done ' +
+                `from the coordinator. Received: "${msg.kind}"`,
             );
           default: {
             const never: never = msg;

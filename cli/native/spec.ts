@@ -7,7 +7,9 @@ import { packageRoot } from '../../shared/runtime/module-path.ts';
 import type { Flavour } from './pins.ts';
 import type { ToolchainHints } from './toolchain.ts';
 
-export const USAGE = `usage: tensorfleet setup native [--from-pip | --from-wheel PATH | --from-tarball PATH] [--gpu] [--force] [--check] [--root DIR]
+export const USAGE =
+  'usage: tensorfleet setup native [--from-pip | --from-wheel PATH | --from-tarball PATH] [--gpu] [--force] ' +
+  `[--check] [--root DIR]
   --from-pip          install the pinned TensorFlow wheel into .venv-native/ and link against it (default)
   --from-wheel PATH   link against a TensorFlow wheel already on disk (tensorflow or tensorflow-cpu, cp3x, linux x86_64)
   --from-tarball PATH link against a libtensorflow C library tarball (include/, lib/libtensorflow*.so*)

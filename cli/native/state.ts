@@ -49,11 +49,15 @@ export function nativeSetupState(
   flavour: Flavour = 'cpu',
 ): { ready: true; stamp: NativeStamp } | { ready: false; reason: string } {
   const stamp = readStamp(root, flavour);
-  if (stamp === null)
+  if (stamp === null) {
+    const gpuFlag = flavour === 'gpu' ? ' --gpu' : '';
     return {
       ready: false,
-      reason: `native setup has not been run (no ${path.relative(root, stampPath(root, flavour))}); run: node bin/tensorfleet.mjs setup native --from-pip${flavour === 'gpu' ? ' --gpu' : ''}`,
+      reason:
+        `native setup has not been run (no ${path.relative(root, stampPath(root, flavour))}); ` +
+        `run: node bin/tensorfleet.mjs setup native --from-pip${gpuFlag}`,
     };
+  }
   if (!existsSync(stamp.addon))
     return {
       ready: false,

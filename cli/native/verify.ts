@@ -12,12 +12,15 @@ export type Verification =
 
 /** Imports `pkg` from `root` in a child node, runs a matmul on it, and reads TF_Version from the binding. */
 export async function verifyNative(root: string, pkg: string): Promise<Verification> {
+  const report =
+    "console.log('@@' + JSON.stringify({ tfBackend: tf.getBackend(), " +
+    "tfVersion: tf.backend().binding?.TF_Version ?? 'unknown', seconds: (performance.now() - t0) / 1000 }));";
   const script = `
     const t0 = performance.now();
     const tf = await import(${JSON.stringify(pkg)});
     const y = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[1, 0], [0, 1]])).dataSync();
     if (Array.from(y).join(',') !== '1,2,3,4') throw new Error('matMul gave ' + Array.from(y));
-    console.log('@@' + JSON.stringify({ tfBackend: tf.getBackend(), tfVersion: tf.backend().binding?.TF_Version ?? 'unknown', seconds: (performance.now() - t0) / 1000 }));
+    ${report}
   `;
   // TF_CPP_MIN_LOG_LEVEL=2 keeps TensorFlow's start-up banner out of the answer.
   const result = await exec(process.execPath, ['--input-type=module', '-e', script], {

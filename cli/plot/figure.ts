@@ -43,7 +43,8 @@ export function historySvg(h: PlotHistory): string {
   const { width, height } = FIGURE;
   const half = width / 2;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT_FAMILY}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+      `viewBox="0 0 ${width} ${height}" font-family="${FONT_FAMILY}">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     renderPanel(panel(h, 'accuracy', ['accuracy', 'acc']), { x: 0, y: 0, width: half, height }),
     renderPanel(panel(h, 'loss', ['loss']), { x: half, y: 0, width: half, height }),

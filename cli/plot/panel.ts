@@ -106,7 +106,10 @@ function legend(series: readonly Series[], area: Rect, lines: readonly [number, 
       text(r.x + 40, cy + FONT * 0.35, s.label)
     );
   });
-  return `<g class="legend"><rect x="${f(r.x)}" y="${f(r.y)}" width="${f(w)}" height="${f(h)}" rx="3" fill="white" fill-opacity="0.8" stroke="#cccccc"/>${rows.join('')}</g>`;
+  const frame =
+    `<rect x="${f(r.x)}" y="${f(r.y)}" width="${f(w)}" height="${f(h)}" ` +
+    `rx="3" fill="white" fill-opacity="0.8" stroke="#cccccc"/>`;
+  return `<g class="legend">${frame}${rows.join('')}</g>`;
 }
 
 function xTicks(axis: Axis, px: (x: number) => number, bottom: number): string {
@@ -170,7 +173,8 @@ export function renderPanel(spec: PanelSpec, box: Box): string {
           rs
             .map(
               (r) =>
-                `<polyline points="${r.map(([x, y]) => `${f(x)},${f(y)}`).join(' ')}" fill="none" stroke-width="${LINE}" stroke-linejoin="round"/>` +
+                `<polyline points="${r.map(([x, y]) => `${f(x)},${f(y)}`).join(' ')}" ` +
+                `fill="none" stroke-width="${LINE}" stroke-linejoin="round"/>` +
                 (many && r.length > 1
                   ? ''
                   : r.map(([x, y]) => `<circle cx="${f(x)}" cy="${f(y)}" r="${MARKER_R}" stroke="none"/>`).join('')),

@@ -68,9 +68,15 @@ const UNKNOWN_CLASS = /Unknown ([a-z]+): ([A-Za-z_$][\w$.]*?)\.?(?:\s|$)/;
 /** The fix for an unregistered class, for the error message. */
 function howToRegister(kind: string, name: string): string {
   if ((AUGMENTATION_CLASSES as readonly string[]).includes(name)) {
-    return `${name} is one of tensorfleet's augmentation layers: import shared/model/layers/index.ts (or a module that re-exports it) in this process, e.g. at the top of the job module`;
+    return (
+      `${name} is one of tensorfleet's augmentation layers: import shared/model/layers/index.ts ` +
+      '(or a module that re-exports it) in this process, e.g. at the top of the job module'
+    );
   }
-  return `call tf.serialization.registerClass(${name}) at the top level of the job module, which the coordinator and every worker import, not inside model() or another function only the coordinator calls`;
+  return (
+    `call tf.serialization.registerClass(${name}) at the top level of the job module, ` +
+    'which the coordinator and every worker import, not inside model() or another function only the coordinator calls'
+  );
 }
 
 /**

@@ -62,7 +62,10 @@ describe('tensorfleet keys', () => {
     const refused = await keys(['--out', out, '--name', 'worker-1']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
-      /FLEET_ERR_CONFIG: Expected no existing key files \(pass --force to replace them\). Received: .*worker-1.key, .*worker-1.pub already exist/,
+      new RegExp(
+        /FLEET_ERR_CONFIG: Expected no existing key files \(pass --force to replace them\). /.source +
+          /Received: .*worker-1.key, .*worker-1.pub already exist/.source,
+      ),
     );
     expect(loadKeyPair(path.join(out, 'worker-1.key')).publicKey).toBe(before);
     const forced = await keys(['--out', out, '--name', 'worker-1', '--force']);

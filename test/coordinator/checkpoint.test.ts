@@ -111,7 +111,10 @@ describe('checkpoint integrity', () => {
     rmSync(path.join(first, 'manifest.json'));
     writeFileSync(path.join(second, 'extras.bin'), 'x');
     expect(code(() => readLatestCheckpoint(dir))).toMatch(
-      /^FLEET_ERR_CHECKPOINT: Expected a checkpoint whose files match its manifest .*Received: none \(ckpt-2-.*extras\.bin has SHA-256.*; ckpt-1-.*no readable manifest\.json/,
+      new RegExp(
+        /^FLEET_ERR_CHECKPOINT: Expected a checkpoint whose files match its manifest .*/.source +
+          /Received: none \(ckpt-2-.*extras\.bin has SHA-256.*; ckpt-1-.*no readable manifest\.json/.source,
+      ),
     );
     const empty = mkdtempSync(path.join(os.tmpdir(), 'tf-ckpt-empty-'));
     dirs.push(empty);

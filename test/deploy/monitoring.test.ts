@@ -15,15 +15,50 @@ import { MONITORING, metricNames, requireTool, run, unknownMetricNames } from '.
 const RULES_DIR = path.join(MONITORING, 'prometheus');
 const DASHBOARD = path.join(MONITORING, 'grafana/dashboards/tensorfleet.json');
 
-interface Target { expr?: string; refId?: string; datasource?: unknown }
-interface Panel { id: number; type: string; title: string; datasource?: { uid?: string }; gridPos: { x: number; y: number; w: number; h: number }; targets?: Target[] }
-interface Rule { alert?: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+interface Target {
+  expr?: string;
+  refId?: string;
+  datasource?: unknown;
+}
+interface GridPos {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  datasource?: { uid?: string };
+  gridPos: GridPos;
+  targets?: Target[];
+}
+interface Rule {
+  alert?: string;
+  expr: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
 
 const promtool = () => requireTool('promtool', '.ci/steps/30-prometheus.sh');
 let tmp: string;
-const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { uid: string; title: string; panels: Panel[]; templating: { list: { name: string; type: string; query: string }[] } };
+interface Variable {
+  name: string;
+  type: string;
+  query: string;
+}
+interface Dashboard {
+  uid: string;
+  title: string;
+  panels: Panel[];
+  templating: { list: Variable[] };
+}
+const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
 const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
-const rules = (YAML.parse(readFileSync(path.join(RULES_DIR, 'alerts.yml'), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+const rules = (
+  YAML.parse(readFileSync(path.join(RULES_DIR, 'alerts.yml'), 'utf8')) as { groups: { rules: Rule[] }[] }
+).groups.flatMap((g) => g.rules);
 
 beforeAll(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'tensorfleet-monitoring-'));
@@ -47,9 +82,17 @@ describe('alert rules', () => {
 
   it('cover worker down, loss NaN, throughput dropped and no progress, each with a test case', () => {
     const names = rules.map((r) => r.alert);
-    expect(names).toEqual(['TensorfleetWorkerDown', 'TensorfleetLossNaN', 'TensorfleetThroughputDropped', 'TensorfleetNoProgress']);
-    const tests = YAML.parse(readFileSync(path.join(RULES_DIR, 'alerts.test.yml'), 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[] };
-    const firing = new Set(tests.tests.flatMap((t) => t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)));
+    expect(names).toEqual([
+      'TensorfleetWorkerDown',
+      'TensorfleetLossNaN',
+      'TensorfleetThroughputDropped',
+      'TensorfleetNoProgress',
+    ]);
+    type RuleTests = { tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[] };
+    const tests = YAML.parse(readFileSync(path.join(RULES_DIR, 'alerts.test.yml'), 'utf8')) as RuleTests;
+    const firing = new Set(
+      tests.tests.flatMap((t) => t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)),
+    );
     for (const n of names) expect(firing, `no test case makes ${n} fire`).toContain(n);
     for (const r of rules) {
       expect(r.labels?.['severity'], r.alert).toMatch(/^(critical|warning)$/);
@@ -70,7 +113,9 @@ describe('alert rules', () => {
 describe('Grafana dashboard', () => {
   it('has a uid, a Prometheus datasource variable, and every query uses it', () => {
     expect(dashboard.uid).toBe('tensorfleet');
-    expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
+    );
     for (const p of dashboard.panels) {
       expect(p.datasource?.uid, p.title).toBe('${datasource}');
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
@@ -80,9 +125,12 @@ describe('Grafana dashboard', () => {
 
   it('queries are valid PromQL (promtool parses each as a recording rule)', () => {
     // Grafana's interval variables become fixed durations; promtool then checks the syntax.
-    const concrete = exprs.map((e) => e.replaceAll('$__rate_interval', '1m').replaceAll('$__interval', '15s').replaceAll('$__range', '1h'));
+    const concrete = exprs.map((e) =>
+      e.replaceAll('$__rate_interval', '1m').replaceAll('$__interval', '15s').replaceAll('$__range', '1h'),
+    );
     const file = path.join(tmp, 'dashboard-exprs.yml');
-    writeFileSync(file, YAML.stringify({ groups: [{ name: 'dashboard', rules: concrete.map((expr, i) => ({ record: `dashboard:expr_${i}`, expr })) }] }));
+    const recordingRules = concrete.map((expr, i) => ({ record: `dashboard:expr_${i}`, expr }));
+    writeFileSync(file, YAML.stringify({ groups: [{ name: 'dashboard', rules: recordingRules }] }));
     const r = run(promtool(), ['check', 'rules', file]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain(`SUCCESS: ${exprs.length} rules found`);
@@ -92,14 +140,35 @@ describe('Grafana dashboard', () => {
     expect(await unknownMetricNames(exprs)).toEqual([]);
     // And the check itself sees names: the dashboard uses most of METRIC.
     const used = new Set(exprs.flatMap(metricNames));
-    for (const name of [METRIC.samplesPerSecond, METRIC.samplesTotal, METRIC.loss, METRIC.metric, `${METRIC.roundDuration}_bucket`, METRIC.bytesSent, METRIC.bytesReceived, METRIC.workersConnected, METRIC.workerUp, METRIC.tensorBytes, 'process_resident_memory_bytes']) {
+    const expected = [
+      METRIC.samplesPerSecond,
+      METRIC.samplesTotal,
+      METRIC.loss,
+      METRIC.metric,
+      `${METRIC.roundDuration}_bucket`,
+      METRIC.bytesSent,
+      METRIC.bytesReceived,
+      METRIC.workersConnected,
+      METRIC.workerUp,
+      METRIC.tensorBytes,
+      'process_resident_memory_bytes',
+    ];
+    for (const name of expected) {
       expect(used, name).toContain(name);
     }
   });
 
   it('the name check rejects what it should', async () => {
-    expect(metricNames('histogram_quantile(0.99, sum by (le, phase) (rate(a_bucket{x="y"}[$__rate_interval]))) / on(job) group_left b offset 5m')).toEqual(['a_bucket', 'b']);
-    expect(await unknownMetricNames(['rate(tensorfleet_samples_total[1m])', 'tensorfleet_loss', 'nodejs_heap_size_used_bytes'])).toEqual(['tensorfleet_samples_total']);
+    const query =
+      'histogram_quantile(0.99, sum by (le, phase) (rate(a_bucket{x="y"}[$__rate_interval]))) ' +
+      '/ on(job) group_left b offset 5m';
+    expect(metricNames(query)).toEqual(['a_bucket', 'b']);
+    const unknown = await unknownMetricNames([
+      'rate(tensorfleet_samples_total[1m])',
+      'tensorfleet_loss',
+      'nodejs_heap_size_used_bytes',
+    ]);
+    expect(unknown).toEqual(['tensorfleet_samples_total']);
   });
 
   it('shows throughput, loss, accuracy, round time p50/p99, bytes per second, workers up and memory', () => {
@@ -112,8 +181,12 @@ describe('Grafana dashboard', () => {
     expect(panel('Throughput')).toContain(`rate(${METRIC.samplesTotal}`);
     expect(panel('Loss')).toContain(METRIC.loss);
     expect(panel('Accuracy')).toMatch(new RegExp(`${METRIC.metric}\\{.*name=~".*acc.*"`));
-    expect(panel('Round time p50 / p99')).toContain(`histogram_quantile(0.5, sum by (le, phase) (rate(${METRIC.roundDuration}_bucket`);
-    expect(panel('Round time p50 / p99')).toContain(`histogram_quantile(0.99, sum by (le, phase) (rate(${METRIC.roundDuration}_bucket`);
+    expect(panel('Round time p50 / p99')).toContain(
+      `histogram_quantile(0.5, sum by (le, phase) (rate(${METRIC.roundDuration}_bucket`,
+    );
+    expect(panel('Round time p50 / p99')).toContain(
+      `histogram_quantile(0.99, sum by (le, phase) (rate(${METRIC.roundDuration}_bucket`,
+    );
     expect(panel('Communication')).toContain(`rate(${METRIC.bytesSent}`);
     expect(panel('Communication')).toContain(`rate(${METRIC.bytesReceived}`);
     expect(panel('Workers up')).toContain(METRIC.workerUp);
@@ -138,11 +211,16 @@ describe('Grafana dashboard', () => {
 
 describe('Grafana provisioning', () => {
   it('provides a Prometheus datasource and a file provider for the dashboard', () => {
-    const ds = YAML.parse(readFileSync(path.join(MONITORING, 'grafana/provisioning/datasources/prometheus.yaml'), 'utf8')) as { apiVersion: number; datasources: { type: string; url: string }[] };
+    const dsFile = path.join(MONITORING, 'grafana/provisioning/datasources/prometheus.yaml');
+    type Datasources = { apiVersion: number; datasources: { type: string; url: string }[] };
+    const ds = YAML.parse(readFileSync(dsFile, 'utf8')) as Datasources;
     expect(ds.apiVersion).toBe(1);
     expect(ds.datasources).toContainEqual(expect.objectContaining({ type: 'prometheus' }));
-    const dash = YAML.parse(readFileSync(path.join(MONITORING, 'grafana/provisioning/dashboards/tensorfleet.yaml'), 'utf8')) as { apiVersion: number; providers: { type: string; options: { path: string } }[] };
+    const dashFile = path.join(MONITORING, 'grafana/provisioning/dashboards/tensorfleet.yaml');
+    type Providers = { apiVersion: number; providers: { type: string; options: { path: string } }[] };
+    const dash = YAML.parse(readFileSync(dashFile, 'utf8')) as Providers;
     expect(dash.apiVersion).toBe(1);
-    expect(dash.providers).toContainEqual(expect.objectContaining({ type: 'file', options: expect.objectContaining({ path: expect.stringMatching(/^\//) }) }));
+    const absolutePath = expect.objectContaining({ path: expect.stringMatching(/^\//) });
+    expect(dash.providers).toContainEqual(expect.objectContaining({ type: 'file', options: absolutePath }));
   });
 });

@@ -22,7 +22,18 @@ const PROM_CLIENT_DEFAULT_FINDINGS = new Set<string>();
 /** Status of `promtool check metrics`: 0 clean, 3 lint findings only (anything else: it could not parse). */
 const PROMTOOL_LINT_ONLY = 3;
 
-interface Sample { metric: Record<string, string>; value: [number, string] }
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+interface LoadedRule {
+  name: string;
+  health: string;
+  lastError?: string;
+}
+interface RulesAnswer {
+  data: { groups: { rules: LoadedRule[] }[] };
+}
 
 let prometheus: ChildProcess | undefined;
 let promLog = '';
@@ -30,7 +41,12 @@ let tmp = '';
 let promUrl = '';
 const PROMETHEUS = findTool('prometheus');
 const promtool = () => requireTool('promtool', '.ci/steps/30-prometheus.sh');
-const seen = { throughput: 0, rate: 0, up: [] as Sample[], rules: [] as { name: string; health: string; lastError?: string }[] };
+const seen = {
+  throughput: 0,
+  rate: 0,
+  up: [] as Sample[],
+  rules: [] as { name: string; health: string; lastError?: string }[],
+};
 const scraped = { coordinator: '', workers: [] as string[] };
 
 async function query(q: string): Promise<Sample[]> {
@@ -50,19 +66,26 @@ async function scrape(port: number): Promise<string> {
 /** Starts Prometheus on loopback `port` and resolves once /-/ready answers 200. */
 async function startPrometheus(bin: string, config: string, port: number): Promise<void> {
   promUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(bin, [
-    `--config.file=${config}`,
-    `--storage.tsdb.path=${path.join(tmp, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  prometheus = spawn(
+    bin,
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${path.join(tmp, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   prometheus.stdout?.on('data', (d: Buffer) => (promLog += d.toString()));
   prometheus.stderr?.on('data', (d: Buffer) => (promLog += d.toString()));
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (prometheus.exitCode !== null) throw new Error(`prometheus exited with ${prometheus.exitCode}:\n${promLog}`);
     if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s:\n${promLog}`);
-    const ok = await fetch(`${promUrl}/-/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${promUrl}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -77,14 +100,20 @@ beforeAll(async () => {
   let base = await freePort(); // coordinator; workers take base+1 and base+2 (tensorfleet local)
   while (promPort >= base && promPort <= base + 2) base = await freePort();
   const config = path.join(tmp, 'prometheus.yml');
-  writeFileSync(config, YAML.stringify({
-    global: { scrape_interval: '1s', evaluation_interval: '1s' },
-    rule_files: [path.join(MONITORING, 'prometheus/alerts.yml')],
-    scrape_configs: [
-      { job_name: 'tensorfleet-coordinator', static_configs: [{ targets: [`127.0.0.1:${base}`] }] },
-      { job_name: 'tensorfleet-workers', static_configs: [{ targets: [`127.0.0.1:${base + 1}`, `127.0.0.1:${base + 2}`] }] },
-    ],
-  }));
+  writeFileSync(
+    config,
+    YAML.stringify({
+      global: { scrape_interval: '1s', evaluation_interval: '1s' },
+      rule_files: [path.join(MONITORING, 'prometheus/alerts.yml')],
+      scrape_configs: [
+        { job_name: 'tensorfleet-coordinator', static_configs: [{ targets: [`127.0.0.1:${base}`] }] },
+        {
+          job_name: 'tensorfleet-workers',
+          static_configs: [{ targets: [`127.0.0.1:${base + 1}`, `127.0.0.1:${base + 2}`] }],
+        },
+      ],
+    }),
+  );
   await startPrometheus(bin, config, promPort);
 
   let finished = false;
@@ -107,14 +136,21 @@ beforeAll(async () => {
           if (seen.throughput === 0 || seen.rate === 0 || seen.up.length < 3) {
             seen.throughput = value(await query(`${METRIC.samplesPerSecond}{job="tensorfleet-coordinator"}`));
             seen.rate = value(await query(`rate(${METRIC.samplesTotal}{job="tensorfleet-coordinator"}[5s])`));
-            seen.up = (await query('up{job=~"tensorfleet-.*"} == 1'));
+            seen.up = await query('up{job=~"tensorfleet-.*"} == 1');
           }
           if (seen.rules.length === 0) {
-            const res = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } };
+            const res = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as RulesAnswer;
             const rules = res.data.groups.flatMap((g) => g.rules);
             if (rules.every((r) => r.health !== 'unknown')) seen.rules = rules;
           }
-          if (scraped.coordinator !== '' && seen.throughput > 0 && seen.rate > 0 && seen.up.length === 3 && seen.rules.length > 0) return;
+          if (
+            scraped.coordinator !== '' &&
+            seen.throughput > 0 &&
+            seen.rate > 0 &&
+            seen.up.length === 3 &&
+            seen.rules.length > 0
+          )
+            return;
           await new Promise((r) => setTimeout(r, 250));
         }
       })().catch((err: unknown) => {
@@ -145,7 +181,10 @@ afterAll(async () => {
 
 describe('Prometheus scraping a local cluster', () => {
   it('has prometheus installed', () => {
-    expect(PROMETHEUS, 'prometheus is not installed (not on PATH). Install it with: bash .ci/steps/30-prometheus.sh').toBeDefined();
+    expect(
+      PROMETHEUS,
+      'prometheus is not installed (not on PATH). Install it with: bash .ci/steps/30-prometheus.sh',
+    ).toBeDefined();
   });
 
   it('reports a non-zero training throughput through /api/v1/query', () => {
@@ -154,11 +193,20 @@ describe('Prometheus scraping a local cluster', () => {
   });
 
   it('scraped the coordinator and both workers', () => {
-    expect(seen.up.map((s) => s.metric['job']).sort()).toEqual(['tensorfleet-coordinator', 'tensorfleet-workers', 'tensorfleet-workers']);
+    expect(seen.up.map((s) => s.metric['job']).sort()).toEqual([
+      'tensorfleet-coordinator',
+      'tensorfleet-workers',
+      'tensorfleet-workers',
+    ]);
   });
 
   it('loaded and evaluated the alert rules without errors', () => {
-    expect(seen.rules.map((r) => r.name)).toEqual(['TensorfleetWorkerDown', 'TensorfleetLossNaN', 'TensorfleetThroughputDropped', 'TensorfleetNoProgress']);
+    expect(seen.rules.map((r) => r.name)).toEqual([
+      'TensorfleetWorkerDown',
+      'TensorfleetLossNaN',
+      'TensorfleetThroughputDropped',
+      'TensorfleetNoProgress',
+    ]);
     for (const r of seen.rules) expect(r.health, `${r.name}: ${r.lastError}`).toBe('ok');
   });
 });

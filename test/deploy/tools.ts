@@ -32,13 +32,35 @@ export function requireTool(name: string, step: string): string {
 }
 
 /** Runs a command to completion; returns its status and output. */
-export function run(cmd: string, args: readonly string[], opts: { input?: string; cwd?: string } = {}): { status: number | null; stdout: string; stderr: string } {
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: readonly string[], opts: { input?: string; cwd?: string } = {}): RunResult {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input ?? '', cwd: opts.cwd ?? ROOT, timeout: 60_000 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const PROMQL_WORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'Inf', 'NaN', 'inf', 'nan']);
+const PROMQL_WORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'Inf',
+  'NaN',
+  'inf',
+  'nan',
+]);
 
 /**
  * Metric names a PromQL expression selects: identifiers that are neither functions/aggregations (followed by
@@ -70,7 +92,8 @@ export async function exportedSeries(): Promise<Map<string, string>> {
   const series = new Map<string, string>();
   for (const m of await registry.getMetricsAsJSON()) {
     const type = String(m.type);
-    const suffixes = type === 'histogram' ? ['_bucket', '_sum', '_count'] : type === 'summary' ? ['', '_sum', '_count'] : [''];
+    const suffixes =
+      type === 'histogram' ? ['_bucket', '_sum', '_count'] : type === 'summary' ? ['', '_sum', '_count'] : [''];
     for (const s of suffixes) series.set(m.name + s, m.name);
   }
   return series;

@@ -54,7 +54,10 @@ describe('model examples', () => {
     expect(r.test?.['test_accuracy']).toBeGreaterThan(0.3);
   });
 
-  it('layer-types: Conv2D, BatchNormalization, MaxPooling2D, GlobalAveragePooling2D, LSTM, Flatten, Dropout, Dense in one model', async () => {
+  const layerTypesTitle =
+    'layer-types: Conv2D, BatchNormalization, MaxPooling2D, GlobalAveragePooling2D, ' +
+    'LSTM, Flatten, Dropout, Dense in one model';
+  it(layerTypesTitle, async () => {
     const r = await runExample('layer-types.ts', { trainCount: 320, testCount: 64 }, { backend: 'wasm' });
     const classes = new Set(r.model.layers.map((l) => l.getClassName()));
     for (const c of [

@@ -259,7 +259,10 @@ describe('CURVE on the wire', () => {
     expect(streams.filter((s) => s.includes(weights)).length).toBeGreaterThanOrEqual(2); // one welcome per worker
   });
 
-  it('a CURVE cluster admits only allowed keys holding the token, logs each refusal, and never shows the weights (needs the security patch)', async () => {
+  const endToEndTitle =
+    'a CURVE cluster admits only allowed keys holding the token, logs each refusal, ' +
+    'and never shows the weights (needs the security patch)';
+  it(endToEndTitle, async () => {
     const c = cluster(path.join(TMP, 'e2e'));
     const server = ['--curve-server-key', c.keys['coordinator']!.pubFile];
     const { coordinator, worker, capture } = await startCluster('curve', [

@@ -45,7 +45,12 @@ describe('custom layers on the cluster', () => {
     await expect(run).rejects.toMatchObject({
       code: 'FLEET_ERR_WORKER_LOST',
       message: expect.stringMatching(
-        /Worker \d .*failed while joining: FLEET_ERR_JOB_INVALID: Expected layer class "CustomDenseLayer" to be registered on this worker.*tf\.serialization\.registerClass\(CustomDenseLayer\) at the top level of the job module.*Received: Unknown layer: CustomDenseLayer/,
+        new RegExp(
+          /Worker \d .*failed while joining: FLEET_ERR_JOB_INVALID: /.source +
+            /Expected layer class "CustomDenseLayer" to be registered on this worker.*/.source +
+            /tf\.serialization\.registerClass\(CustomDenseLayer\) at the top level of the job module.*/.source +
+            /Received: Unknown layer: CustomDenseLayer/.source,
+        ),
       ),
     });
   });

@@ -52,7 +52,8 @@ beforeAll(() => {
     }
   } catch (err) {
     throw new Error(
-      `network namespaces are not available here (needs root and iproute2: .ci/steps/51-netns.sh): ${(err as { stderr?: string }).stderr ?? err}`,
+      'network namespaces are not available here (needs root and iproute2: .ci/steps/51-netns.sh): ' +
+        `${(err as { stderr?: string }).stderr ?? err}`,
     );
   }
   for (const l of LINKS) {
@@ -105,14 +106,21 @@ function impair(): string {
     const why = String((err as { stderr?: Buffer }).stderr ?? err).trim();
     if (!/unknown/i.test(why)) throw new Error(`tc netem failed: ${why}`);
   }
-  const rules =
-    'table inet tfimpair {\n  chain out {\n    type filter hook output priority 0; policy accept;\n    numgen random mod 100 < 1 drop\n  }\n}\n';
+  const rules = [
+    'table inet tfimpair {\n',
+    '  chain out {\n',
+    '    type filter hook output priority 0; policy accept;\n',
+    '    numgen random mod 100 < 1 drop\n',
+    '  }\n',
+    '}\n',
+  ].join('');
   for (const ns of [NS.a, NS.b, NS.coordinator]) {
     try {
       execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: rules, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (err) {
       throw new Error(
-        `this kernel has no netem, and nftables failed too (install it: .ci/steps/51-netns.sh): ${String((err as { stderr?: Buffer }).stderr ?? err)}`,
+        'this kernel has no netem, and nftables failed too (install it: .ci/steps/51-netns.sh): ' +
+          String((err as { stderr?: Buffer }).stderr ?? err),
       );
     }
   }

@@ -126,7 +126,8 @@ export function convertInitializer(v: unknown, ctx: ConvertContext, where: strin
     }
   }
   ctx.warn(
-    `${ctx.source}: ${where} ${JSON.stringify(v)} is not an initializer TensorFlow.js has; the layer's default is used (saved weights are unaffected).`,
+    `${ctx.source}: ${where} ${JSON.stringify(v)} is not an initializer TensorFlow.js has; ` +
+      "the layer's default is used (saved weights are unaffected).",
   );
   return undefined;
 }
@@ -149,7 +150,8 @@ export function convertRegularizer(v: unknown, ctx: ConvertContext, where: strin
       return { class_name: 'L1L2', config: { l1: 0, l2: num(cfg.l2, 0.01) } };
     default:
       ctx.warn(
-        `${ctx.source}: ${where} ${JSON.stringify(v)} is not a regularizer TensorFlow.js has; it is dropped (training loss differs, predictions do not).`,
+        `${ctx.source}: ${where} ${JSON.stringify(v)} is not a regularizer TensorFlow.js has; ` +
+          'it is dropped (training loss differs, predictions do not).',
       );
       return undefined;
   }

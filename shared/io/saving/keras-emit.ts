@@ -27,8 +27,12 @@ function cleanLayerConfig(cls: string, config: Json, warn: Warn): Json {
       out[key] = { ...v, config: { ...v.config, distribution: 'truncated_normal' } };
     }
     if ((key === 'activation' || key === 'recurrent_activation') && v === 'hard_sigmoid') {
+      const option = key === 'activation' ? 'activation' : 'recurrentActivation';
       warn(
-        `layer ${JSON.stringify(config.name)}: ${key} hard_sigmoid is 0.2x+0.5 in tfjs and Keras 2 but relu6(x+3)/6 in Keras 3; Python Keras 3 will predict differently. Build the layer with tensorfleet's layers (import { layers } from 'tensorfleet'; Keras 3 defaults) or pass ${key === 'activation' ? 'activation' : 'recurrentActivation'}: 'sigmoid'.`,
+        `layer ${JSON.stringify(config.name)}: ${key} hard_sigmoid is 0.2x+0.5 in tfjs and Keras 2 ` +
+          'but relu6(x+3)/6 in Keras 3; Python Keras 3 will predict differently. ' +
+          "Build the layer with tensorfleet's layers (import { layers } from 'tensorfleet'; Keras 3 defaults) " +
+          `or pass ${option}: 'sigmoid'.`,
       );
     }
     if (key === 'layer' && isObject(v)) out[key] = cleanEntry(v, warn);

@@ -118,7 +118,9 @@ export async function writeKerasArchive(file: string, model: tf.LayersModel, con
   });
   const now = new Date();
   const pad = (n: number) => String(n).padStart(2, '0');
-  const dateSaved = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}@${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}`;
+  const day = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+  const time = `${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}`;
+  const dateSaved = `${day}@${time}`;
   const metadata = { keras_version: KERAS3_VERSION, date_saved: dateSaved };
   const text = (v: unknown) => new Uint8Array(Buffer.from(pythonJSON(v)));
   // level 0: stored members, as Keras's zipfile writes them.

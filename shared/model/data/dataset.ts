@@ -10,7 +10,7 @@ export interface ArrayData {
 }
 
 /** A contiguous run of examples [offset, offset+count) inside an ArrayData. */
-export interface DataView_ {
+export interface SplitView {
   readonly source: 'train' | 'validation' | 'test';
   readonly data: ArrayData;
   readonly offset: number;
@@ -19,9 +19,9 @@ export interface DataView_ {
 
 /** The three splits a fit uses; validation may come from validationSplit (Keras: the tail of train). */
 export interface Splits {
-  readonly train: DataView_;
-  readonly validation?: DataView_;
-  readonly test?: DataView_;
+  readonly train: SplitView;
+  readonly validation?: SplitView;
+  readonly test?: SplitView;
 }
 
 /** Checks that x and y agree with their shapes and with each other; throws FLEET_ERR_DATA naming the split. */
@@ -48,7 +48,7 @@ export function resolveSplits(
   if (data.validation) checkArrayData('validation', data.validation);
   if (data.test) checkArrayData('test', data.test);
   const n = data.train.xShape[0] as number;
-  const whole = (source: DataView_['source'], d: ArrayData): DataView_ => ({
+  const whole = (source: SplitView['source'], d: ArrayData): SplitView => ({
     source,
     data: d,
     offset: 0,

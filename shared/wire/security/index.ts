@@ -271,7 +271,9 @@ export function watchWorkerHandshakes(
     } else if (!warned) {
       warned = true;
       log.warn(
-        `CURVE handshake with ${f.endpoint || 'the coordinator'} failed (${f.detail}); is --curve-server-key (${sec.serverKey?.file}) the coordinator's public key? Retrying until --coordinator-timeout`,
+        `CURVE handshake with ${f.endpoint || 'the coordinator'} failed (${f.detail}); ` +
+          `is --curve-server-key (${sec.serverKey?.file}) the coordinator's public key? ` +
+          'Retrying until --coordinator-timeout',
       );
     }
   });
@@ -305,11 +307,12 @@ export function refusalReporter(
 /** One line on what protects this process's link, for the startup log. */
 export function describeSecurity(sec: Security): string {
   const size = sec.maxMessageSize === -1 ? 'unlimited' : `${sec.maxMessageSize} bytes`;
+  const allowed = sec.allowedKeys ? `, ${sec.allowedKeys.length} allowed worker key(s)` : ', any worker key';
   const curve = !sec.keys
     ? 'CURVE off (plain TCP: anyone on the network can read and send traffic)'
     : sec.serverKey
       ? `CURVE on (coordinator key "${sec.serverKey.publicKey}", own key ${sec.keys.name} "${sec.keys.publicKey}")`
-      : `CURVE on (public key "${sec.keys.publicKey}")${sec.allowedKeys ? `, ${sec.allowedKeys.length} allowed worker key(s)` : ', any worker key'}`;
+      : `CURVE on (public key "${sec.keys.publicKey}")${allowed}`;
   const token = sec.joinToken === undefined ? 'off' : sec.keys ? 'on' : 'on (sent in clear without CURVE)';
   return `security: ${curve}; join token ${token}; max inbound frame ${size}`;
 }

@@ -38,7 +38,8 @@ describe('command-line config', () => {
   it('refuses a non-loopback --bind without CURVE unless --insecure', () => {
     const bind = (...flags: string[]) => parseConfig('coordinator', ['--workers', '2', ...flags, 'job.ts']);
     expect(fails(() => bind('--bind', 'tcp://0.0.0.0:5555')).message).toBe(
-      'Expected --curve-secret-key FILE (see `tensorfleet keys`, docs/security.md) or --insecure to bind a non-loopback address. Received: --bind tcp://0.0.0.0:5555 without CURVE',
+      'Expected --curve-secret-key FILE (see `tensorfleet keys`, docs/security.md) or --insecure ' +
+        'to bind a non-loopback address. Received: --bind tcp://0.0.0.0:5555 without CURVE',
     );
     expect(fails(() => bind('--bind', 'tcp://10.1.2.3:1')).code).toBe('FLEET_ERR_CONFIG');
     expect(fails(() => bind('--bind', 'tcp://*:5555')).code).toBe('FLEET_ERR_CONFIG');
