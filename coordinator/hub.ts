@@ -8,7 +8,7 @@
  */
 import * as zmq from 'zeromq';
 import { fleetError } from '../shared/runtime/catalogue/index.ts';
-import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
+import { isFleetError, type FleetError } from '../shared/runtime/errors.ts';
 import type { Logger } from '../shared/runtime/log.ts';
 import type { FleetMetrics } from '../shared/runtime/metrics.ts';
 import {
@@ -162,16 +162,20 @@ export class Hub {
     while (this.peers.inState('HEALTHY').length < count) {
       const failed = this.setupFailures[failuresBefore];
       if (failed)
-        throw new FleetError(
-          'FLEET_ERR_WORKER_LOST',
-          `Worker ${failed.rank} (pid ${failed.pid} on ${failed.host}) failed while joining: ${failed.lostReason}`,
-        );
+        throw fleetError('HUB_JOIN_FAILED', {
+          rank: failed.rank,
+          pid: failed.pid,
+          host: failed.host,
+          reason: failed.lostReason,
+        });
       const left = deadline - this.opts.now();
       if (left <= 0) {
-        throw new FleetError(
-          'FLEET_ERR_WORKER_LOST',
-          `Expected ${count} healthy worker(s) ${why} within ${timeoutMs} ms. Received: ${this.peers.inState('HEALTHY').length}`,
-        );
+        throw fleetError('HUB_HEALTHY_TIMEOUT', {
+          count,
+          why,
+          timeoutMs,
+          received: this.peers.inState('HEALTHY').length,
+        });
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 250));
@@ -199,8 +203,7 @@ export class Hub {
     deadlineMs = 0,
   ): Promise<Map<string, MessageOf<K>>> {
     const lost = participants.find((p) => p.state !== 'HEALTHY');
-    if (lost)
-      throw new FleetError('FLEET_ERR_WORKER_LOST', `Worker ${lost.rank} is ${lost.state}; cannot start ${kind} ${id}`);
+    if (lost) throw fleetError('HUB_PARTICIPANT_LOST', { rank: lost.rank, state: lost.state, kind, id });
     const collector = new Collector<K>(kind, id, participants, validate);
     this.pending = collector;
     this.computed.clear();
@@ -329,11 +332,7 @@ export class Hub {
   private dispatch(routingId: Buffer, peer: Peer | undefined, msg: Message): void {
     // A lost (or finished) worker that says hello again rejoins as a new member.
     if (peer === undefined || (msg.kind === 'hello' && (peer.state === 'LOST' || peer.state === 'DONE'))) {
-      if (msg.kind !== 'hello')
-        throw new FleetError(
-          'FLEET_ERR_UNKNOWN_PEER',
-          `Expected "hello" from a new peer. Received: "${msg.kind}" from ${routingId.toString('hex')}`,
-        );
+      if (msg.kind !== 'hello') throw fleetError('HUB_NOT_HELLO', { kind: msg.kind, peer: routingId.toString('hex') });
       this.onHello(routingId, msg);
       return;
     }
@@ -341,10 +340,7 @@ export class Hub {
     // A finished worker's last heartbeat can cross the `done` we sent it: expected, not an attack.
     if (msg.kind === 'heartbeat' && peer.state === 'DONE') return;
     if (peer.state === 'LOST' || peer.state === 'DONE')
-      throw new FleetError(
-        'FLEET_ERR_UNKNOWN_PEER',
-        `Expected messages only from live workers. Received: "${msg.kind}" from worker ${peer.rank} in state ${peer.state}`,
-      );
+      throw fleetError('HUB_PEER_NOT_LIVE', { kind: msg.kind, rank: peer.rank, state: peer.state });
     peer.lastSeenMs = this.opts.now();
     switch (msg.kind) {
       case 'stepped':
@@ -354,10 +350,7 @@ export class Hub {
         const id = replyIdOf(msg) as number;
         if (!pending || pending.kind !== msg.kind) {
           const doing = pending ? `collecting ${pending.kind} ${pending.id}` : 'idle';
-          throw new FleetError(
-            'FLEET_ERR_STALE_ROUND',
-            `Expected no ${msg.kind} now (${doing}). Received: ${msg.kind} for id ${id}`,
-          );
+          throw fleetError('HUB_UNEXPECTED_REPLY', { kind: msg.kind, doing, id });
         }
         try {
           pending.offer(peer, msg, id);
@@ -390,11 +383,7 @@ export class Hub {
       case 'heartbeat':
         return;
       case 'ready':
-        if (peer.state !== 'JOINING')
-          throw new FleetError(
-            'FLEET_ERR_UNEXPECTED_MESSAGE',
-            `Expected "ready" once, after welcome. Received: "ready" from worker ${peer.rank} in state ${peer.state}`,
-          );
+        if (peer.state !== 'JOINING') throw fleetError('HUB_READY_TWICE', { rank: peer.rank, state: peer.state });
         peer.tensorCounts.push(msg.numTensors);
         peer.peerEndpoint = msg.peerEndpoint;
         if (msg.peerKey !== undefined) peer.peerKey = msg.peerKey;
@@ -406,13 +395,16 @@ export class Hub {
         // A worker that cannot produce a finite result for the request in flight fails that request
         // (the model is never updated with it) instead of leaving it waiting forever.
         if (this.pending && msg.replyId === this.pending.id && msg.inReplyTo === REQUEST_OF[this.pending.kind]) {
-          const code = msg.code === 'FLEET_ERR_NONFINITE' ? 'FLEET_ERR_NONFINITE' : 'FLEET_ERR_REMOTE';
+          const messageId = msg.code === 'FLEET_ERR_NONFINITE' ? 'HUB_ANSWER_NONFINITE' : 'HUB_ANSWER_FAILED';
           this.pending.fail(
             peer,
-            new FleetError(
-              code,
-              `worker ${peer.rank} could not answer ${msg.inReplyTo} ${msg.replyId}: ${msg.code}: ${msg.message}`,
-            ),
+            fleetError(messageId, {
+              rank: peer.rank,
+              request: msg.inReplyTo,
+              replyId: msg.replyId,
+              code: msg.code,
+              message: msg.message,
+            }),
           );
           return;
         }
@@ -429,13 +421,10 @@ export class Hub {
       case 'pull':
       case 'scatter': // worker-to-worker kinds travel on the exchange's own links
       case 'gather':
-        throw new FleetError(
-          'FLEET_ERR_UNEXPECTED_MESSAGE',
-          `Expected computed, stepped, evalResult, pulled, reduce, heartbeat or error from worker ${peer.rank}. Received: "${msg.kind}"`,
-        );
+        throw fleetError('HUB_UNEXPECTED_KIND', { rank: peer.rank, kind: msg.kind });
       default: {
         const never: never = msg;
-        throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);
+        throw fleetError('HUB_UNHANDLED_KIND', { kind: never });
       }
     }
   }
@@ -449,17 +438,9 @@ export class Hub {
     const pending = this.pending;
     if (!pending || pending.kind !== 'stepped' || pending.id !== msg.roundId) {
       const inFlight = pending?.kind === 'stepped' ? `round ${pending.id}` : 'none now';
-      throw new FleetError(
-        'FLEET_ERR_STALE_ROUND',
-        `Expected reduce only for the round in flight (${inFlight}). ` +
-          `Received: reduce ${msg.seq} for round ${msg.roundId}`,
-      );
+      throw fleetError('HUB_REDUCE_STALE', { inFlight, seq: msg.seq, roundId: msg.roundId });
     }
-    if (!pending.waitingFor(peer))
-      throw new FleetError(
-        'FLEET_ERR_UNEXPECTED_MESSAGE',
-        `Expected reduce only from participants of round ${pending.id} that have not replied. Received: one from worker ${peer.rank}`,
-      );
+    if (!pending.waitingFor(peer)) throw fleetError('HUB_REDUCE_NOT_WAITING', { round: pending.id, rank: peer.rank });
     if (this.reduction?.roundId !== pending.id) this.reduction = new Reduction(pending.id, pending.participants);
     let sum: Float32Array | undefined;
     try {
@@ -468,10 +449,7 @@ export class Hub {
       if (isFleetError(err, 'FLEET_ERR_NONFINITE'))
         pending.fail(
           peer,
-          new FleetError(
-            'FLEET_ERR_NONFINITE',
-            `worker ${peer.rank} could not reduce in round ${pending.id}: ${err.message}`,
-          ),
+          fleetError('HUB_REDUCE_NONFINITE', { rank: peer.rank, round: pending.id, reason: err.message }),
         );
       else if (isFleetError(err) && err.code !== 'FLEET_ERR_STALE_ROUND') this.strike(peer, pending, err);
       throw err;
@@ -489,11 +467,7 @@ export class Hub {
     const welcome = this.welcome;
     const live = this.peers.inState('HEALTHY').length + this.peers.inState('JOINING').length;
     if (!welcome || live >= this.maxWorkers) {
-      throw new FleetError(
-        'FLEET_ERR_UNEXPECTED_MESSAGE',
-        `Expected hello while fewer than --max-workers (${this.maxWorkers}) are live (${live} now). ` +
-          `Received: hello from pid ${msg.pid} on ${msg.host}`,
-      );
+      throw fleetError('HUB_FULL', { max: this.maxWorkers, live, pid: msg.pid, host: msg.host });
     }
     const peer = this.peers.admit(routingId, { pid: msg.pid, host: msg.host, backend: msg.backend }, this.opts.now());
     this.log.info(`worker ${peer.rank} joined: pid ${msg.pid} on ${msg.host}, backend ${msg.backend}`);

@@ -4,7 +4,8 @@
  * an error naming the round. A newer request from the coordinator means the round was abandoned
  * (a worker was lost and it is being redone), so waiting reductions are failed, never left hanging.
  */
-import { FleetError } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
+import type { FleetError } from '../shared/runtime/errors.ts';
 import type { MessageOf, OutboundOf } from '../shared/wire/protocol.ts';
 import type { AllReduce } from '../shared/model/sync-bn/step.ts';
 
@@ -29,12 +30,7 @@ export class ReduceClient {
   forRound(roundId: number): AllReduce {
     return (local) => {
       if (roundId < this.newest)
-        return Promise.reject(
-          new FleetError(
-            'FLEET_ERR_STALE_ROUND',
-            `Round ${roundId} was superseded by round ${this.newest}; not reducing for it`,
-          ),
-        );
+        return Promise.reject(fleetError('REDUCE_SUPERSEDED', { roundId, newest: this.newest }));
       if (roundId !== this.roundId) {
         this.roundId = roundId;
         this.seq = 0;
@@ -53,15 +49,11 @@ export class ReduceClient {
   deliver(msg: MessageOf<'reduced'>): void {
     const w = this.waiting.get(msg.seq);
     if (msg.roundId !== this.roundId || !w)
-      throw new FleetError(
-        'FLEET_ERR_STALE_ROUND',
-        `Expected a sum for a reduce of round ${this.roundId} in flight. Received: reduced ${msg.seq} for round ${msg.roundId}`,
-      );
+      throw fleetError('REDUCE_UNEXPECTED_SUM', { round: this.roundId, seq: msg.seq, roundId: msg.roundId });
     // decodeMessage checked that `sum` is one float32 vector; only its length is this worker's to know.
     const [t] = msg.groups.sum;
     if (t.data.length !== w.length) {
-      const message = `Expected ${w.length} elements as reduced ${msg.seq}. Received: [${t.shape}]`;
-      const err = new FleetError('FLEET_ERR_TENSOR_SHAPE', message);
+      const err = fleetError('REDUCE_SUM_LENGTH', { length: w.length, seq: msg.seq, shape: t.shape });
       this.waiting.delete(msg.seq);
       w.reject(err);
       throw err;
@@ -79,17 +71,12 @@ export class ReduceClient {
   supersede(roundId?: number): void {
     if (roundId !== undefined) this.newest = Math.max(this.newest, roundId);
     if (roundId === undefined || roundId > this.roundId)
-      this.fail(
-        new FleetError(
-          'FLEET_ERR_STALE_ROUND',
-          `Round ${this.roundId} was abandoned by the coordinator while reducing`,
-        ),
-      );
+      this.fail(fleetError('REDUCE_ABANDONED', { roundId: this.roundId }));
   }
 
   /** A new session (the coordinator restarted, and round ids start over): fail what waits and forget the rounds seen. */
   reset(): void {
-    this.fail(new FleetError('FLEET_ERR_STALE_ROUND', `Round ${this.roundId} ended with the coordinator session`));
+    this.fail(fleetError('REDUCE_SESSION_ENDED', { roundId: this.roundId }));
     this.newest = -1;
     this.roundId = -1;
     this.seq = 0;

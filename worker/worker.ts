@@ -8,7 +8,8 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import * as zmq from 'zeromq';
 import { describeChoice, selectBackend, type BackendRequest } from '../shared/runtime/backend/select.ts';
-import { FleetError, isFleetError } from '../shared/runtime/errors.ts';
+import { fleetError } from '../shared/runtime/catalogue/index.ts';
+import { isFleetError } from '../shared/runtime/errors.ts';
 import { createLogger } from '../shared/runtime/log.ts';
 import { createMetrics, serveMetrics } from '../shared/runtime/metrics.ts';
 import {
@@ -113,10 +114,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   const reportFailure = async (msg: Header<MessageKind> | undefined, caught: unknown): Promise<void> => {
     const err = isFleetError(caught)
       ? caught
-      : new FleetError(
-          'FLEET_ERR_COMPUTE',
-          `Failed to compute ${msg?.kind ?? 'a request'}: ${(caught as Error).message}`,
-        );
+      : fleetError('WORKER_COMPUTE_FAILED', { request: msg?.kind ?? 'a request', reason: (caught as Error).message });
     metrics.rejectedMessages.inc({ code: err.code });
     log.warn(`rejected a message: ${err.code}: ${err.message}`);
     // Name the request this answers, so the coordinator fails it instead of waiting for a reply.
@@ -179,8 +177,10 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
             continue;
           case 'error':
             if (msg.inReplyTo === 'reduce' && msg.replyId !== undefined) {
-              const why = `the coordinator refused a reduce of round ${msg.replyId}: ${msg.code}: ${msg.message}`;
-              reducer.refused(msg.replyId, new FleetError('FLEET_ERR_REMOTE', why));
+              reducer.refused(
+                msg.replyId,
+                fleetError('REDUCE_REFUSED', { roundId: msg.replyId, code: msg.code, message: msg.message }),
+              );
               continue;
             }
             if (msg.code === 'FLEET_ERR_AUTH') {
@@ -221,9 +221,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
               session = await startSession(msg, log);
             } catch (err) {
               // Setup failures (job file, data, model) will not go away: tell the coordinator and stop.
-              const e = isFleetError(err)
-                ? err
-                : new FleetError('FLEET_ERR_JOB_LOAD', `Worker setup failed: ${(err as Error).message}`);
+              const e = isFleetError(err) ? err : fleetError('WORKER_SETUP_FAILED', { reason: (err as Error).message });
               log.error(`${e.code}: ${e.message}`);
               await send({ kind: 'error', code: e.code, message: e.message, inReplyTo: 'welcome' });
               break;
@@ -246,14 +244,10 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           case 'reduce':
           case 'scatter': // worker-to-worker kinds travel on the exchange's own links, never from the coordinator
           case 'gather':
-            throw new FleetError(
-              'FLEET_ERR_UNEXPECTED_MESSAGE',
-              'Expected round, evaluate, commit, pull, reduced, heartbeat, error, welcome or done ' +
-                `from the coordinator. Received: "${msg.kind}"`,
-            );
+            throw fleetError('WORKER_UNEXPECTED_KIND', { kind: msg.kind });
           default: {
             const never: never = msg;
-            throw new FleetError('FLEET_ERR_PROTOCOL_SCHEMA', `Unhandled kind ${String(never)}`);
+            throw fleetError('WORKER_UNHANDLED_KIND', { kind: never });
           }
         }
         break; // done, a refused join or a failed setup end the loop

@@ -104,6 +104,72 @@ export const COORDINATOR_MESSAGES = {
     code: 'FLEET_ERR_STALE_ROUND',
     template: 'Expected computed only for the round in flight ({pending}). Received: computed for round {roundId}',
   },
+  HUB_JOIN_FAILED: {
+    code: 'FLEET_ERR_WORKER_LOST',
+    template: 'Worker {rank} (pid {pid} on {host}) failed while joining: {reason}',
+  },
+  HUB_HEALTHY_TIMEOUT: {
+    code: 'FLEET_ERR_WORKER_LOST',
+    template: 'Expected {count} healthy worker(s) {why} within {timeoutMs} ms. Received: {received}',
+  },
+  HUB_PARTICIPANT_LOST: {
+    code: 'FLEET_ERR_WORKER_LOST',
+    template: 'Worker {rank} is {state}; cannot start {kind} {id}',
+  },
+  HUB_NOT_HELLO: {
+    code: 'FLEET_ERR_UNKNOWN_PEER',
+    template: 'Expected "hello" from a new peer. Received: "{kind}" from {peer}',
+  },
+  HUB_PEER_NOT_LIVE: {
+    code: 'FLEET_ERR_UNKNOWN_PEER',
+    template: 'Expected messages only from live workers. Received: "{kind}" from worker {rank} in state {state}',
+  },
+  HUB_UNEXPECTED_REPLY: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected no {kind} now ({doing}). Received: {kind} for id {id}',
+  },
+  HUB_READY_TWICE: {
+    code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
+    template: 'Expected "ready" once, after welcome. Received: "ready" from worker {rank} in state {state}',
+  },
+  HUB_ANSWER_NONFINITE: {
+    code: 'FLEET_ERR_NONFINITE',
+    template: 'worker {rank} could not answer {request} {replyId}: {code}: {message}',
+  },
+  HUB_ANSWER_FAILED: {
+    code: 'FLEET_ERR_REMOTE',
+    template: 'worker {rank} could not answer {request} {replyId}: {code}: {message}',
+  },
+  HUB_UNEXPECTED_KIND: {
+    code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
+    template: [
+      'Expected computed, stepped, evalResult, pulled, reduce, heartbeat or error from worker {rank}. ',
+      'Received: "{kind}"',
+    ],
+  },
+  HUB_UNHANDLED_KIND: { code: 'FLEET_ERR_PROTOCOL_SCHEMA', template: 'Unhandled kind {kind}' },
+  HUB_REDUCE_STALE: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected reduce only for the round in flight ({inFlight}). Received: reduce {seq} for round {roundId}',
+  },
+  HUB_REDUCE_NOT_WAITING: {
+    code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
+    template: [
+      'Expected reduce only from participants of round {round} that have not replied. ',
+      'Received: one from worker {rank}',
+    ],
+  },
+  HUB_REDUCE_NONFINITE: {
+    code: 'FLEET_ERR_NONFINITE',
+    template: 'worker {rank} could not reduce in round {round}: {reason}',
+  },
+  HUB_FULL: {
+    code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
+    template: [
+      'Expected hello while fewer than --max-workers ({max}) are live ({live} now). ',
+      'Received: hello from pid {pid} on {host}',
+    ],
+  },
   RUN_SYNC_BN_DEADLINE: {
     code: 'FLEET_ERR_CONFIG',
     template: [

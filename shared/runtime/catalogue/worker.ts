@@ -83,4 +83,38 @@ export const WORKER_MESSAGES = {
     template:
       'Expected a commit of the round this worker exchanged last ({pending}). Received: a commit of round {roundId}',
   },
+  WORKER_COMPUTE_FAILED: { code: 'FLEET_ERR_COMPUTE', template: 'Failed to compute {request}: {reason}' },
+  WORKER_SETUP_FAILED: { code: 'FLEET_ERR_JOB_LOAD', template: 'Worker setup failed: {reason}' },
+  WORKER_UNEXPECTED_KIND: {
+    code: 'FLEET_ERR_UNEXPECTED_MESSAGE',
+    template: [
+      'Expected round, evaluate, commit, pull, reduced, heartbeat, error, welcome or done ',
+      'from the coordinator. Received: "{kind}"',
+    ],
+  },
+  WORKER_UNHANDLED_KIND: { code: 'FLEET_ERR_PROTOCOL_SCHEMA', template: 'Unhandled kind {kind}' },
+  REDUCE_REFUSED: {
+    code: 'FLEET_ERR_REMOTE',
+    template: 'the coordinator refused a reduce of round {roundId}: {code}: {message}',
+  },
+  REDUCE_SUPERSEDED: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Round {roundId} was superseded by round {newest}; not reducing for it',
+  },
+  REDUCE_UNEXPECTED_SUM: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Expected a sum for a reduce of round {round} in flight. Received: reduced {seq} for round {roundId}',
+  },
+  REDUCE_SUM_LENGTH: {
+    code: 'FLEET_ERR_TENSOR_SHAPE',
+    template: 'Expected {length} elements as reduced {seq}. Received: [{shape}]',
+  },
+  REDUCE_ABANDONED: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Round {roundId} was abandoned by the coordinator while reducing',
+  },
+  REDUCE_SESSION_ENDED: {
+    code: 'FLEET_ERR_STALE_ROUND',
+    template: 'Round {roundId} ended with the coordinator session',
+  },
 } as const satisfies Record<string, MessageSpec>;
