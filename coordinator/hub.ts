@@ -76,7 +76,7 @@ export interface WelcomePayload {
 export class Hub {
   /** Workers that said they computed the round in flight (its gradient is on the way to its peers). */
   private readonly computed = new Set<string>();
-  /** Bytes sent to and received from workers since the hub started. */
+  /** Bytes of the messages other than heartbeats sent to and received from workers (per-step accounting). */
   readonly traffic = { sent: 0, received: 0 };
   readonly peers: PeerRegistry;
   private readonly security: Security;
@@ -116,7 +116,6 @@ export class Hub {
     if (this.security.keys) reportHandshakeRefusals(this.router, this.refused);
     this.out = new SendQueue(this.router, (n) => {
       metrics.bytesSent.inc({ peer: 'worker' }, n);
-      this.traffic.sent += n;
     });
     this.peers = new PeerRegistry((peer, from, reason) => {
       metrics.workerUp.set({ worker: String(peer.rank) }, peer.state === 'HEALTHY' ? 1 : 0);
@@ -189,7 +188,9 @@ export class Hub {
 
   /** Sends a message to one worker. */
   send(peer: Peer, msg: Outbound): Promise<void> {
-    return this.out.send([peer.routingId, ...encodeMessage(msg)]);
+    const frames = [peer.routingId, ...encodeMessage(msg)];
+    if (msg.kind !== 'heartbeat') this.traffic.sent += frameBytes(frames);
+    return this.out.send(frames);
   }
 
   /** Sends one request per participant and collects every reply, validated; throws if one is lost. */
@@ -306,11 +307,11 @@ export class Hub {
       if (routingId === undefined) continue;
       const bytes = frameBytes([routingId, ...frames]);
       this.metrics.bytesReceived.inc({ peer: 'worker' }, bytes);
-      this.traffic.received += bytes;
       const peer = this.peers.get(routingId);
       let msg: Message | undefined;
       try {
         msg = decodeMessage(frames);
+        if (msg.kind !== 'heartbeat') this.traffic.received += bytes;
         this.dispatch(routingId, peer, msg);
       } catch (err) {
         if (!isFleetError(err)) throw err;

@@ -71,9 +71,12 @@ export async function exchangeRound(
   req: StepRequest,
   members: readonly Peer[],
   batch: Int32Array,
+  /** The next step's batch, if this epoch has one: each member is told its likely next shard to prefetch. */
+  nextBatch?: Int32Array,
 ): Promise<SteppedRound | LateRound> {
   const { hub } = req;
   const shards = shardBatch(batch, members.length);
+  const nextShards = nextBatch ? shardBatch(nextBatch, members.length) : [];
   const samples = shards.map((s) => s.length);
   const endpoints = members.map((p) => p.peerEndpoint ?? '');
   const keys = members.map((p) => p.peerKey);
@@ -97,7 +100,12 @@ export async function exchangeRound(
         ...(opt && { optimizerIterations: opt.iterations }),
         learningRate: req.learningRate,
         exchange: { session: req.session, rank: i, endpoints, ...(withKeys && { keys }), samples },
-        groups: { weights: w.tensors, optimizer: opt ? [...opt.slots] : [], indices: [indices] },
+        groups: {
+          weights: w.tensors,
+          optimizer: opt ? [...opt.slots] : [],
+          indices: [indices],
+          next: nextOf(nextShards[i]),
+        },
       });
     },
     (peer, msg) => {
@@ -114,6 +122,10 @@ export async function exchangeRound(
     return { stragglers, examples: stragglers.reduce((n, p) => n + (samples[members.indexOf(p)] ?? 0), 0) };
   }
   return { members, replies: members.map((p) => replies.get(p.id) as MessageOf<'stepped'>) };
+}
+
+function nextOf(shard: Int32Array | undefined): WireTensor[] {
+  return shard && shard.length > 0 ? [{ name: 'next', dtype: 'int32', shape: [shard.length], data: shard }] : [];
 }
 
 /** Tells every member to apply the step it exchanged; the model is then at `weightsVersion`. */

@@ -236,7 +236,9 @@ export class Trainer {
     for (let step = from?.step ?? 0; step < steps; step++) {
       const batch = order.subarray(step * fit.batchSize, (step + 1) * fit.batchSize);
       await callbacks.call('onTrainBatchBegin', step, {});
-      const r = await this.trainRound(epoch, step, batch);
+      const next =
+        step + 1 < steps ? order.subarray((step + 1) * fit.batchSize, (step + 2) * fit.batchSize) : undefined;
+      const r = await this.trainRound(epoch, step, batch, next);
       lossSum += r.lossSum;
       metricSums = metricSums.map((v, i) => v + (r.metricSums[i] ?? 0));
       seen += batch.length;
@@ -310,9 +312,11 @@ export class Trainer {
     epoch: number,
     step: number,
     batch: Int32Array,
+    nextBatch?: Int32Array,
   ): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     this.skipped.clear();
-    const r = await this.resilient(`epoch ${epoch + 1} step ${step + 1}`, () => this.attemptRound(epoch, step, batch));
+    const what = `epoch ${epoch + 1} step ${step + 1}`;
+    const r = await this.resilient(what, () => this.attemptRound(epoch, step, batch, nextBatch));
     if (!r.failure) {
       let uses = this.sampleUses.get(epoch);
       if (!uses) this.sampleUses.set(epoch, (uses = new Uint8Array(this.ctx.splits.train.count)));
@@ -325,6 +329,7 @@ export class Trainer {
     epoch: number,
     step: number,
     batch: Int32Array,
+    nextBatch?: Int32Array,
   ): Promise<{ lossSum: number; metricSums: number[]; failure?: FleetError }> {
     const { hub, metrics, optimizer } = this.ctx;
     const t0 = performance.now();
@@ -354,6 +359,7 @@ export class Trainer {
         },
         members,
         batch,
+        nextBatch,
       );
     } catch (err) {
       if (!isFleetError(err, 'FLEET_ERR_NONFINITE')) throw err;
@@ -373,7 +379,7 @@ export class Trainer {
           `their ${stepped.examples} examples move to the ${faster} faster worker(s)`,
       );
       for (const p of stepped.stragglers) this.skipped.add(p);
-      return this.attemptRound(epoch, step, batch);
+      return this.attemptRound(epoch, step, batch, nextBatch);
     }
     const t2 = performance.now();
     const next = this.weightsVersion + 1;

@@ -109,7 +109,15 @@ async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks):
     const sizes = stepSizes(s.model);
     flat = new Float32Array([...sizes.grads, ...sizes.state].reduce((a, b) => a + b, 0));
   } else {
-    const batch = await s.pool.gather('train', indices, s.augment ? msg.epoch : undefined);
+    const batch = await takeBatch(s, indices, msg.epoch);
+    // The pool's threads gather the next batch while this one computes.
+    const next = msg.groups.next[0];
+    if (next) {
+      const rows = rowsOf(next, s.splits.train);
+      const pending = s.pool.gather('train', rows, s.augment ? msg.epoch : undefined);
+      pending.catch(() => {}); // a failed prefetch is gathered again when its round comes
+      s.prefetched = { rows, epoch: msg.epoch, batch: pending };
+    }
     const view = s.splits.train.data;
     const x = tf.tensor(batch.x, [n, ...view.xShape.slice(1)]);
     const y = tf.tensor(batch.y, [n, ...view.yShape.slice(1)]);
@@ -171,6 +179,21 @@ async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks):
     numTensors: tf.memory().numTensors,
     exchangeBytes: links.mesh.takeBytes(msg.roundId),
   });
+}
+
+/** The rows' batch: the prefetched one when it is for the same rows and epoch, else gathered now. */
+async function takeBatch(s: Session, rows: Int32Array, epoch: number): Promise<{ x: Float32Array; y: Float32Array }> {
+  const p = s.prefetched;
+  s.prefetched = undefined;
+  const same = p && p.epoch === epoch && p.rows.length === rows.length && p.rows.every((v, i) => v === rows[i]);
+  if (p && same) {
+    try {
+      return await p.batch;
+    } catch {
+      // gathered again below
+    }
+  }
+  return s.pool.gather('train', rows, s.augment ? epoch : undefined);
 }
 
 /** Applies the step the coordinator commits: the one this worker exchanged last. */

@@ -35,6 +35,12 @@ export interface Session {
   weightsVersion: number;
   /** The averaged gradient (then BN statistics) of the round exchanged last, until its commit. */
   pending?: { readonly roundId: number; readonly averaged: Float32Array; readonly learningRate: number };
+  /** The batch the pool is gathering for the rows the coordinator said come next (see `round`'s `next`). */
+  prefetched?: {
+    readonly rows: Int32Array;
+    readonly epoch: number;
+    readonly batch: Promise<{ x: Float32Array; y: Float32Array }>;
+  };
 }
 
 /** Builds the session a welcome describes; throws (FleetError or tfjs) when the job, data or model cannot be set up. */

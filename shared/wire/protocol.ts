@@ -253,6 +253,8 @@ export const GROUPS = {
     /** The optimizer's state, for a worker that joins (or rejoins) the exchange. */
     optimizer: { dtype: 'float32', min: 0, max: MAX_TENSORS },
     indices: { dtype: 'int32', rank: 1, min: 1, max: 1 },
+    /** The rows this worker will most likely get next step, for its batch pool to gather while it computes. */
+    next: { dtype: 'int32', rank: 1, min: 0, max: 1 },
   },
   computed: {},
   stepped: {},

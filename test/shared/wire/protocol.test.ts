@@ -294,7 +294,8 @@ describe('tensor groups', () => {
     expect(GROUPS.reduce.local).toMatchObject({ dtype: 'float32', rank: 1, min: 1, max: 1 });
     expect(GROUPS.reduced.sum).toMatchObject({ dtype: 'float32', rank: 1, min: 1, max: 1 });
     expect(GROUPS.evalResult.predictions).toMatchObject({ dtype: 'float32', min: 0, max: 1 });
-    expect(Object.keys(GROUPS.round)).toEqual(['weights', 'optimizer', 'indices']);
+    expect(Object.keys(GROUPS.round)).toEqual(['weights', 'optimizer', 'indices', 'next']);
+    expect(GROUPS.round.next).toEqual({ dtype: 'int32', rank: 1, min: 0, max: 1 });
     expect(GROUPS.pulled).toEqual({
       weights: { dtype: 'float32', min: 0, max: expect.any(Number) },
       optimizer: { dtype: 'float32', min: 0, max: expect.any(Number) },
