@@ -17,12 +17,13 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** Pids of the direct children of `pid`. */
-function childrenOf(pid: number): number[] {
+/** Pids of the direct children of `pid` that are tensorfleet workers (tsx's esbuild service may be a child too). */
+function workersOf(pid: number): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+    return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' })
       .split('\n')
-      .map((l) => Number(l.trim()))
+      .filter((l) => / worker --connect /.test(l))
+      .map((l) => Number(l.trim().split(/\s+/)[0]))
       .filter((n) => n > 0);
   } catch {
     return []; // ps exits 1 when there are none
@@ -63,7 +64,7 @@ describe('signals on tensorfleet local', () => {
     const closed = new Promise((resolve) => proc.child.once('close', resolve));
     await waitFor(proc, /worker 1: JOINING -> HEALTHY/, 120_000);
     await waitFor(proc, /worker 0: JOINING -> HEALTHY/, 120_000);
-    const workers = childrenOf(proc.child.pid as number);
+    const workers = workersOf(proc.child.pid as number);
     expect(workers).toHaveLength(2);
     proc.child.kill(signal);
     const { code } = await proc.exited;
