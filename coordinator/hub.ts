@@ -410,7 +410,10 @@ export class Hub {
           return;
         }
         // A worker that fails to set up (bad job file, data, backend) will not recover: stop waiting for it.
-        if (peer.state === 'JOINING') this.peers.transition(peer, 'LOST', `${msg.code}: ${msg.message}`);
+        // A late answer to a request of an earlier task (a cluster that outlives calls) is not that.
+        const aboutRequest = msg.inReplyTo !== undefined && msg.inReplyTo !== 'welcome';
+        if (peer.state === 'JOINING' && !aboutRequest)
+          this.peers.transition(peer, 'LOST', `${msg.code}: ${msg.message}`);
         return;
       case 'hello':
       case 'welcome':

@@ -63,6 +63,13 @@ beforeAll(() => {
     ip('-n', NS.coordinator, 'link', 'set', l.near, 'up');
     ip('-n', l.worker, 'link', 'set', l.far, 'up');
   }
+  // The workers exchange gradients with each other: the coordinator's namespace routes between their links.
+  ip('netns', 'exec', NS.coordinator, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+  for (const l of LINKS) {
+    for (const other of LINKS.filter((o) => o !== l)) {
+      ip('-n', l.worker, 'route', 'add', `${other.workerIp}/32`, 'via', l.coordinatorIp);
+    }
+  }
   impairment = impair();
   console.log(`netns: coordinator in ${NS.coordinator}, workers in ${NS.a} and ${NS.b}; worker links: ${impairment}`);
 });
@@ -186,6 +193,8 @@ describe('a cluster across network namespaces', () => {
         '0',
         '--coordinator-timeout',
         '10',
+        '--peer-host',
+        l.workerIp,
       ]),
     ) as [Proc, Proc];
     await waitFor(coordinator, /Epoch 3\//, 120_000);

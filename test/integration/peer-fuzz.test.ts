@@ -243,6 +243,8 @@ describe("fuzzing a worker's peer endpoint", () => {
         }
         if (msg.kind !== 'scatter' && msg.kind !== 'gather') return void add(now, 'FLEET_ERR_UNEXPECTED_MESSAGE');
         if (msg.session === s0) return void add(now, 'FLEET_ERR_UNKNOWN_PEER'); // not a member's link
+        // Another session's message is held only from a link that names that session and sender.
+        if (routingId !== `${msg.session}/${msg.from}`) return void add(now, 'FLEET_ERR_UNKNOWN_PEER');
         const bytes = frameBytes(m.frames) + Buffer.byteLength(routingId);
         if (heldBytes + bytes > DEFAULT_MAX_HELD_BYTES) return void add(now, 'FLEET_ERR_UNKNOWN_PEER');
         heldBytes += bytes;
@@ -275,7 +277,11 @@ describe("fuzzing a worker's peer endpoint", () => {
           groups: { values: [values] },
         });
         const burst = Math.ceil((DEFAULT_MAX_HELD_BYTES - heldBytes) / frameBytes(big)) + 32;
-        const link = queues[2] as (typeof queues)[number];
+        // From a link that names the guessed session and sender, as a peer's would: these are held.
+        const bigLink = new zmq.Dealer({ linger: 0, routingId: 'guessed-big-session/1' });
+        bigLink.connect(peerEndpoint);
+        sockets.push(bigLink);
+        const link = { routingId: 'guessed-big-session/1', queue: new SendQueue(bigLink) };
         for (let i = 0; i < burst; i++) {
           predict({ how: 'big scatter of a guessed session', frames: big }, link.routingId);
           await link.queue.send(big);

@@ -53,12 +53,7 @@ export interface MeshOptions {
   readonly observer?: MeshObserver;
   /** Most bytes held for a session not known yet (default 256 MiB); beyond it such messages are refused. */
   readonly maxHeldBytes?: number;
-  /** Longest a message waits for its session (default 10 s), then it is refused. */
-  readonly maxHeldMs?: number;
 }
-
-/** Default of MeshOptions.maxHeldMs: far longer than peers take to get the same round. */
-export const DEFAULT_MAX_HELD_MS = 10_000;
 
 /** Default of MeshOptions.maxHeldBytes. */
 export const DEFAULT_MAX_HELD_BYTES = 256 << 20;
@@ -69,8 +64,7 @@ export class PeerMesh {
   private readonly dealers = new Map<number, { socket: zmq.Dealer; queue: SendQueue }>();
   private handler: (msg: PeerMessage) => void = () => {};
   /** Messages of a session this worker has not been told of yet (a faster peer got its round first). */
-  private held: { readonly id: string; readonly msg: PeerMessage; readonly bytes: number; readonly atMs: number }[] =
-    [];
+  private held: { readonly id: string; readonly msg: PeerMessage; readonly bytes: number }[] = [];
   private heldBytes = 0;
   /** Bytes sent and received per round, until `takeBytes` reads them. */
   private readonly perRound = new Map<number, { sent: number; received: number }>();
@@ -231,7 +225,6 @@ export class PeerMesh {
       this.count(ok.roundId).received += bytes;
       return ok;
     }
-    this.expireHeld();
     // A peer's link always names the session and rank it speaks for: a message that disagrees is no peer's.
     if (
       routingId !== `${msg.session}/${msg.from}` ||
@@ -239,21 +232,9 @@ export class PeerMesh {
     ) {
       throw fleetError('MESH_SESSION', { want: this.membership?.session ?? '(none yet)', received: msg.session });
     }
-    this.held.push({ id: routingId, msg, bytes, atMs: Date.now() });
+    this.held.push({ id: routingId, msg, bytes });
     this.heldBytes += bytes;
     return undefined;
-  }
-
-  /** Refuses held messages older than the hold time: their session never came. */
-  private expireHeld(): void {
-    const cutoff = Date.now() - (this.opts.maxHeldMs ?? DEFAULT_MAX_HELD_MS);
-    for (let h = this.held[0]; h !== undefined && h.atMs < cutoff; h = this.held[0]) {
-      this.held.shift();
-      this.heldBytes -= h.bytes;
-      this.opts.observer?.rejected?.(
-        fleetError('MESH_SESSION', { want: this.membership?.session ?? '(none yet)', received: h.msg.session }),
-      );
-    }
   }
 
   /** Checks a message of the current session against its members. */
