@@ -16,7 +16,7 @@ import { readOptimizerState, writeOptimizerState } from '../shared/model/keras/o
 import { fleetError } from '../shared/runtime/catalogue/index.ts';
 import type { PeerMesh } from './exchange/mesh.ts';
 import type { ExchangeRouter } from './exchange/rounds.ts';
-import { applyStep, exchangeStep, flatten, membershipOf, stepSizes } from './exchange/step.ts';
+import { applyStep, exchangeStep, flatten, membershipOf } from './exchange/step.ts';
 import type { ReduceClient } from './reduce-client.ts';
 import type { Session } from './session.ts';
 
@@ -101,56 +101,46 @@ async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks):
   const n = indices.length;
   // The statistics as they were: a training pass moves them, and only a committed step may.
   const before = readState(s.model);
-  let flat: Float32Array;
-  let loss = 0;
-  let metricSums = s.metrics.map(() => 0);
-  if (n === 0) {
-    // A member with no rows this step (a batch smaller than the membership) adds nothing to the mean.
-    const sizes = stepSizes(s.model);
-    flat = new Float32Array([...sizes.grads, ...sizes.state].reduce((a, b) => a + b, 0));
-  } else {
-    const batch = await takeBatch(s, indices, msg.epoch);
-    // The pool's threads gather the next batch while this one computes.
-    const next = msg.groups.next[0];
-    if (next) {
-      const rows = rowsOf(next, s.splits.train);
-      const pending = s.pool.gather('train', rows, s.augment ? msg.epoch : undefined);
-      pending.catch(() => {}); // a failed prefetch is gathered again when its round comes
-      s.prefetched = { rows, epoch: msg.epoch, batch: pending };
-    }
-    const view = s.splits.train.data;
-    const x = tf.tensor(batch.x, [n, ...view.xShape.slice(1)]);
-    const y = tf.tensor(batch.y, [n, ...view.yShape.slice(1)]);
-    const compute = () =>
-      s.trainStep
-        ? customGradientStep(s.model, s.trainStep, s.metrics, x, y)
-        : gradientStep(s.model, s.loss, s.metrics, x, y);
-    let step;
-    try {
-      step = s.syncBatchNorm
-        ? await synchronizedStep(n, reducer.forRound(msg.roundId), compute, (r) => tf.dispose(r.grads))
-        : compute();
-    } finally {
-      tf.dispose([x, y]);
-    }
-    const grads = gradientsToWire(s.model, step.grads);
-    tf.dispose(step.grads);
-    const after = readState(s.model);
-    writeState(
-      s.model,
-      before.map((t) => t.data as Float32Array),
-    );
-    const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => firstNonFinite(g.data) >= 0)?.name;
-    if (bad !== undefined) {
-      // Never exchange non-finite gradients: say so, so the coordinator fails the round rather than waiting.
-      const message = `Expected finite values; ${bad} is not finite (loss ${step.loss}) in round ${msg.roundId}`;
-      await send({ kind: 'error', code: 'FLEET_ERR_NONFINITE', message, inReplyTo: 'round', replyId: msg.roundId });
-      return;
-    }
-    flat = flatten([...grads.map((g) => g.data), ...after.map((t) => t.data)]);
-    loss = step.loss;
-    metricSums = step.metricSums;
+  const batch = await takeBatch(s, indices, msg.epoch);
+  // The pool's threads gather the next batch while this one computes.
+  const next = msg.groups.next[0];
+  if (next) {
+    const rows = rowsOf(next, s.splits.train);
+    const pending = s.pool.gather('train', rows, s.augment ? msg.epoch : undefined);
+    pending.catch(() => {}); // a failed prefetch is gathered again when its round comes
+    s.prefetched = { rows, epoch: msg.epoch, batch: pending };
   }
+  const view = s.splits.train.data;
+  const x = tf.tensor(batch.x, [n, ...view.xShape.slice(1)]);
+  const y = tf.tensor(batch.y, [n, ...view.yShape.slice(1)]);
+  const compute = () =>
+    s.trainStep
+      ? customGradientStep(s.model, s.trainStep, s.metrics, x, y)
+      : gradientStep(s.model, s.loss, s.metrics, x, y);
+  let step;
+  try {
+    step = s.syncBatchNorm
+      ? await synchronizedStep(n, reducer.forRound(msg.roundId), compute, (r) => tf.dispose(r.grads))
+      : compute();
+  } finally {
+    tf.dispose([x, y]);
+  }
+  const grads = gradientsToWire(s.model, step.grads);
+  tf.dispose(step.grads);
+  const after = readState(s.model);
+  writeState(
+    s.model,
+    before.map((t) => t.data as Float32Array),
+  );
+  const bad = !Number.isFinite(step.loss) ? 'the loss' : grads.find((g) => firstNonFinite(g.data) >= 0)?.name;
+  if (bad !== undefined) {
+    // Never exchange non-finite gradients: say so, so the coordinator fails the round rather than waiting.
+    const message = `Expected finite values; ${bad} is not finite (loss ${step.loss}) in round ${msg.roundId}`;
+    await send({ kind: 'error', code: 'FLEET_ERR_NONFINITE', message, inReplyTo: 'round', replyId: msg.roundId });
+    return;
+  }
+  const flat = flatten([...grads.map((g) => g.data), ...after.map((t) => t.data)]);
+  const { loss, metricSums } = step;
   const computeSeconds = (performance.now() - started) / 1000;
   // Tells the coordinator this worker is not the straggler, should the round miss its deadline.
   await send({ kind: 'computed', roundId: msg.roundId });
@@ -163,12 +153,10 @@ async function onRound(msg: MessageOf<'round'>, s: Session, links: WorkerLinks):
     throw err;
   }
   s.pending = { roundId: msg.roundId, averaged, learningRate: msg.learningRate };
-  if (n > 0) {
-    metrics.roundDuration.observe({ phase: 'compute' }, computeSeconds);
-    metrics.samplesTotal.inc(n);
-    metrics.samplesPerSecond.set(n / computeSeconds);
-    metrics.loss.set({ scope: 'round', split: 'train' }, loss);
-  }
+  metrics.roundDuration.observe({ phase: 'compute' }, computeSeconds);
+  metrics.samplesTotal.inc(n);
+  metrics.samplesPerSecond.set(n / computeSeconds);
+  metrics.loss.set({ scope: 'round', split: 'train' }, loss);
   await send({
     kind: 'stepped',
     roundId: msg.roundId,

@@ -11,6 +11,40 @@ export interface Proc {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** `tensorfleet worker` arguments for a test: loopback, cpu backend, a free metrics port, then `extra`. */
+export function workerArgs(endpoint: string, extra: readonly string[] = []): string[] {
+  return [
+    'worker',
+    '--connect',
+    endpoint,
+    '--backend',
+    'cpu',
+    '--metrics-port',
+    '0',
+    '--metrics-host',
+    '127.0.0.1',
+    ...extra,
+  ];
+}
+
+/** `tensorfleet coordinator` arguments for a test: `workers` workers, cpu backend, a free metrics port, then `extra`. */
+export function coordinatorArgs(endpoint: string, workers: number, extra: readonly string[] = []): string[] {
+  return [
+    'coordinator',
+    '--bind',
+    endpoint,
+    '--workers',
+    String(workers),
+    '--backend',
+    'cpu',
+    '--metrics-port',
+    '0',
+    '--metrics-host',
+    '127.0.0.1',
+    ...extra,
+  ];
+}
+
 /** Starts `tensorfleet <args>` as a child process. */
 export function startCli(args: readonly string[]): Proc {
   const child = spawn(process.execPath, nodeArgs(ENTRY, args), { stdio: ['ignore', 'pipe', 'pipe'] });

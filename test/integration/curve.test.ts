@@ -27,7 +27,7 @@ import {
 } from '../../shared/wire/security/index.ts';
 import { readWeights } from '../../shared/wire/weights.ts';
 import { JOBS } from '../helpers/local.ts';
-import { freePort, killAll, startCli, waitFor, type Proc } from '../helpers/procs.ts';
+import { freePort, killAll, startCli, waitFor, type Proc, workerArgs, coordinatorArgs } from '../helpers/procs.ts';
 
 const TMP = mkdtempSync(path.join(os.tmpdir(), 'tf-curve-'));
 const procs: Proc[] = [];
@@ -210,40 +210,18 @@ describe('CURVE on the wire', () => {
     const port = await freePort();
     const endpoint = `tcp://127.0.0.1:${port}`;
     const capture = await startCapture(port, name);
-    const coordinator = startCli([
-      'coordinator',
-      '--bind',
-      endpoint,
-      '--workers',
-      '2',
-      '--backend',
-      'cpu',
-      '--metrics-port',
-      '0',
-      '--metrics-host',
-      '127.0.0.1',
-      '--out',
-      path.join(TMP, name),
-      ...coordinatorFlags,
-      path.join(JOBS, 'dense-sgd.ts'),
-    ]);
+    const coordinator = startCli(
+      coordinatorArgs(endpoint, 2, [
+        '--out',
+        path.join(TMP, name),
+        ...coordinatorFlags,
+        path.join(JOBS, 'dense-sgd.ts'),
+      ]),
+    );
     procs.push(coordinator);
     await waitFor(coordinator, /listening on/);
     const worker = (flags: string[]) => {
-      const p = startCli([
-        'worker',
-        '--connect',
-        endpoint,
-        '--backend',
-        'cpu',
-        '--metrics-port',
-        '0',
-        '--metrics-host',
-        '127.0.0.1',
-        '--coordinator-timeout',
-        '20',
-        ...flags,
-      ]);
+      const p = startCli(workerArgs(endpoint, ['--coordinator-timeout', '20', ...flags]));
       procs.push(p);
       return p;
     };

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JOBS } from '../helpers/local.ts';
-import { freePort, killAll, startCli, waitFor, type Proc } from '../helpers/procs.ts';
+import { freePort, killAll, startCli, waitFor, type Proc, workerArgs } from '../helpers/procs.ts';
 
 const procs: Proc[] = [];
 afterEach(() => killAll(procs.splice(0)));
@@ -51,17 +51,7 @@ async function run(disturb: boolean): Promise<{ summary: RunJson; stderr: string
   procs.push(coordinator);
   await waitFor(coordinator, /listening on/);
   const worker = () => {
-    const w = startCli([
-      'worker',
-      '--connect',
-      endpoint,
-      '--backend',
-      'cpu',
-      '--metrics-port',
-      '0',
-      '--metrics-host',
-      '127.0.0.1',
-    ]);
+    const w = startCli(workerArgs(endpoint));
     procs.push(w);
     return w;
   };

@@ -13,7 +13,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../shared/runtime/backend/select.ts';
 import { loadModel } from '../../shared/io/saving/index.ts';
 import { JOBS } from '../helpers/local.ts';
-import { freePort, killAll, startCli, waitFor, type Proc } from '../helpers/procs.ts';
+import { freePort, killAll, startCli, waitFor, type Proc, workerArgs, coordinatorArgs } from '../helpers/procs.ts';
 
 const procs: Proc[] = [];
 afterEach(() => killAll(procs.splice(0)));
@@ -22,29 +22,20 @@ beforeAll(async () => {
 });
 
 function coordinator(job: string, endpoint: string, out: string, extra: string[] = []): Proc {
-  const p = startCli([
-    'coordinator',
-    '--bind',
-    endpoint,
-    '--workers',
-    '2',
-    '--backend',
-    'cpu',
-    '--metrics-port',
-    '0',
-    '--metrics-host',
-    '127.0.0.1',
-    '--heartbeat-interval',
-    '0.2',
-    '--verbose',
-    '2',
-    '--checkpoint-every',
-    '3',
-    '--out',
-    out,
-    ...extra,
-    path.join(JOBS, job),
-  ]);
+  const p = startCli(
+    coordinatorArgs(endpoint, 2, [
+      '--heartbeat-interval',
+      '0.2',
+      '--verbose',
+      '2',
+      '--checkpoint-every',
+      '3',
+      '--out',
+      out,
+      ...extra,
+      path.join(JOBS, job),
+    ]),
+  );
   procs.push(p);
   return p;
 }
@@ -54,20 +45,7 @@ async function run(job: string, kill: boolean): Promise<{ out: string; log: stri
   const out = mkdtempSync(path.join(os.tmpdir(), 'tf-resume-'));
   const first = coordinator(job, endpoint, out);
   await waitFor(first, /listening on/);
-  for (let i = 0; i < 2; i++)
-    procs.push(
-      startCli([
-        'worker',
-        '--connect',
-        endpoint,
-        '--backend',
-        'cpu',
-        '--metrics-port',
-        '0',
-        '--metrics-host',
-        '127.0.0.1',
-      ]),
-    );
+  for (let i = 0; i < 2; i++) procs.push(startCli(workerArgs(endpoint)));
   if (!kill) {
     expect((await first.exited).code, first.stderr.slice(-2000)).toBe(0);
     return { out, log: first.stderr };

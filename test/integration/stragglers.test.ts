@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENTRY, nodeArgs } from '../../api/launcher.ts';
 import { JOBS } from '../helpers/local.ts';
-import { freePort, killAll, startCli, waitFor, type Proc } from '../helpers/procs.ts';
+import { freePort, killAll, startCli, waitFor, type Proc, workerArgs, coordinatorArgs } from '../helpers/procs.ts';
 
 const procs: Proc[] = [];
 afterEach(() => killAll(procs.splice(0)));
@@ -19,61 +19,26 @@ describe('stragglers', () => {
   it('miss the round deadline, their share moves to the fast worker, their late gradients are dropped', async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
     const out = mkdtempSync(path.join(os.tmpdir(), 'tf-straggler-'));
-    const coordinator = startCli([
-      'coordinator',
-      '--bind',
-      endpoint,
-      '--workers',
-      '2',
-      '--backend',
-      'cpu',
-      '--metrics-port',
-      '0',
-      '--metrics-host',
-      '127.0.0.1',
-      '--round-deadline',
-      '0.25',
-      '--heartbeat-timeout',
-      '20',
-      '--verbose',
-      '0',
-      '--out',
-      out,
-      path.join(JOBS, 'straggler.ts'),
-    ]);
+    const coordinator = startCli(
+      coordinatorArgs(endpoint, 2, [
+        '--round-deadline',
+        '0.25',
+        '--heartbeat-timeout',
+        '20',
+        '--verbose',
+        '0',
+        '--out',
+        out,
+        path.join(JOBS, 'straggler.ts'),
+      ]),
+    );
     procs.push(coordinator);
     await waitFor(coordinator, /listening on/);
-    procs.push(
-      startCli([
-        'worker',
-        '--connect',
-        endpoint,
-        '--backend',
-        'cpu',
-        '--metrics-port',
-        '0',
-        '--metrics-host',
-        '127.0.0.1',
-      ]),
-    );
-    const slow = spawn(
-      process.execPath,
-      nodeArgs(ENTRY, [
-        'worker',
-        '--connect',
-        endpoint,
-        '--backend',
-        'cpu',
-        '--metrics-port',
-        '0',
-        '--metrics-host',
-        '127.0.0.1',
-      ]),
-      {
-        env: { ...process.env, TENSORFLEET_TEST_SLOW_MS: '1000' },
-        stdio: 'ignore',
-      },
-    );
+    procs.push(startCli(workerArgs(endpoint)));
+    const slow = spawn(process.execPath, nodeArgs(ENTRY, workerArgs(endpoint)), {
+      env: { ...process.env, TENSORFLEET_TEST_SLOW_MS: '1000' },
+      stdio: 'ignore',
+    });
     const { code } = await coordinator.exited;
     slow.kill('SIGKILL');
     expect(code, coordinator.stderr.slice(-2000)).toBe(0);

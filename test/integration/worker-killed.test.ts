@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JOBS } from '../helpers/local.ts';
-import { freePort, killAll, startCli, waitFor, type Proc } from '../helpers/procs.ts';
+import { freePort, killAll, startCli, waitFor, type Proc, workerArgs, coordinatorArgs } from '../helpers/procs.ts';
 
 const procs: Proc[] = [];
 afterEach(() => killAll(procs.splice(0)));
@@ -11,47 +11,26 @@ describe('worker killed', () => {
   it('below --min-workers: the coordinator reports the worker lost, waits, then exits non-zero; the survivor is told', async () => {
     const port = await freePort();
     const endpoint = `tcp://127.0.0.1:${port}`;
-    const coordinator = startCli([
-      'coordinator',
-      '--bind',
-      endpoint,
-      '--workers',
-      '2',
-      '--backend',
-      'cpu',
-      '--metrics-port',
-      '0',
-      '--metrics-host',
-      '127.0.0.1',
-      '--heartbeat-interval',
-      '0.2',
-      '--heartbeat-timeout',
-      '2',
-      '--min-workers',
-      '2',
-      '--min-workers-timeout',
-      '2',
-      '--epochs',
-      '500',
-      '--verbose',
-      '2',
-      path.join(JOBS, 'dense-sgd.ts'),
-    ]);
-    procs.push(coordinator);
-    await waitFor(coordinator, /listening on/);
-    const workers = [0, 1].map(() =>
-      startCli([
-        'worker',
-        '--connect',
-        endpoint,
-        '--backend',
-        'cpu',
-        '--metrics-port',
-        '0',
-        '--metrics-host',
-        '127.0.0.1',
+    const coordinator = startCli(
+      coordinatorArgs(endpoint, 2, [
+        '--heartbeat-interval',
+        '0.2',
+        '--heartbeat-timeout',
+        '2',
+        '--min-workers',
+        '2',
+        '--min-workers-timeout',
+        '2',
+        '--epochs',
+        '500',
+        '--verbose',
+        '2',
+        path.join(JOBS, 'dense-sgd.ts'),
       ]),
     );
+    procs.push(coordinator);
+    await waitFor(coordinator, /listening on/);
+    const workers = [0, 1].map(() => startCli(workerArgs(endpoint)));
     procs.push(...workers);
     await waitFor(coordinator, /Epoch 2\/500/);
     const victim = workers[1] as Proc;
